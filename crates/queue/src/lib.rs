@@ -1,0 +1,46 @@
+//! video2doc-queue: the durable job queue embedded in Video2Doc.
+//!
+//! Generic: it knows jobs (a kind, a queue name, a JSON payload), not videos. It
+//! replaces a Celery + Redis broker with one library inside the app:
+//!
+//! - [`store`]: storage behind the [`Store`] trait (sled on disk, or memory); every job
+//!   state change is one transaction, acknowledged after a group-committed flush.
+//! - [`transition`]: the state machine (retries, crash accounting, leases, workflows).
+//! - [`runtime`]: the [`Queue`] handle and its dispatcher (per-queue concurrency,
+//!   pause/resume, priorities, timeouts, cancellation, maintenance).
+//! - [`stats`]: counts, durations, throughput, workers, groups, health.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), video2doc_queue::QueueError> {
+//! use video2doc_queue::{NewJob, Queue, QueueConfig};
+//! let queue = Queue::open(std::path::Path::new("/tmp/v2d"), QueueConfig::default())?;
+//! queue.register("hello", |ctx: video2doc_queue::JobContext| async move {
+//!     Ok(serde_json::json!({ "greeting": format!("hello {}", ctx.payload) }))
+//! });
+//! queue.start()?;
+//! let job = queue.enqueue(NewJob::new("hello", "default", serde_json::json!("world"))).await?;
+//! let done = queue.wait(job.id).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod commit;
+pub mod context;
+pub mod events;
+pub mod index;
+pub mod job;
+pub mod lock;
+pub mod runtime;
+pub mod stats;
+pub mod store;
+pub mod transition;
+
+pub use context::{Handler, JobContext, JobError};
+pub use events::Event;
+pub use job::{
+    now_ms, Backoff, Dep, Failure, FailureKind, GroupId, GroupRecord, HistoryEntry, JobId,
+    JobRecord, Millis, NewJob, Payload, Priority, Progress, State,
+};
+pub use runtime::{human_duration, Queue, QueueConfig, QueueError, QueueSettings};
+pub use stats::{GroupStatus, Health, JobSummary, Stats, WorkerInfo};
+pub use store::{MemoryStore, SledStore, Store, StoreError};
+pub use transition::{Change, Enqueued, Outcome, Rejection};

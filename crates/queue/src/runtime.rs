@@ -1,0 +1,1027 @@
+//! The running queue: the [`Queue`] handle that enqueues, controls and observes jobs,
+//! and the dispatcher that claims ready jobs into worker slots (per-queue concurrency,
+//! pause, priorities), runs their handlers under timeouts and cancellation, records
+//! their outcomes, and runs periodic maintenance. One runtime per store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::commit::{Ack, CommitError, Committer};
+use crate::context::{Attempt, Handler, JobContext, JobError, ProgressPolicy};
+use crate::events::{Event, EventBus};
+use crate::index::{self, Index};
+use crate::job::{
+    now_ms, Failure, FailureKind, GroupId, JobId, JobRecord, Millis, NewJob, Payload, Priority,
+    State,
+};
+use crate::store::{self, prefix_end, SledStore, Space, Store, StoreError};
+use crate::transition::{self, Change, Enqueued, Outcome, Rejection};
+
+/// Errors of queue operations.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Rejected(Rejection),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Commit(CommitError),
+    #[error("could not write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the queue is already running")]
+    AlreadyStarted,
+}
+
+impl From<StoreError> for QueueError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(r) => QueueError::Rejected(r),
+            e => QueueError::Store(e),
+        }
+    }
+}
+
+impl From<CommitError> for QueueError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::Store(s) => s.into(),
+            e => QueueError::Commit(e),
+        }
+    }
+}
+
+impl From<Rejection> for QueueError {
+    fn from(r: Rejection) -> Self {
+        QueueError::Rejected(r)
+    }
+}
+
+/// Tunables of the runtime; the defaults suit a desktop app.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Slots per queue unless set per queue (default: the number of CPUs).
+    pub default_concurrency: usize,
+    /// How long a cancelled job may take to stop before it is abandoned.
+    pub cancel_grace: Duration,
+    /// How long a timed-out job may take to stop before it is abandoned.
+    pub timeout_grace: Duration,
+    /// How long running jobs get to stop when the queue closes.
+    pub shutdown_grace: Duration,
+    /// Finished jobs older than this are purged with their files.
+    pub retention: Duration,
+    /// How often maintenance (purge, statistics snapshot) runs.
+    pub maintenance_every: Duration,
+    /// Payloads and results larger than this (bytes of JSON) go to files.
+    pub inline_limit: usize,
+    pub progress_persist_every: Duration,
+    pub progress_emit_every: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            default_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            cancel_grace: Duration::from_millis(500),
+            timeout_grace: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(2),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            maintenance_every: Duration::from_secs(3600),
+            inline_limit: 64 * 1024,
+            progress_persist_every: Duration::from_secs(2),
+            progress_emit_every: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Persisted settings of one named queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSettings {
+    pub paused: bool,
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    Cancel,
+    Timeout,
+    Shutdown,
+}
+
+pub(crate) struct Slot {
+    pub queue: String,
+    pub kind: String,
+    pub since: Millis,
+    pub attempt: Arc<Attempt>,
+    stop: Mutex<Option<StopReason>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Lane {
+    pub settings: QueueSettings,
+    pub running: usize,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub files: Option<PathBuf>,
+    pub committer: Committer,
+    pub bus: Arc<EventBus>,
+    pub config: QueueConfig,
+    handlers: RwLock<HashMap<String, Arc<dyn Handler>>>,
+    pub lanes: Mutex<BTreeMap<String, Lane>>,
+    pub all_paused: AtomicBool,
+    pub slots: Mutex<HashMap<JobId, Arc<Slot>>>,
+    wake: Notify,
+    shutdown: CancellationToken,
+    started: AtomicBool,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    attempts: TaskTracker,
+    pub recovered: usize,
+}
+
+/// The queue. Cheap to clone; every clone is the same queue.
+#[derive(Clone)]
+pub struct Queue {
+    pub(crate) inner: Arc<Inner>,
+}
+
+const ALL_PAUSED_KEY: &str = "all_paused";
+const QUEUE_KEY_PREFIX: &str = "queue/";
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn state_events(changes: &[Change]) -> Vec<Event> {
+    changes.iter().cloned().map(Event::State).collect()
+}
+
+impl Queue {
+    /// Opens the durable queue in `data_dir` (sled store in `data_dir/queue`, job files
+    /// in `data_dir/files`), recovering jobs that were running when the last process
+    /// stopped.
+    pub fn open(data_dir: &Path, config: QueueConfig) -> Result<Queue, QueueError> {
+        let store = SledStore::open(&data_dir.join("queue"))?;
+        Queue::with_store(Arc::new(store), Some(data_dir.join("files")), config)
+    }
+
+    /// A queue over any backend. `files` is where large payloads and results go.
+    pub fn with_store(
+        store: Arc<dyn Store>,
+        files: Option<PathBuf>,
+        config: QueueConfig,
+    ) -> Result<Queue, QueueError> {
+        let bus = Arc::new(EventBus::default());
+        let committer = Committer::new(store.clone(), bus.clone());
+        let mut lanes = BTreeMap::new();
+        for (k, v) in store.scan(
+            Space::Meta,
+            QUEUE_KEY_PREFIX.as_bytes(),
+            prefix_end(QUEUE_KEY_PREFIX.as_bytes()).as_deref(),
+            usize::MAX,
+        )? {
+            let name = String::from_utf8_lossy(&k[QUEUE_KEY_PREFIX.len()..]).into_owned();
+            let settings: QueueSettings =
+                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                    what: format!("settings of queue {name}"),
+                    source,
+                })?;
+            lanes.insert(
+                name,
+                Lane {
+                    settings,
+                    running: 0,
+                },
+            );
+        }
+        let all_paused = store
+            .get(Space::Meta, ALL_PAUSED_KEY.as_bytes())?
+            .is_some_and(|v| v == b"1");
+        let mut inner = Inner {
+            store,
+            files,
+            committer,
+            bus,
+            config,
+            handlers: RwLock::new(HashMap::new()),
+            lanes: Mutex::new(lanes),
+            all_paused: AtomicBool::new(all_paused),
+            slots: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            shutdown: CancellationToken::new(),
+            started: AtomicBool::new(false),
+            tasks: Mutex::new(Vec::new()),
+            attempts: TaskTracker::new(),
+            recovered: 0,
+        };
+        inner.recovered = inner.recover()?;
+        Ok(Queue {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Registers the handler of a job kind. Jobs of kinds without a handler fail.
+    pub fn register(&self, kind: impl Into<String>, handler: impl Handler) {
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kind.into(), Arc::new(handler));
+    }
+
+    /// Starts the dispatcher and maintenance on the current tokio runtime.
+    pub fn start(&self) -> Result<(), QueueError> {
+        if self.inner.started.swap(true, Ordering::SeqCst) {
+            return Err(QueueError::AlreadyStarted);
+        }
+        let d = tokio::spawn(self.inner.clone().dispatch());
+        let m = tokio::spawn(self.inner.clone().maintain());
+        lock(&self.inner.tasks).extend([d, m]);
+        Ok(())
+    }
+
+    /// Stops dispatching, gives running jobs `shutdown_grace` to stop (they run again at
+    /// the next start), and waits until everything is recorded.
+    pub async fn close(self) {
+        let inner = &self.inner;
+        inner.shutdown.cancel();
+        let slots: Vec<_> = lock(&inner.slots).values().cloned().collect();
+        for s in slots {
+            s.request_stop(StopReason::Shutdown);
+        }
+        inner.attempts.close();
+        inner.attempts.wait().await;
+        let tasks: Vec<_> = std::mem::take(&mut *lock(&inner.tasks));
+        for t in tasks {
+            let _ = t.await;
+        }
+        let _ = inner.store.flush();
+    }
+
+    /// Subscribes to events (every state change in commit order, progress, queue changes).
+    pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+        self.inner.bus.subscribe()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.inner.config
+    }
+
+    /// Jobs found running at open and put back (or declared dead).
+    pub fn recovered(&self) -> usize {
+        self.inner.recovered
+    }
+
+    pub(crate) fn flush_stats(&self) -> &crate::commit::FlushStats {
+        self.inner.committer.stats()
+    }
+
+    /// Enqueues one job; returns once it is durable.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError> {
+        let (_, mut out, ack) = self.inner.enqueue(vec![job], None)?;
+        ack.durable().await?;
+        Ok(out.remove(0))
+    }
+
+    /// Enqueues several jobs in one transaction (dependencies may point at earlier ones).
+    pub async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, QueueError> {
+        let (_, out, ack) = self.inner.enqueue(jobs, None)?;
+        ack.durable().await?;
+        Ok(out)
+    }
+
+    /// Enqueues a workflow: the jobs as one group with its own status.
+    pub async fn enqueue_group(
+        &self,
+        name: &str,
+        jobs: Vec<NewJob>,
+    ) -> Result<(GroupId, Vec<Enqueued>), QueueError> {
+        let (gid, out, ack) = self.inner.enqueue(jobs, Some(name))?;
+        ack.durable().await?;
+        Ok((gid.expect("a group was created"), out))
+    }
+
+    /// The stored record of a job.
+    pub fn get(&self, id: JobId) -> Result<JobRecord, QueueError> {
+        store::load_job(self.inner.store.as_ref(), id)?
+            .ok_or(QueueError::Rejected(Rejection::NotFound(id)))
+    }
+
+    /// The latest progress of a job: live for running jobs, else as stored.
+    pub fn progress(&self, id: JobId) -> Option<crate::job::Progress> {
+        let slot = lock(&self.inner.slots).get(&id).cloned()?;
+        let p = lock(&slot.attempt.latest).clone();
+        Some(p)
+    }
+
+    /// The result of a succeeded job (read from its file when large).
+    pub fn result(&self, id: JobId) -> Result<Option<Value>, QueueError> {
+        match self.get(id)?.result {
+            Some(p) => Ok(Some(self.inner.load_payload(&p)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Cancels a job: pending and blocked jobs at once, running ones via their token
+    /// (and a kill of their child processes) within the cancel grace.
+    pub async fn cancel(&self, id: JobId) -> Result<(), QueueError> {
+        let now = now_ms();
+        let ((_, running), ack) = self.inner.committer.apply(
+            true,
+            |t| transition::cancel(t, id, now),
+            |(c, _)| state_events(c),
+        )?;
+        if running {
+            if let Some(slot) = lock(&self.inner.slots).get(&id).cloned() {
+                slot.request_stop(StopReason::Cancel);
+            }
+        }
+        ack.durable().await?;
+        Ok(())
+    }
+
+    /// Runs a failed, cancelled or dead job again, with the jobs that failed because of it.
+    pub async fn retry(&self, id: JobId) -> Result<(), QueueError> {
+        let now = now_ms();
+        let (_, ack) = self.inner.committer.apply(
+            true,
+            |t| transition::retry(t, id, now),
+            |c| state_events(c),
+        )?;
+        self.inner.wake.notify_one();
+        ack.durable().await?;
+        Ok(())
+    }
+
+    /// Changes the priority of a job that has not started.
+    pub async fn set_priority(&self, id: JobId, priority: Priority) -> Result<(), QueueError> {
+        let now = now_ms();
+        let (_, ack) = self.inner.committer.apply(
+            true,
+            |t| transition::set_priority(t, id, priority, now),
+            |c| state_events(c),
+        )?;
+        ack.durable().await?;
+        Ok(())
+    }
+
+    /// Pauses one queue (`Some`) or all (`None`): running jobs finish, none start.
+    /// Persisted: a paused queue stays paused after a restart.
+    pub async fn pause(&self, queue: Option<&str>) -> Result<(), QueueError> {
+        self.set_paused(queue, true).await
+    }
+
+    pub async fn resume(&self, queue: Option<&str>) -> Result<(), QueueError> {
+        self.set_paused(queue, false).await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    async fn set_paused(&self, queue: Option<&str>, paused: bool) -> Result<(), QueueError> {
+        let ack = match queue {
+            None => {
+                let ack = self.inner.put_all_paused(paused)?;
+                self.inner.all_paused.store(paused, Ordering::SeqCst);
+                ack
+            }
+            Some(q) => self.inner.update_lane(q, |s| s.paused = paused)?,
+        };
+        ack.durable().await?;
+        Ok(())
+    }
+
+    /// Sets the number of slots of one queue (at least 1).
+    pub async fn set_concurrency(&self, queue: &str, n: usize) -> Result<(), QueueError> {
+        let ack = self
+            .inner
+            .update_lane(queue, |s| s.concurrency = Some(n.max(1)))?;
+        self.inner.wake.notify_one();
+        ack.durable().await?;
+        Ok(())
+    }
+
+    /// Whether a queue (or, with `None`, all queues) is paused.
+    pub fn is_paused(&self, queue: Option<&str>) -> bool {
+        match queue {
+            None => self.inner.all_paused.load(Ordering::SeqCst),
+            Some(q) => lock(&self.inner.lanes)
+                .get(q)
+                .is_some_and(|l| l.settings.paused),
+        }
+    }
+
+    /// Waits until a job is finished (succeeded, failed, cancelled or dead).
+    pub async fn wait(&self, id: JobId) -> Result<JobRecord, QueueError> {
+        let mut rx = self.subscribe();
+        loop {
+            let job = self.get(id)?;
+            if job.state.is_terminal() {
+                return Ok(job);
+            }
+            loop {
+                match rx.recv().await {
+                    Some(Event::State(c)) if c.id == id && c.to.is_terminal() => break,
+                    Some(_) => {}
+                    None => return self.get(id),
+                }
+            }
+        }
+    }
+
+    /// Deletes finished jobs that finished before `before`, with their files.
+    pub fn purge_finished(&self, before: Millis) -> Result<usize, QueueError> {
+        self.inner.purge(before)
+    }
+}
+
+impl Slot {
+    fn request_stop(&self, reason: StopReason) {
+        let mut stop = lock(&self.stop);
+        if stop.is_none() {
+            *stop = Some(reason);
+        }
+        drop(stop);
+        self.attempt.token.cancel();
+        self.attempt.kill_children();
+    }
+}
+
+impl Inner {
+    /// Puts jobs that were running when the last process stopped back in line.
+    fn recover(&self) -> Result<usize, QueueError> {
+        let prefix = index::state_prefix(State::Running);
+        let end = prefix_end(&prefix);
+        let keys = self
+            .store
+            .scan_keys(Space::Index(Index::ByState), &prefix, end.as_deref(), usize::MAX)?;
+        let now = now_ms();
+        let mut n = 0;
+        for k in keys {
+            let Some((_, _, id)) = index::parse_state_key(&k) else {
+                continue;
+            };
+            self.committer
+                .apply(false, |t| transition::recover(t, id, now), |c| state_events(c))?;
+            n += 1;
+        }
+        if n > 0 {
+            self.store.flush()?;
+            tracing::warn!(jobs = n, "recovered jobs that were running when the app stopped");
+        }
+        Ok(n)
+    }
+
+    fn enqueue(
+        &self,
+        jobs: Vec<NewJob>,
+        group: Option<&str>,
+    ) -> Result<(Option<GroupId>, Vec<Enqueued>, Ack), QueueError> {
+        transition::validate(&jobs)?;
+        let ids = jobs
+            .iter()
+            .map(|_| self.store.next_id().map(JobId))
+            .collect::<Result<Vec<_>, _>>()?;
+        let payloads = jobs
+            .iter()
+            .zip(&ids)
+            .map(|(j, id)| self.store_payload(*id, "payload", &j.payload))
+            .collect::<Result<Vec<_>, _>>()?;
+        let gid = match group {
+            Some(name) => Some((GroupId(self.store.next_id()?), name)),
+            None => None,
+        };
+        let now = now_ms();
+        let ((out, _), ack) = self.committer.apply(
+            true,
+            |t| transition::enqueue(t, now, &ids, &jobs, &payloads, gid),
+            |(_, c)| state_events(c),
+        )?;
+        {
+            let mut lanes = lock(&self.lanes);
+            for j in &jobs {
+                lanes.entry(j.queue.clone()).or_default();
+            }
+        }
+        self.wake.notify_one();
+        Ok((gid.map(|g| g.0), out, ack))
+    }
+
+    /// Keeps small values inline; writes large ones to `files/<id>/<name>.json`.
+    fn store_payload(&self, id: JobId, name: &str, v: &Value) -> Result<Payload, QueueError> {
+        let Some(files) = &self.files else {
+            return Ok(Payload::Inline(v.clone()));
+        };
+        let bytes = serde_json::to_vec(v).expect("JSON values serialize");
+        if bytes.len() <= self.config.inline_limit {
+            return Ok(Payload::Inline(v.clone()));
+        }
+        let dir = files.join(id.to_string());
+        let path = dir.join(format!("{name}.json"));
+        let io = |source| QueueError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::write(&path, &bytes).map_err(io)?;
+        Ok(Payload::File(path))
+    }
+
+    fn load_payload(&self, p: &Payload) -> Result<Value, QueueError> {
+        match p {
+            Payload::Inline(v) => Ok(v.clone()),
+            Payload::File(path) => {
+                let bytes = std::fs::read(path).map_err(|source| QueueError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                serde_json::from_slice(&bytes).map_err(|e| QueueError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                })
+            }
+        }
+    }
+
+    fn put_all_paused(&self, on: bool) -> Result<Ack, QueueError> {
+        let key = ALL_PAUSED_KEY;
+        let value: &[u8] = if on { b"1" } else { b"0" };
+        let event = Event::Queue {
+            queue: None,
+            paused: on,
+            concurrency: None,
+        };
+        let (_, ack) = self.committer.apply(
+            true,
+            |t| t.insert(Space::Meta, key.as_bytes(), value).map_err(Into::into),
+            |_| vec![event],
+        )?;
+        Ok(ack)
+    }
+
+    fn update_lane(
+        &self,
+        queue: &str,
+        f: impl FnOnce(&mut QueueSettings),
+    ) -> Result<Ack, QueueError> {
+        if queue.is_empty() || queue.len() > 64 || queue.chars().any(char::is_control) {
+            return Err(Rejection::InvalidQueueName(queue.to_string()).into());
+        }
+        let mut lanes = lock(&self.lanes);
+        let lane = lanes.entry(queue.to_string()).or_default();
+        let mut settings = lane.settings.clone();
+        f(&mut settings);
+        let bytes = serde_json::to_vec(&settings).expect("settings serialize");
+        let key = format!("{QUEUE_KEY_PREFIX}{queue}");
+        let event = Event::Queue {
+            queue: Some(queue.to_string()),
+            paused: settings.paused,
+            concurrency: settings.concurrency,
+        };
+        let (_, ack) = self.committer.apply(
+            true,
+            |t| {
+                t.insert(Space::Meta, key.as_bytes(), &bytes)
+                    .map_err(Into::into)
+            },
+            |_| vec![event],
+        )?;
+        lane.settings = settings;
+        Ok(ack)
+    }
+
+    /// The dispatcher: promotes due jobs, fills free slots, sleeps until woken or due.
+    async fn dispatch(self: Arc<Self>) {
+        loop {
+            if self.shutdown.is_cancelled() {
+                break;
+            }
+            let next_due = match self.promote_due() {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "promoting scheduled jobs failed");
+                    None
+                }
+            };
+            if let Err(e) = self.fill_slots() {
+                tracing::error!(error = %e, "claiming jobs failed");
+            }
+            let wait = next_due
+                .map(|t| Duration::from_millis(t.saturating_sub(now_ms()).max(1)))
+                .unwrap_or(Duration::from_secs(30))
+                .min(Duration::from_secs(30));
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.shutdown.cancelled() => break,
+            }
+        }
+    }
+
+    /// Makes due scheduled jobs ready; returns the time the next one is due.
+    fn promote_due(&self) -> Result<Option<Millis>, QueueError> {
+        let space = Space::Index(Index::Scheduled);
+        loop {
+            let now = now_ms();
+            let due = self
+                .store
+                .scan_keys(space, &[], Some(&index::time_bound(now)), 512)?;
+            for k in &due {
+                if let Some(id) = index::id_from_key(k) {
+                    self.committer
+                        .apply(false, |t| transition::promote(t, id, now), |_| Vec::new())?;
+                }
+            }
+            if due.len() < 512 {
+                break;
+            }
+        }
+        let next = self.store.scan_keys(space, &[], None, 1)?;
+        Ok(next.first().and_then(|k| index::time_of_key(k)))
+    }
+
+    /// Queues that have ready jobs, from the ready index.
+    fn ready_queues(&self) -> Result<Vec<String>, QueueError> {
+        let mut out = Vec::new();
+        let mut start = Vec::new();
+        loop {
+            let keys = self
+                .store
+                .scan_keys(Space::Index(Index::Ready), &start, None, 1)?;
+            let Some(k) = keys.first() else { break };
+            let Some(nul) = k.iter().position(|b| *b == 0) else {
+                break;
+            };
+            let q = String::from_utf8_lossy(&k[..nul]).into_owned();
+            start = prefix_end(&k[..=nul]).unwrap_or_default();
+            out.push(q);
+            if start.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn fill_slots(self: &Arc<Self>) -> Result<(), QueueError> {
+        if self.all_paused.load(Ordering::SeqCst) || self.shutdown.is_cancelled() {
+            return Ok(());
+        }
+        for queue in self.ready_queues()? {
+            loop {
+                {
+                    let mut lanes = lock(&self.lanes);
+                    let lane = lanes.entry(queue.clone()).or_default();
+                    let limit = lane
+                        .settings
+                        .concurrency
+                        .unwrap_or(self.config.default_concurrency);
+                    if lane.settings.paused || lane.running >= limit {
+                        break;
+                    }
+                }
+                match self.claim_next(&queue)? {
+                    Some(job) => self.start_attempt(job),
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn claim_next(&self, queue: &str) -> Result<Option<JobRecord>, QueueError> {
+        let prefix = index::ready_prefix(queue);
+        let end = prefix_end(&prefix);
+        let keys = self
+            .store
+            .scan_keys(Space::Index(Index::Ready), &prefix, end.as_deref(), 8)?;
+        let now = now_ms();
+        for k in keys {
+            let Some(id) = index::id_from_key(&k) else {
+                continue;
+            };
+            let lease: u64 = rand::rng().random();
+            let r = self.committer.apply(
+                false,
+                |t| transition::claim(t, id, now, lease),
+                |job| {
+                    vec![Event::State(Change::of(job, Some(State::Pending)))]
+                },
+            );
+            match r {
+                Ok((job, _)) => {
+                    let mut lanes = lock(&self.lanes);
+                    lanes.entry(queue.to_string()).or_default().running += 1;
+                    return Ok(Some(job));
+                }
+                Err(CommitError::Store(StoreError::Rejected(r))) => {
+                    tracing::debug!(job = %id, reason = %r, "skipped a stale ready entry");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    fn start_attempt(self: &Arc<Self>, job: JobRecord) {
+        let attempt = Arc::new(Attempt::new());
+        let slot = Arc::new(Slot {
+            queue: job.queue.clone(),
+            kind: job.kind.clone(),
+            since: now_ms(),
+            attempt: attempt.clone(),
+            stop: Mutex::new(None),
+        });
+        lock(&self.slots).insert(job.id, slot.clone());
+        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let inner = self.clone();
+        self.attempts
+            .spawn(async move { inner.run_attempt(job, slot).await }.instrument(span));
+    }
+
+    async fn run_attempt(self: Arc<Self>, job: JobRecord, slot: Arc<Slot>) {
+        let lease = job.lease.expect("a claimed job has a lease");
+        let outcome = self.attempt_outcome(&job, lease, &slot).await;
+        let now = now_ms();
+        let jitter: f64 = rand::rng().random();
+        let r = match outcome {
+            AttemptEnd::Release => self.committer.apply(
+                true,
+                |t| transition::release(t, job.id, lease, now),
+                |c| state_events(c),
+            ),
+            AttemptEnd::Outcome(o) => self.committer.apply(
+                true,
+                |t| transition::finish(t, job.id, lease, o.clone(), now, jitter),
+                |c| state_events(c),
+            ),
+        };
+        lock(&self.slots).remove(&job.id);
+        if let Some(l) = lock(&self.lanes).get_mut(&job.queue) {
+            l.running = l.running.saturating_sub(1);
+        }
+        self.wake.notify_one();
+        match r {
+            Ok((_, ack)) => {
+                if let Err(e) = ack.durable().await {
+                    tracing::error!(error = %e, "recording the end of the job failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the end of the attempt was not recorded"),
+        }
+    }
+
+    async fn attempt_outcome(&self, job: &JobRecord, lease: u64, slot: &Slot) -> AttemptEnd {
+        let handler = self
+            .handlers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&job.kind)
+            .cloned();
+        let Some(handler) = handler else {
+            return AttemptEnd::Outcome(Outcome::Failed(Failure {
+                kind: FailureKind::NoHandler,
+                message: format!("this version of Video2Doc cannot run jobs of kind {:?}", job.kind),
+                detail: None,
+                retryable: false,
+                upstream: None,
+            }));
+        };
+        let ctx = match self.context(job, lease, slot.attempt.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                return AttemptEnd::Outcome(Outcome::Failed(Failure {
+                    kind: FailureKind::Error,
+                    message: format!("the job's input could not be read: {e}"),
+                    detail: None,
+                    retryable: false,
+                    upstream: None,
+                }))
+            }
+        };
+        let mut task = tokio::spawn(handler.run(ctx));
+        let timeout = job.timeout_ms.map(Duration::from_millis);
+        let deadline = async {
+            match timeout {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let token = slot.attempt.token.clone();
+        let early = tokio::select! {
+            r = &mut task => Some(r),
+            _ = deadline => { slot.request_stop(StopReason::Timeout); None }
+            _ = token.cancelled() => None,
+        };
+        let stop = *lock(&slot.stop);
+        let result = match early {
+            Some(r) => Some(r),
+            None => {
+                slot.attempt.kill_children();
+                let grace = match stop {
+                    Some(StopReason::Timeout) => self.config.timeout_grace,
+                    Some(StopReason::Shutdown) => self.config.shutdown_grace,
+                    _ => self.config.cancel_grace,
+                };
+                match tokio::time::timeout(grace, &mut task).await {
+                    Ok(r) => Some(r),
+                    Err(_) => {
+                        tracing::warn!(grace_ms = grace.as_millis() as u64, "the job did not stop in time; abandoned");
+                        task.abort();
+                        None
+                    }
+                }
+            }
+        };
+        match stop {
+            Some(StopReason::Cancel) => {
+                AttemptEnd::Outcome(Outcome::Cancelled("cancelled by request".into()))
+            }
+            Some(StopReason::Shutdown) => AttemptEnd::Release,
+            Some(StopReason::Timeout) => {
+                let limit = timeout.unwrap_or_default();
+                AttemptEnd::Outcome(Outcome::Failed(Failure {
+                    kind: FailureKind::Timeout,
+                    message: format!(
+                        "timed out after {} (the time limit of this job){}",
+                        human_duration(limit),
+                        if result.is_none() { "; it did not stop and was abandoned" } else { "" }
+                    ),
+                    detail: None,
+                    retryable: true,
+                    upstream: None,
+                }))
+            }
+            None => match result {
+                Some(Ok(Ok(value))) => match self.store_payload(job.id, "result", &value) {
+                    Ok(p) => AttemptEnd::Outcome(Outcome::Succeeded(p)),
+                    Err(e) => AttemptEnd::Outcome(Outcome::Failed(Failure {
+                        kind: FailureKind::Error,
+                        message: format!("the job's result could not be saved: {e}"),
+                        detail: None,
+                        retryable: true,
+                        upstream: None,
+                    })),
+                },
+                Some(Ok(Err(e))) => AttemptEnd::Outcome(Outcome::Failed(failure_of(e))),
+                Some(Err(join)) => {
+                    let msg = if join.is_panic() {
+                        let p = join.into_panic();
+                        p.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "unknown panic".into())
+                    } else {
+                        "the task was aborted".into()
+                    };
+                    AttemptEnd::Outcome(Outcome::Failed(Failure {
+                        kind: FailureKind::Error,
+                        message: format!("internal error in the {} step: {msg}", job.kind),
+                        detail: None,
+                        retryable: false,
+                        upstream: None,
+                    }))
+                }
+                None => unreachable!("an abandoned attempt always has a stop reason"),
+            },
+        }
+    }
+
+    fn context(&self, job: &JobRecord, lease: u64, attempt: Arc<Attempt>) -> Result<JobContext, QueueError> {
+        let payload = self.load_payload(&job.payload)?;
+        let mut deps = BTreeMap::new();
+        for &d in &job.deps {
+            if let Some(dep) = store::load_job(self.store.as_ref(), d)? {
+                if let Some(r) = &dep.result {
+                    deps.insert(d, self.load_payload(r)?);
+                }
+            }
+        }
+        Ok(JobContext {
+            id: job.id,
+            kind: job.kind.clone(),
+            queue: job.queue.clone(),
+            attempt: job.attempts,
+            payload,
+            deps,
+            lease,
+            work_dir: self.files.as_ref().map(|f| f.join(job.id.to_string())),
+            attempt_state: attempt,
+            store: self.store.clone(),
+            bus: self.bus.clone(),
+            policy: ProgressPolicy {
+                persist_every: self.config.progress_persist_every,
+                emit_every: self.config.progress_emit_every,
+            },
+        })
+    }
+
+    /// Periodic maintenance: purge past retention, statistics snapshots.
+    async fn maintain(self: Arc<Self>) {
+        loop {
+            let retention = self.config.retention.as_millis() as u64;
+            match self.purge(now_ms().saturating_sub(retention)) {
+                Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
+            }
+            if let Err(e) = crate::stats::snapshot(&self, now_ms()) {
+                tracing::error!(error = %e, "saving a statistics snapshot failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.maintenance_every) => {}
+                _ = self.shutdown.cancelled() => break,
+            }
+        }
+    }
+
+    fn purge(&self, before: Millis) -> Result<usize, QueueError> {
+        let space = Space::Index(Index::Finished);
+        let mut n = 0;
+        let mut start = Vec::new();
+        loop {
+            let keys = self
+                .store
+                .scan_keys(space, &start, Some(&index::time_bound(before)), 1024)?;
+            for k in &keys {
+                let Some(id) = index::id_from_key(k) else {
+                    continue;
+                };
+                let (purged, _) = self
+                    .committer
+                    .apply(false, |t| transition::purge(t, id), |_| Vec::new())?;
+                if purged.is_some() {
+                    n += 1;
+                    if let Some(files) = &self.files {
+                        let dir = files.join(id.to_string());
+                        if let Err(e) = std::fs::remove_dir_all(&dir) {
+                            if e.kind() != std::io::ErrorKind::NotFound {
+                                tracing::warn!(dir = %dir.display(), error = %e, "could not delete a purged job's files");
+                            }
+                        }
+                    }
+                }
+            }
+            match keys.last() {
+                Some(last) if keys.len() == 1024 => {
+                    start = last.clone();
+                    start.push(0);
+                }
+                _ => break,
+            }
+        }
+        if n > 0 {
+            self.store.flush()?;
+        }
+        Ok(n)
+    }
+}
+
+enum AttemptEnd {
+    Outcome(Outcome),
+    Release,
+}
+
+fn failure_of(e: JobError) -> Failure {
+    Failure {
+        kind: FailureKind::Error,
+        message: e.message,
+        detail: e.detail,
+        retryable: e.retryable,
+        upstream: None,
+    }
+}
+
+/// "1 h 5 min", "30 s", "250 ms".
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis() as u64;
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    let s = ms / 1000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}

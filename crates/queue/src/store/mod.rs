@@ -1,0 +1,290 @@
+//! Storage behind the queue: the [`Store`] trait every backend implements, and the
+//! typed view ([`Txn`]) that the state machine works through inside one transaction.
+//!
+//! A backend stores bytes in a few fixed key spaces ([`Space`]) and runs a closure
+//! atomically; it knows nothing of job semantics. Records are JSON; index entries are
+//! derived by [`crate::index::entries`], so every backend indexes the same way. The same
+//! conformance suite (`tests/conformance.rs`) runs against every backend.
+
+pub mod memory;
+pub mod sled_store;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use crate::index::{self, Index};
+use crate::job::{GroupId, GroupRecord, JobId, JobRecord};
+use crate::lock::LockError;
+use crate::transition::Rejection;
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+/// The on-disk format version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A key space of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Space {
+    /// JobId (big endian) -> JobRecord (JSON).
+    Jobs,
+    /// GroupId (big endian) -> GroupRecord (JSON).
+    Groups,
+    /// Settings that must survive a restart (paused queues, concurrency, schema version).
+    Meta,
+    /// Periodic statistics snapshots by time.
+    Stats,
+    Index(Index),
+}
+
+impl Space {
+    pub const ALL: [Space; 9] = [
+        Space::Jobs,
+        Space::Groups,
+        Space::Meta,
+        Space::Stats,
+        Space::Index(Index::Ready),
+        Space::Index(Index::Scheduled),
+        Space::Index(Index::Finished),
+        Space::Index(Index::ByState),
+        Space::Index(Index::Dedup),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Space::Jobs => "jobs",
+            Space::Groups => "groups",
+            Space::Meta => "meta",
+            Space::Stats => "stats",
+            Space::Index(i) => i.name(),
+        }
+    }
+
+    pub(crate) fn position(self) -> usize {
+        Space::ALL
+            .iter()
+            .position(|s| *s == self)
+            .expect("every space is listed")
+    }
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("the job store at {path} was written by a newer Video2Doc (format {found}, this version reads up to {supported}); update Video2Doc or choose another data folder")]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error("a stored {what} could not be read: {source}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the job store at {path} failed: {source}")]
+    Sled {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("could not use {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a closure inside a transaction stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    /// The operation is not allowed; the transaction is rolled back.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// A stored value does not decode.
+    #[error("a stored {what} could not be read: {source}")]
+    Corrupt {
+        what: String,
+        source: serde_json::Error,
+    },
+    /// The backend failed; it keeps the cause and reports it from `transact`.
+    #[error("storage backend error")]
+    Backend,
+}
+
+/// The bytes-level view of one transaction. Reads see the transaction's own writes.
+pub trait RawTxn {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+    fn insert(&self, space: Space, key: &[u8], value: &[u8]) -> Result<(), TxError>;
+    fn remove(&self, space: Space, key: &[u8]) -> Result<(), TxError>;
+}
+
+/// Typed access to records inside one transaction, shared by every backend.
+pub trait Txn: RawTxn {
+    fn get_job(&self, id: JobId) -> Result<Option<JobRecord>, TxError> {
+        self.get(Space::Jobs, &index::id_key(id))?
+            .map(|b| decode(&b, "job"))
+            .transpose()
+    }
+
+    fn job(&self, id: JobId) -> Result<JobRecord, TxError> {
+        self.get_job(id)?
+            .ok_or(TxError::Rejected(Rejection::NotFound(id)))
+    }
+
+    /// Writes `after` and moves its index entries from those of `before`.
+    fn put_job(&self, before: Option<&JobRecord>, after: &JobRecord) -> Result<(), TxError> {
+        let new = index::entries(after);
+        if let Some(b) = before {
+            for old in index::entries(b) {
+                if !new.contains(&old) {
+                    self.remove(Space::Index(old.0), &old.1)?;
+                }
+            }
+        }
+        for (ix, k, v) in &new {
+            self.insert(Space::Index(*ix), k, v)?;
+        }
+        let bytes = serde_json::to_vec(after).expect("job records serialize");
+        self.insert(Space::Jobs, &index::id_key(after.id), &bytes)
+    }
+
+    fn remove_job(&self, job: &JobRecord) -> Result<(), TxError> {
+        for (ix, k, _) in index::entries(job) {
+            self.remove(Space::Index(ix), &k)?;
+        }
+        self.remove(Space::Jobs, &index::id_key(job.id))
+    }
+
+    fn dedup_lookup(&self, key: &str) -> Result<Option<JobId>, TxError> {
+        Ok(self
+            .get(Space::Index(Index::Dedup), key.as_bytes())?
+            .and_then(|v| index::id_from_key(&v)))
+    }
+
+    fn get_group(&self, id: GroupId) -> Result<Option<GroupRecord>, TxError> {
+        self.get(Space::Groups, &id.0.to_be_bytes())?
+            .map(|b| decode(&b, "group"))
+            .transpose()
+    }
+
+    fn put_group(&self, g: &GroupRecord) -> Result<(), TxError> {
+        let bytes = serde_json::to_vec(g).expect("group records serialize");
+        self.insert(Space::Groups, &g.id.0.to_be_bytes(), &bytes)
+    }
+
+    fn remove_group(&self, id: GroupId) -> Result<(), TxError> {
+        self.remove(Space::Groups, &id.0.to_be_bytes())
+    }
+}
+
+impl<T: RawTxn + ?Sized> Txn for T {}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8], what: &str) -> Result<T, TxError> {
+    serde_json::from_slice(b).map_err(|source| TxError::Corrupt {
+        what: what.to_string(),
+        source,
+    })
+}
+
+/// A storage backend. Implementations must make `run` atomic (all writes or none,
+/// isolated from concurrent transactions) and `flush` a durability barrier for
+/// every transaction that returned before it was called.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` as one transaction; the backend may call it again on a conflict.
+    fn run(&self, f: &dyn Fn(&dyn RawTxn) -> Result<(), TxError>) -> Result<(), StoreError>;
+    /// One value, outside any transaction.
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Entries with `start <= key < end` (no end: to the end of the space), in key order.
+    fn scan(
+        &self,
+        space: Space,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// Keys only, as `scan`.
+    fn scan_keys(
+        &self,
+        space: Space,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .scan(space, start, end, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+    /// A fresh identifier, never handed out before in this store (survives restarts).
+    fn next_id(&self) -> Result<u64, StoreError>;
+    /// Makes every finished transaction durable.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// A short description for health output ("sled at /path").
+    fn describe(&self) -> String;
+    /// Where the store lives on disk, if anywhere.
+    fn location(&self) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// Runs `f` in one transaction of `store` and returns its result.
+pub fn transact<R>(
+    store: &dyn Store,
+    f: impl Fn(&dyn RawTxn) -> Result<R, TxError>,
+) -> Result<R, StoreError> {
+    let out = RefCell::new(None);
+    store.run(&|t| {
+        let r = f(t)?;
+        *out.borrow_mut() = Some(r);
+        Ok(())
+    })?;
+    Ok(out
+        .into_inner()
+        .expect("a committed transaction produced a value"))
+}
+
+/// The end (exclusive) of a prefix scan.
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Reads one job outside a transaction.
+pub fn load_job(store: &dyn Store, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+    store
+        .get(Space::Jobs, &index::id_key(id))?
+        .map(|b| {
+            serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
+                what: format!("job {id}"),
+                source,
+            })
+        })
+        .transpose()
+}
+
+/// Reads one group outside a transaction.
+pub fn load_group(store: &dyn Store, id: GroupId) -> Result<Option<GroupRecord>, StoreError> {
+    store
+        .get(Space::Groups, &id.0.to_be_bytes())?
+        .map(|b| {
+            serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
+                what: format!("group {id}"),
+                source,
+            })
+        })
+        .transpose()
+}

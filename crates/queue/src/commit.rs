@@ -140,7 +140,12 @@ impl Drop for Committer {
     }
 }
 
-fn flusher(store: Arc<dyn Store>, bus: Arc<EventBus>, rx: Receiver<Waiter>, stats: Arc<FlushStats>) {
+fn flusher(
+    store: Arc<dyn Store>,
+    bus: Arc<EventBus>,
+    rx: Receiver<Waiter>,
+    stats: Arc<FlushStats>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());

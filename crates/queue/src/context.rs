@@ -113,7 +113,8 @@ impl Attempt {
 
     /// Kills every child process the attempt registered.
     pub fn kill_children(&self) {
-        let pids: Vec<u32> = std::mem::take(&mut *self.children.lock().unwrap_or_else(|p| p.into_inner()));
+        let pids: Vec<u32> =
+            std::mem::take(&mut *self.children.lock().unwrap_or_else(|p| p.into_inner()));
         for pid in pids {
             kill_process(pid);
         }
@@ -167,9 +168,10 @@ impl JobContext {
     /// The folder for this job's large payloads, results and intermediate files
     /// (created on first use; deleted with the job by retention).
     pub fn work_dir(&self) -> std::io::Result<PathBuf> {
-        let dir = self.work_dir.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("video2doc-job-{}", self.id))
-        });
+        let dir = self
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("video2doc-job-{}", self.id)));
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
     }

@@ -130,7 +130,11 @@ pub fn entries(job: &JobRecord) -> Vec<Entry> {
     }
     if let Some(key) = &job.dedup_key {
         if !job.state.is_terminal() {
-            out.push((Index::Dedup, key.as_bytes().to_vec(), id_key(job.id).to_vec()));
+            out.push((
+                Index::Dedup,
+                key.as_bytes().to_vec(),
+                id_key(job.id).to_vec(),
+            ));
         }
     }
     out

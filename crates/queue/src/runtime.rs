@@ -473,22 +473,31 @@ impl Inner {
     fn recover(&self) -> Result<usize, QueueError> {
         let prefix = index::state_prefix(State::Running);
         let end = prefix_end(&prefix);
-        let keys = self
-            .store
-            .scan_keys(Space::Index(Index::ByState), &prefix, end.as_deref(), usize::MAX)?;
+        let keys = self.store.scan_keys(
+            Space::Index(Index::ByState),
+            &prefix,
+            end.as_deref(),
+            usize::MAX,
+        )?;
         let now = now_ms();
         let mut n = 0;
         for k in keys {
             let Some((_, _, id)) = index::parse_state_key(&k) else {
                 continue;
             };
-            self.committer
-                .apply(false, |t| transition::recover(t, id, now), |c| state_events(c))?;
+            self.committer.apply(
+                false,
+                |t| transition::recover(t, id, now),
+                |c| state_events(c),
+            )?;
             n += 1;
         }
         if n > 0 {
             self.store.flush()?;
-            tracing::warn!(jobs = n, "recovered jobs that were running when the app stopped");
+            tracing::warn!(
+                jobs = n,
+                "recovered jobs that were running when the app stopped"
+            );
         }
         Ok(n)
     }
@@ -574,7 +583,7 @@ impl Inner {
         };
         let (_, ack) = self.committer.apply(
             true,
-            |t| t.insert(Space::Meta, key.as_bytes(), value).map_err(Into::into),
+            |t| t.insert(Space::Meta, key.as_bytes(), value),
             |_| vec![event],
         )?;
         Ok(ack)
@@ -601,10 +610,7 @@ impl Inner {
         };
         let (_, ack) = self.committer.apply(
             true,
-            |t| {
-                t.insert(Space::Meta, key.as_bytes(), &bytes)
-                    .map_err(Into::into)
-            },
+            |t| t.insert(Space::Meta, key.as_bytes(), &bytes),
             |_| vec![event],
         )?;
         lane.settings = settings;
@@ -649,8 +655,11 @@ impl Inner {
                 .scan_keys(space, &[], Some(&index::time_bound(now)), 512)?;
             for k in &due {
                 if let Some(id) = index::id_from_key(k) {
-                    self.committer
-                        .apply(false, |t| transition::promote(t, id, now), |_| Vec::new())?;
+                    self.committer.apply(
+                        false,
+                        |t| transition::promote(t, id, now),
+                        |_| Vec::new(),
+                    )?;
                 }
             }
             if due.len() < 512 {
@@ -724,9 +733,7 @@ impl Inner {
             let r = self.committer.apply(
                 false,
                 |t| transition::claim(t, id, now, lease),
-                |job| {
-                    vec![Event::State(Change::of(job, Some(State::Pending)))]
-                },
+                |job| vec![Event::State(Change::of(job, Some(State::Pending)))],
             );
             match r {
                 Ok((job, _)) => {
@@ -753,7 +760,8 @@ impl Inner {
             stop: Mutex::new(None),
         });
         lock(&self.slots).insert(job.id, slot.clone());
-        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let span =
+            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
         let inner = self.clone();
         self.attempts
             .spawn(async move { inner.run_attempt(job, slot).await }.instrument(span));
@@ -801,7 +809,10 @@ impl Inner {
         let Some(handler) = handler else {
             return AttemptEnd::Outcome(Outcome::Failed(Failure {
                 kind: FailureKind::NoHandler,
-                message: format!("this version of Video2Doc cannot run jobs of kind {:?}", job.kind),
+                message: format!(
+                    "this version of Video2Doc cannot run jobs of kind {:?}",
+                    job.kind
+                ),
                 detail: None,
                 retryable: false,
                 upstream: None,
@@ -846,7 +857,10 @@ impl Inner {
                 match tokio::time::timeout(grace, &mut task).await {
                     Ok(r) => Some(r),
                     Err(_) => {
-                        tracing::warn!(grace_ms = grace.as_millis() as u64, "the job did not stop in time; abandoned");
+                        tracing::warn!(
+                            grace_ms = grace.as_millis() as u64,
+                            "the job did not stop in time; abandoned"
+                        );
                         task.abort();
                         None
                     }
@@ -865,7 +879,11 @@ impl Inner {
                     message: format!(
                         "timed out after {} (the time limit of this job){}",
                         human_duration(limit),
-                        if result.is_none() { "; it did not stop and was abandoned" } else { "" }
+                        if result.is_none() {
+                            "; it did not stop and was abandoned"
+                        } else {
+                            ""
+                        }
                     ),
                     detail: None,
                     retryable: true,
@@ -907,7 +925,12 @@ impl Inner {
         }
     }
 
-    fn context(&self, job: &JobRecord, lease: u64, attempt: Arc<Attempt>) -> Result<JobContext, QueueError> {
+    fn context(
+        &self,
+        job: &JobRecord,
+        lease: u64,
+        attempt: Arc<Attempt>,
+    ) -> Result<JobContext, QueueError> {
         let payload = self.load_payload(&job.payload)?;
         let mut deps = BTreeMap::new();
         for &d in &job.deps {
@@ -960,16 +983,16 @@ impl Inner {
         let mut n = 0;
         let mut start = Vec::new();
         loop {
-            let keys = self
-                .store
-                .scan_keys(space, &start, Some(&index::time_bound(before)), 1024)?;
+            let keys =
+                self.store
+                    .scan_keys(space, &start, Some(&index::time_bound(before)), 1024)?;
             for k in &keys {
                 let Some(id) = index::id_from_key(k) else {
                     continue;
                 };
-                let (purged, _) = self
-                    .committer
-                    .apply(false, |t| transition::purge(t, id), |_| Vec::new())?;
+                let (purged, _) =
+                    self.committer
+                        .apply(false, |t| transition::purge(t, id), |_| Vec::new())?;
                 if purged.is_some() {
                     n += 1;
                     if let Some(files) = &self.files {

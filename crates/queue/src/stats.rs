@@ -68,7 +68,8 @@ pub struct GroupStatus {
     pub name: String,
     pub created_at: Millis,
     /// running while any member is not finished; then succeeded if all succeeded,
-    /// else failed (cancelled if any member was cancelled and none failed).
+    /// else failed, or cancelled when the only failures are members that could not run
+    /// because a member was cancelled.
     pub state: State,
     pub counts: BTreeMap<State, u64>,
     pub total: u64,
@@ -245,9 +246,12 @@ pub(crate) fn snapshot(inner: &Inner, now: Millis) -> Result<(), QueueError> {
     let stats = compute(inner, now)?;
     let bytes = serde_json::to_vec(&stats).expect("stats serialize");
     let keep_from = now.saturating_sub(inner.config.retention.as_millis() as u64);
-    let old = inner
-        .store
-        .scan_keys(Space::Stats, &[], Some(&keep_from.to_be_bytes()), usize::MAX)?;
+    let old = inner.store.scan_keys(
+        Space::Stats,
+        &[],
+        Some(&keep_from.to_be_bytes()),
+        usize::MAX,
+    )?;
     inner.committer.apply(
         false,
         |t| {
@@ -339,6 +343,8 @@ impl Queue {
         let mut counts: BTreeMap<State, u64> = BTreeMap::new();
         let mut members = Vec::new();
         let mut sum = 0.0f32;
+        let mut cancelled = std::collections::BTreeSet::new();
+        let mut upstream_of_failed = Vec::new();
         for m in &g.members {
             let Some(job) = store::load_job(self.inner.store.as_ref(), *m)? else {
                 continue;
@@ -354,6 +360,14 @@ impl Queue {
             };
             sum += progress;
             *counts.entry(job.state).or_default() += 1;
+            match (&job.state, &job.error) {
+                (State::Cancelled, _) => {
+                    cancelled.insert(job.id);
+                }
+                (State::Failed | State::Dead, Some(e)) => upstream_of_failed.push(e.upstream),
+                (State::Failed | State::Dead, None) => upstream_of_failed.push(None),
+                _ => {}
+            }
             members.push(MemberStatus {
                 id: job.id,
                 kind: job.kind,
@@ -374,7 +388,11 @@ impl Queue {
             } else {
                 State::Pending
             }
-        } else if has(State::Failed) || has(State::Dead) {
+        } else if upstream_of_failed
+            .iter()
+            .any(|u| u.is_none_or(|u| !cancelled.contains(&u)))
+        {
+            // A member failed on its own (not only because a member was cancelled).
             State::Failed
         } else if has(State::Cancelled) {
             State::Cancelled

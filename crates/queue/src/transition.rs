@@ -28,7 +28,9 @@ pub enum Rejection {
         state: State,
         action: &'static str,
     },
-    #[error("the result of job {0} came from an attempt that no longer holds its lease; it was ignored")]
+    #[error(
+        "the result of job {0} came from an attempt that no longer holds its lease; it was ignored"
+    )]
     LeaseLost(JobId),
     #[error("job {job} of the batch depends on {dep:?}, which is not an earlier job of the batch or an existing job")]
     BadDependency { job: usize, dep: Dep },
@@ -62,7 +64,11 @@ impl Change {
             from,
             to: job.state,
             attempt: job.attempts,
-            note: job.history.last().map(|h| h.note.clone()).unwrap_or_default(),
+            note: job
+                .history
+                .last()
+                .map(|h| h.note.clone())
+                .unwrap_or_default(),
             error: job.error.clone(),
         }
     }
@@ -228,7 +234,10 @@ fn upstream_of(root: &JobRecord) -> Failure {
             kind: FailureKind::Upstream,
             message: match other {
                 Some(e) => format!("upstream: job {} ({}) {}", root.id, root.kind, e.message),
-                None => format!("upstream: job {} ({}) was {}", root.id, root.kind, root.state),
+                None => format!(
+                    "upstream: job {} ({}) was {}",
+                    root.id, root.kind, root.state
+                ),
             },
             detail: other.as_ref().and_then(|e| e.detail.clone()),
             retryable: false,
@@ -262,12 +271,7 @@ pub fn claim(t: &dyn RawTxn, id: JobId, now: Millis, lease: u64) -> Result<JobRe
 }
 
 /// Records a running attempt's progress, if it still holds its lease.
-pub fn progress(
-    t: &dyn RawTxn,
-    id: JobId,
-    lease: u64,
-    progress: &Progress,
-) -> Result<(), TxError> {
+pub fn progress(t: &dyn RawTxn, id: JobId, lease: u64, progress: &Progress) -> Result<(), TxError> {
     let before = t.job(id)?;
     if before.state != State::Running || before.lease != Some(lease) {
         return Err(Rejection::LeaseLost(id).into());
@@ -332,7 +336,10 @@ pub fn finish(
             } else {
                 job.state = State::Failed;
                 job.finished_at = Some(now);
-                job.push_history(now, format!("attempt {} failed: {}", job.attempts, f.message));
+                job.push_history(
+                    now,
+                    format!("attempt {} failed: {}", job.attempts, f.message),
+                );
                 job.error = Some(f);
                 t.put_job(Some(&before), &job)?;
                 changes.push(Change::of(&job, Some(before.state)));
@@ -447,10 +454,7 @@ pub fn cancel(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<(Vec<Change>, bo
 /// had failed. A job that failed because of an upstream job retries that job instead.
 pub fn retry(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, TxError> {
     let before = t.job(id)?;
-    if !matches!(
-        before.state,
-        State::Failed | State::Cancelled | State::Dead
-    ) {
+    if !matches!(before.state, State::Failed | State::Cancelled | State::Dead) {
         return Err(Rejection::WrongState {
             id,
             state: before.state,
@@ -587,7 +591,10 @@ pub fn recover(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, Tx
     if job.cancel_requested {
         job.state = State::Cancelled;
         job.finished_at = Some(now);
-        job.push_history(now, "cancelled (the app stopped while it was being cancelled)");
+        job.push_history(
+            now,
+            "cancelled (the app stopped while it was being cancelled)",
+        );
     } else if job.crashes >= 2 {
         job.state = State::Dead;
         job.finished_at = Some(now);
@@ -685,7 +692,10 @@ pub fn release(t: &dyn RawTxn, id: JobId, lease: u64, now: Millis) -> Result<Vec
         job.ready_at = now;
         job.push_history(
             now,
-            format!("attempt {} stopped because the app was closing; it will run again", job.attempts),
+            format!(
+                "attempt {} stopped because the app was closing; it will run again",
+                job.attempts
+            ),
         );
     }
     t.put_job(Some(&before), &job)?;

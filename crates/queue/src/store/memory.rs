@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::{RawTxn, Space, Store, StoreError, TxError};
+use super::{Entry, RawTxn, Space, Store, StoreError, TxError};
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -27,9 +27,12 @@ impl MemoryStore {
     }
 }
 
+type SpaceKey = (usize, Vec<u8>);
+
 struct MemTxn<'a> {
     spaces: &'a [Map],
-    writes: RefCell<BTreeMap<(usize, Vec<u8>), Option<Vec<u8>>>>,
+    /// Pending writes by (space, key); `None` is a removal.
+    writes: RefCell<BTreeMap<SpaceKey, Option<Vec<u8>>>>,
 }
 
 impl RawTxn for MemTxn<'_> {
@@ -91,7 +94,7 @@ impl Store for MemoryStore {
         start: &[u8],
         end: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Entry>, StoreError> {
         use std::ops::Bound;
         let spaces = self.spaces.lock().unwrap_or_else(|p| p.into_inner());
         let upper = match end {

@@ -193,6 +193,9 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8], what: &str) -> Re
     })
 }
 
+/// One stored key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// A storage backend. Implementations must make `run` atomic (all writes or none,
 /// isolated from concurrent transactions) and `flush` a durability barrier for
 /// every transaction that returned before it was called.
@@ -208,7 +211,7 @@ pub trait Store: Send + Sync + 'static {
         start: &[u8],
         end: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Vec<Entry>, StoreError>;
     /// Keys only, as `scan`.
     fn scan_keys(
         &self,

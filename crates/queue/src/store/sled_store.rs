@@ -5,12 +5,11 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree,
-    UnabortableTransactionError,
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 use sled::Transactional;
 
-use super::{RawTxn, Space, Store, StoreError, TxError, SCHEMA_VERSION};
+use super::{Entry, RawTxn, Space, Store, StoreError, TxError, SCHEMA_VERSION};
 use crate::lock::DirLock;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -181,7 +180,7 @@ impl Store for SledStore {
         start: &[u8],
         end: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Entry>, StoreError> {
         let tree = &self.trees[space.position()];
         let iter = match end {
             Some(e) => tree.range(start..e),

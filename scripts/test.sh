@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is needed, then runs every check and test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. scripts/env.sh
+
+echo "== format"
+cargo fmt --all --check
+echo "== lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests"
+cargo test --workspace --locked
+echo "== benches build"
+cargo bench --workspace --locked --no-run
+echo "all tests passed"

@@ -1,0 +1,498 @@
+//! Conversion of a faster-whisper (CTranslate2) model directory to a ggml file that
+//! whisper.cpp loads: tensor renaming and splitting, dtypes as whisper.cpp checks them,
+//! the mel filterbank and the byte-level vocabulary.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::ct2::{Ct2Error, Ct2Model, Variable};
+use super::mel;
+
+/// Why a model could not be converted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error(transparent)]
+    Read(#[from] Ct2Error),
+    #[error("{dir} is not a faster-whisper model folder: {reason}")]
+    NotWhisper { dir: PathBuf, reason: String },
+    #[error("could not write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a conversion produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converted {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub tensors: usize,
+    pub n_vocab: usize,
+    pub multilingual: bool,
+}
+
+/// The hyperparameters of the ggml header.
+#[derive(Debug, Clone, Copy)]
+struct Hparams {
+    n_vocab: usize,
+    n_audio_ctx: usize,
+    n_audio_state: usize,
+    n_audio_head: usize,
+    n_audio_layer: usize,
+    n_text_ctx: usize,
+    n_text_state: usize,
+    n_text_head: usize,
+    n_text_layer: usize,
+    n_mels: usize,
+}
+
+/// The GPT-2 byte-level alphabet: char -> byte.
+fn unicode_to_byte() -> BTreeMap<char, u8> {
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
+    let mut cs = bs.clone();
+    let mut n = 0;
+    for b in 0..256u32 {
+        if !bs.contains(&b) {
+            bs.push(b);
+            cs.push(256 + n);
+            n += 1;
+        }
+    }
+    cs.into_iter()
+        .zip(bs)
+        .map(|(c, b)| (char::from_u32(c).expect("valid char"), b as u8))
+        .collect()
+}
+
+struct Tensor {
+    name: String,
+    shape: Vec<usize>,
+    f16: bool,
+    values: Vec<f32>,
+}
+
+struct Source<'a> {
+    model: &'a Ct2Model,
+    dir: &'a Path,
+}
+
+impl Source<'_> {
+    fn var(&self, name: &str) -> Result<&Variable, ConvertError> {
+        self.model
+            .variables
+            .get(name)
+            .ok_or_else(|| self.bad(format!("it has no variable {name}")))
+    }
+
+    fn values(&self, name: &str) -> Result<Vec<f32>, ConvertError> {
+        let v = self.var(name)?;
+        v.to_f32().ok_or_else(|| {
+            self.bad(format!(
+                "variable {name} is {:?}; only float models (f32, f16, bf16) can be converted, not int8-quantized ones",
+                v.dtype
+            ))
+        })
+    }
+
+    fn int(&self, name: &str) -> Result<usize, ConvertError> {
+        self.var(name)?
+            .scalar_int()
+            .map(|v| v as usize)
+            .ok_or_else(|| self.bad(format!("{name} is not an integer")))
+    }
+
+    fn bad(&self, reason: String) -> ConvertError {
+        ConvertError::NotWhisper {
+            dir: self.dir.to_path_buf(),
+            reason,
+        }
+    }
+
+    fn count_layers(&self, prefix: &str) -> usize {
+        (0..)
+            .take_while(|i| {
+                self.model
+                    .variables
+                    .contains_key(&format!("{prefix}/layer_{i}/ffn/layer_norm/gamma"))
+            })
+            .count()
+    }
+}
+
+/// Rows `[from, to)` of a row-major matrix with `cols` columns.
+fn rows(v: &[f32], cols: usize, from: usize, to: usize) -> Vec<f32> {
+    v[from * cols..to * cols].to_vec()
+}
+
+fn push(out: &mut Vec<Tensor>, name: String, shape: Vec<usize>, values: Vec<f32>) {
+    // whisper.cpp checks dtypes: matrices f16; vectors, positional embeddings and the
+    // conv biases (reshaped to a column) f32.
+    let f16 = shape.len() >= 2
+        && !name.ends_with("positional_embedding")
+        && !(name.starts_with("encoder.conv") && name.ends_with(".bias"));
+    out.push(Tensor {
+        name,
+        shape,
+        f16,
+        values,
+    });
+}
+
+fn linear(
+    s: &Source,
+    out: &mut Vec<Tensor>,
+    from: &str,
+    to: &str,
+    bias: bool,
+) -> Result<(), ConvertError> {
+    let w = s.var(&format!("{from}/weight"))?.shape.clone();
+    push(
+        out,
+        format!("{to}.weight"),
+        w,
+        s.values(&format!("{from}/weight"))?,
+    );
+    if bias {
+        let b = s.values(&format!("{from}/bias"))?;
+        push(out, format!("{to}.bias"), vec![b.len()], b);
+    }
+    Ok(())
+}
+
+fn norm(s: &Source, out: &mut Vec<Tensor>, from: &str, to: &str) -> Result<(), ConvertError> {
+    let g = s.values(&format!("{from}/gamma"))?;
+    let b = s.values(&format!("{from}/beta"))?;
+    push(out, format!("{to}.weight"), vec![g.len()], g);
+    push(out, format!("{to}.bias"), vec![b.len()], b);
+    Ok(())
+}
+
+/// Self-attention: fused qkv (3d, d) -> query/key/value; key has no bias.
+fn self_attention(
+    s: &Source,
+    out: &mut Vec<Tensor>,
+    from: &str,
+    to: &str,
+    d: usize,
+) -> Result<(), ConvertError> {
+    let w = s.values(&format!("{from}/linear_0/weight"))?;
+    let b = s.values(&format!("{from}/linear_0/bias"))?;
+    if w.len() != 3 * d * d || b.len() != 3 * d {
+        return Err(s.bad(format!(
+            "{from}/linear_0 is not a fused (3 x {d}) projection"
+        )));
+    }
+    push(
+        out,
+        format!("{to}.query.weight"),
+        vec![d, d],
+        rows(&w, d, 0, d),
+    );
+    push(out, format!("{to}.query.bias"), vec![d], b[..d].to_vec());
+    push(
+        out,
+        format!("{to}.key.weight"),
+        vec![d, d],
+        rows(&w, d, d, 2 * d),
+    );
+    push(
+        out,
+        format!("{to}.value.weight"),
+        vec![d, d],
+        rows(&w, d, 2 * d, 3 * d),
+    );
+    push(
+        out,
+        format!("{to}.value.bias"),
+        vec![d],
+        b[2 * d..].to_vec(),
+    );
+    linear(
+        s,
+        out,
+        &format!("{from}/linear_1"),
+        &format!("{to}.out"),
+        true,
+    )
+}
+
+fn mlp(s: &Source, out: &mut Vec<Tensor>, from: &str, to: &str) -> Result<(), ConvertError> {
+    linear(
+        s,
+        out,
+        &format!("{from}/linear_0"),
+        &format!("{to}.mlp.0"),
+        true,
+    )?;
+    linear(
+        s,
+        out,
+        &format!("{from}/linear_1"),
+        &format!("{to}.mlp.2"),
+        true,
+    )?;
+    norm(
+        s,
+        out,
+        &format!("{from}/layer_norm"),
+        &format!("{to}.mlp_ln"),
+    )
+}
+
+fn tensors(s: &Source, h: &Hparams) -> Result<Vec<Tensor>, ConvertError> {
+    let mut out = Vec::new();
+    let d = h.n_audio_state;
+    // Encoder, in the order of OpenAI's state dict.
+    let pe = s.values("encoder/position_encodings/encodings")?;
+    push(
+        &mut out,
+        "encoder.positional_embedding".into(),
+        vec![h.n_audio_ctx, d],
+        pe,
+    );
+    for conv in ["conv1", "conv2"] {
+        let wv = s.var(&format!("encoder/{conv}/weight"))?;
+        let shape = wv.shape.clone();
+        push(
+            &mut out,
+            format!("encoder.{conv}.weight"),
+            shape,
+            s.values(&format!("encoder/{conv}/weight"))?,
+        );
+        let b = s.values(&format!("encoder/{conv}/bias"))?;
+        push(
+            &mut out,
+            format!("encoder.{conv}.bias"),
+            vec![b.len(), 1],
+            b,
+        );
+    }
+    for i in 0..h.n_audio_layer {
+        let from = format!("encoder/layer_{i}");
+        let to = format!("encoder.blocks.{i}");
+        self_attention(
+            s,
+            &mut out,
+            &format!("{from}/self_attention"),
+            &format!("{to}.attn"),
+            d,
+        )?;
+        norm(
+            s,
+            &mut out,
+            &format!("{from}/self_attention/layer_norm"),
+            &format!("{to}.attn_ln"),
+        )?;
+        mlp(s, &mut out, &format!("{from}/ffn"), &to)?;
+    }
+    norm(s, &mut out, "encoder/layer_norm", "encoder.ln_post")?;
+
+    // Decoder.
+    let d = h.n_text_state;
+    let pe = s.values("decoder/position_encodings/encodings")?;
+    push(
+        &mut out,
+        "decoder.positional_embedding".into(),
+        vec![h.n_text_ctx, d],
+        pe,
+    );
+    let emb = s.values("decoder/embeddings/weight")?;
+    push(
+        &mut out,
+        "decoder.token_embedding.weight".into(),
+        vec![h.n_vocab, d],
+        emb,
+    );
+    for i in 0..h.n_text_layer {
+        let from = format!("decoder/layer_{i}");
+        let to = format!("decoder.blocks.{i}");
+        self_attention(
+            s,
+            &mut out,
+            &format!("{from}/self_attention"),
+            &format!("{to}.attn"),
+            d,
+        )?;
+        norm(
+            s,
+            &mut out,
+            &format!("{from}/self_attention/layer_norm"),
+            &format!("{to}.attn_ln"),
+        )?;
+        // Cross attention: query; fused key/value (2d, d) with a zero key bias.
+        linear(
+            s,
+            &mut out,
+            &format!("{from}/attention/linear_0"),
+            &format!("{to}.cross_attn.query"),
+            true,
+        )?;
+        let w = s.values(&format!("{from}/attention/linear_1/weight"))?;
+        let b = s.values(&format!("{from}/attention/linear_1/bias"))?;
+        if w.len() != 2 * d * d || b.len() != 2 * d {
+            return Err(s.bad(format!(
+                "{from}/attention/linear_1 is not a fused (2 x {d}) projection"
+            )));
+        }
+        push(
+            &mut out,
+            format!("{to}.cross_attn.key.weight"),
+            vec![d, d],
+            rows(&w, d, 0, d),
+        );
+        push(
+            &mut out,
+            format!("{to}.cross_attn.value.weight"),
+            vec![d, d],
+            rows(&w, d, d, 2 * d),
+        );
+        push(
+            &mut out,
+            format!("{to}.cross_attn.value.bias"),
+            vec![d],
+            b[d..].to_vec(),
+        );
+        linear(
+            s,
+            &mut out,
+            &format!("{from}/attention/linear_2"),
+            &format!("{to}.cross_attn.out"),
+            true,
+        )?;
+        norm(
+            s,
+            &mut out,
+            &format!("{from}/attention/layer_norm"),
+            &format!("{to}.cross_attn_ln"),
+        )?;
+        mlp(s, &mut out, &format!("{from}/ffn"), &to)?;
+    }
+    norm(s, &mut out, "decoder/layer_norm", "decoder.ln")?;
+    Ok(out)
+}
+
+/// Converts the faster-whisper model in `dir` (model.bin, vocabulary.txt) to the ggml
+/// file `dest`, written to a temporary file first and renamed when complete.
+pub fn convert_ct2_dir(dir: &Path, dest: &Path) -> Result<Converted, ConvertError> {
+    let model = Ct2Model::read(&dir.join("model.bin"))?;
+    let s = Source { model: &model, dir };
+    if model.spec != "WhisperSpec" {
+        return Err(s.bad(format!(
+            "its model is a {}, not a Whisper model",
+            model.spec
+        )));
+    }
+    let emb = s.var("decoder/embeddings/weight")?;
+    let ape = s.var("encoder/position_encodings/encodings")?;
+    let tpe = s.var("decoder/position_encodings/encodings")?;
+    let conv1 = s.var("encoder/conv1/weight")?;
+    let h = Hparams {
+        n_vocab: emb.shape[0],
+        n_audio_ctx: ape.shape[0],
+        n_audio_state: ape.shape[1],
+        n_audio_head: s.int("encoder/num_heads")?,
+        n_audio_layer: s.count_layers("encoder"),
+        n_text_ctx: tpe.shape[0],
+        n_text_state: tpe.shape[1],
+        n_text_head: s.int("decoder/num_heads")?,
+        n_text_layer: s.count_layers("decoder"),
+        n_mels: conv1.shape[1],
+    };
+    let vocab_path = dir.join("vocabulary.txt");
+    let vocab = std::fs::read_to_string(&vocab_path)
+        .map_err(|e| s.bad(format!("its vocabulary.txt could not be read ({e})")))?;
+    let alphabet = unicode_to_byte();
+    let mut tokens: Vec<Vec<u8>> = Vec::new();
+    for line in vocab.lines() {
+        if line == "<|endoftext|>" {
+            break;
+        }
+        let bytes = line
+            .chars()
+            .map(|c| alphabet.get(&c).copied())
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| s.bad(format!("vocabulary token {line:?} is not byte-level BPE")))?;
+        tokens.push(bytes);
+    }
+    let tensors = tensors(&s, &h)?;
+
+    let tmp = dest.with_extension("part");
+    let werr = |source| ConvertError::Write {
+        path: dest.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(werr)?;
+    }
+    let file = std::fs::File::create(&tmp).map_err(werr)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut put = |b: &[u8]| w.write_all(b);
+    let i32b = |v: usize| (v as i32).to_le_bytes();
+    (|| -> std::io::Result<()> {
+        put(&0x6767_6d6c_i32.to_le_bytes())?;
+        for v in [
+            h.n_vocab,
+            h.n_audio_ctx,
+            h.n_audio_state,
+            h.n_audio_head,
+            h.n_audio_layer,
+            h.n_text_ctx,
+            h.n_text_state,
+            h.n_text_head,
+            h.n_text_layer,
+            h.n_mels,
+            1, // f16
+        ] {
+            put(&i32b(v))?;
+        }
+        let filters = mel::filterbank(16000, 400, h.n_mels);
+        put(&i32b(h.n_mels))?;
+        put(&i32b(201))?;
+        for f in filters {
+            put(&f.to_le_bytes())?;
+        }
+        put(&i32b(tokens.len()))?;
+        for t in &tokens {
+            put(&i32b(t.len()))?;
+            put(t)?;
+        }
+        for t in &tensors {
+            put(&i32b(t.shape.len()))?;
+            put(&i32b(t.name.len()))?;
+            put(&i32b(usize::from(t.f16)))?;
+            for d in t.shape.iter().rev() {
+                put(&i32b(*d))?;
+            }
+            put(t.name.as_bytes())?;
+            if t.f16 {
+                for v in &t.values {
+                    put(&half::f16::from_f32(*v).to_le_bytes())?;
+                }
+            } else {
+                for v in &t.values {
+                    put(&v.to_le_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    })()
+    .map_err(werr)?;
+    let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
+    file.sync_all().map_err(werr)?;
+    drop(file);
+    std::fs::rename(&tmp, dest).map_err(werr)?;
+    let bytes = std::fs::metadata(dest).map_err(werr)?.len();
+    Ok(Converted {
+        path: dest.to_path_buf(),
+        bytes,
+        tensors: tensors.len(),
+        n_vocab: h.n_vocab,
+        multilingual: h.n_vocab >= 51865,
+    })
+}

@@ -1,0 +1,8 @@
+//! Whisper models: reading CTranslate2 (faster-whisper) models and converting them to
+//! the ggml files whisper.cpp loads.
+
+pub mod convert;
+pub mod ct2;
+pub mod mel;
+
+pub use convert::{convert_ct2_dir, ConvertError, Converted};

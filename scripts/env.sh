@@ -1,3 +1,5 @@
 # Shared settings of the scripts: builds are cached outside the checkout.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/video2doc/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Portable whisper.cpp builds (no -march=native), so binaries run on any x86-64 with AVX2.
+export GGML_NATIVE=OFF

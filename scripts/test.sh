@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . scripts/env.sh
+./scripts/fetch-test-model.sh
 
 echo "== format"
 cargo fmt --all --check

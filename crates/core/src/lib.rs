@@ -1,5 +1,14 @@
 //! video2doc-core: the domain of Video2Doc. Media probing and extraction, Whisper
 //! models and transcription, slide detection, summaries and documents. Plain Rust
 //! with no window or IPC types; the CLI, the desktop shell and the HTTP API call it.
+//!
+//! - [`probe`]: what a media file holds, and plain errors for files that are not media.
+//! - [`process`]: the one module that starts external processes (ffprobe, ffmpeg, the
+//!   transcription worker).
+//! - [`transcribe`]: whisper.cpp in a worker process, streaming segments back.
+//! - [`models`]: reading faster-whisper models and converting them to ggml.
 
 pub mod models;
+pub mod probe;
+pub mod process;
+pub mod transcribe;

@@ -1,0 +1,6 @@
+//! The transcription worker as its own small program, for tests and for tools; the
+//! `video2doc` CLI and the desktop app enter the same code with a `worker` argument.
+
+fn main() {
+    std::process::exit(video2doc_core::transcribe::worker_main());
+}

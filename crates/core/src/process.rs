@@ -1,0 +1,234 @@
+//! Every external process Video2Doc starts: ffprobe, ffmpeg (through ffmpeg-sidecar,
+//! never its downloader) and the transcription worker. No other module spawns one.
+//!
+//! Tools are found next to the running program first (a bundled sidecar), then on PATH.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ffmpeg_sidecar::command::FfmpegCommand;
+use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
+
+/// A tool could not be run, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{tool} was not found: install ffmpeg (it provides ffmpeg and ffprobe) or put it next to Video2Doc")]
+    NotFound { tool: String },
+    #[error("{tool} could not be started: {source}")]
+    Spawn {
+        tool: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("ffmpeg failed on {input}: {message}")]
+    Ffmpeg { input: PathBuf, message: String },
+    #[error("the transcription worker failed: {message}")]
+    Worker { message: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// The path of a tool: beside the current executable if present, else its bare name
+/// (looked up on PATH).
+pub fn tool_path(name: &str) -> PathBuf {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        let beside = dir.join(&file);
+        if beside.is_file() {
+            return beside;
+        }
+    }
+    PathBuf::from(file)
+}
+
+fn spawn_error(tool: &str, source: std::io::Error) -> ProcessError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        ProcessError::NotFound { tool: tool.into() }
+    } else {
+        ProcessError::Spawn {
+            tool: tool.into(),
+            source,
+        }
+    }
+}
+
+/// ffprobe's output for one file.
+pub struct ProbeOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `ffprobe -show_format -show_streams -of json` on `path`.
+pub fn ffprobe_json(path: &Path) -> Result<ProbeOutput, ProcessError> {
+    let out = Command::new(tool_path("ffprobe"))
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error("ffprobe", e))?;
+    Ok(ProbeOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Parses ffmpeg's `HH:MM:SS.xx` progress time.
+fn seconds(t: &str) -> Option<f64> {
+    let mut total = 0.0;
+    for part in t.split(':') {
+        total = total * 60.0 + part.parse::<f64>().ok()?;
+    }
+    Some(total)
+}
+
+/// Decodes the first audio stream of `input` to 16 kHz mono f32 little-endian PCM in
+/// `out` (streamed to disk: memory stays flat whatever the length). `on_progress` gets
+/// the seconds decoded so far. `cancel` stops ffmpeg at once.
+pub fn extract_audio(
+    input: &Path,
+    out: &Path,
+    cancel: &AtomicBool,
+    mut on_progress: impl FnMut(f64),
+) -> Result<(), ProcessError> {
+    let mut child = FfmpegCommand::new_with_path(tool_path("ffmpeg"))
+        .hide_banner()
+        .input(input)
+        .args([
+            "-map", "0:a:0", "-vn", "-ac", "1", "-ar", "16000", "-f", "f32le",
+        ])
+        .overwrite()
+        .output(out)
+        .spawn()
+        .map_err(|e| spawn_error("ffmpeg", e))?;
+    let mut errors = Vec::new();
+    let iter = child.iter().map_err(|e| ProcessError::Ffmpeg {
+        input: input.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for event in iter {
+        if cancel.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ProcessError::Cancelled);
+        }
+        match event {
+            FfmpegEvent::Progress(p) => {
+                if let Some(s) = seconds(&p.time) {
+                    on_progress(s);
+                }
+            }
+            FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) => errors.push(msg),
+            FfmpegEvent::Error(msg) => errors.push(msg),
+            _ => {}
+        }
+    }
+    let status = child.wait().map_err(|e| spawn_error("ffmpeg", e))?;
+    if !status.success() {
+        return Err(ProcessError::Ffmpeg {
+            input: input.to_path_buf(),
+            message: errors
+                .last()
+                .cloned()
+                .unwrap_or_else(|| format!("ffmpeg exited with {status}")),
+        });
+    }
+    Ok(())
+}
+
+/// Runs the transcription worker `program` with `args`, writes `request` (one JSON line)
+/// to its stdin, and hands every line it prints to `on_line`. Cancel kills it at once.
+/// Returns the worker's stderr tail when it fails.
+pub fn run_worker(
+    program: &Path,
+    args: &[&str],
+    request: &str,
+    cancel: &Arc<AtomicBool>,
+    mut on_line: impl FnMut(&str),
+) -> Result<(), ProcessError> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_error(&program.display().to_string(), e))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(format!("{request}\n").as_bytes())
+        .map_err(|e| ProcessError::Worker {
+            message: format!("could not send the request: {e}"),
+        })?;
+    drop(stdin);
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    // A watchdog kills the worker as soon as cancel is set.
+    let pid = child.id();
+    let done = Arc::new(AtomicBool::new(false));
+    let (c, d) = (cancel.clone(), done.clone());
+    let watchdog = std::thread::spawn(move || {
+        while !d.load(Ordering::Relaxed) {
+            if c.load(Ordering::Relaxed) {
+                kill(pid);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        match line {
+            Ok(l) => on_line(&l),
+            Err(_) => break,
+        }
+    }
+    let status = child.wait().map_err(|e| spawn_error("worker", e))?;
+    done.store(true, Ordering::Relaxed);
+    let _ = watchdog.join();
+    let stderr = err_thread.join().unwrap_or_default();
+    if cancel.load(Ordering::Relaxed) {
+        return Err(ProcessError::Cancelled);
+    }
+    if !status.success() {
+        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(ProcessError::Worker {
+            message: format!("it exited with {status}; last output: {}", tail.join(" | ")),
+        });
+    }
+    Ok(())
+}
+
+fn kill(pid: u32) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    #[cfg(windows)]
+    {
+        let _ = Command::new("taskkill")
+            .args(["/PID", &pid.to_string(), "/T", "/F"])
+            .status();
+    }
+}

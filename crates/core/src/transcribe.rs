@@ -1,0 +1,287 @@
+//! Speech to text with whisper.cpp (whisper-rs), run in a child process: the worker
+//! (`worker_main`, entered by the same program in a worker mode) streams segments and
+//! progress back as JSON lines, so that a native crash or out-of-memory in whisper.cpp
+//! fails the job but never takes the app or the queue down.
+
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::process::{self, ProcessError};
+
+/// Samples per second of the audio whisper reads.
+pub const SAMPLE_RATE: usize = 16_000;
+
+/// How to transcribe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscribeOptions {
+    /// A ggml Whisper model file.
+    pub model: PathBuf,
+    /// A language code ("en", "zh"); `None` detects it.
+    pub language: Option<String>,
+    /// Translate to English instead of transcribing.
+    #[serde(default)]
+    pub translate: bool,
+    #[serde(default)]
+    pub initial_prompt: Option<String>,
+    #[serde(default)]
+    pub word_timestamps: bool,
+    /// CPU threads (0: all cores).
+    #[serde(default)]
+    pub threads: usize,
+}
+
+/// A timed word.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    pub p: f32,
+}
+
+/// A timed piece of transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// What the worker is asked: a range of a 16 kHz mono f32le PCM file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerRequest {
+    pub options: TranscribeOptions,
+    pub pcm: PathBuf,
+    pub offset_samples: u64,
+    /// `None`: to the end of the file.
+    pub len_samples: Option<u64>,
+}
+
+/// One line the worker prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkerLine {
+    Progress { percent: i32 },
+    Segment { segment: Segment },
+    Done { language: Option<String> },
+    Error { message: String },
+}
+
+/// Why transcription failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    #[error("the Whisper model {path} is missing: download one in Settings > Models, or run `video2doc models download tiny`, or import a ggml file")]
+    ModelMissing { path: PathBuf },
+    #[error("transcription of {pcm} failed: {message}")]
+    Failed { pcm: PathBuf, message: String },
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+}
+
+/// The result of transcribing one range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub language: Option<String>,
+    pub segments: Vec<Segment>,
+}
+
+/// Transcribes a range of `pcm` in a worker process (`program args...`), calling
+/// `on_segment` as segments arrive and `on_progress` with 0..=100.
+pub fn transcribe(
+    program: &Path,
+    args: &[&str],
+    request: &WorkerRequest,
+    cancel: &Arc<AtomicBool>,
+    mut on_segment: impl FnMut(&Segment),
+    mut on_progress: impl FnMut(i32),
+) -> Result<Transcript, TranscribeError> {
+    if !request.options.model.is_file() {
+        return Err(TranscribeError::ModelMissing {
+            path: request.options.model.clone(),
+        });
+    }
+    let line = serde_json::to_string(request).expect("requests serialize");
+    let mut segments = Vec::new();
+    let mut done = None;
+    let mut failure = None;
+    process::run_worker(
+        program,
+        args,
+        &line,
+        cancel,
+        |l| match serde_json::from_str::<WorkerLine>(l) {
+            Ok(WorkerLine::Segment { segment }) => {
+                on_segment(&segment);
+                segments.push(segment);
+            }
+            Ok(WorkerLine::Progress { percent }) => on_progress(percent),
+            Ok(WorkerLine::Done { language }) => done = Some(language),
+            Ok(WorkerLine::Error { message }) => failure = Some(message),
+            Err(_) => tracing::debug!(line = l, "worker output"),
+        },
+    )
+    .map_err(|e| match (e, &failure) {
+        (ProcessError::Worker { .. }, Some(m)) => TranscribeError::Failed {
+            pcm: request.pcm.clone(),
+            message: m.clone(),
+        },
+        (ProcessError::Worker { message }, None) => TranscribeError::Failed {
+            pcm: request.pcm.clone(),
+            message: format!("the whisper worker crashed ({message})"),
+        },
+        (e, _) => TranscribeError::Process(e),
+    })?;
+    match done {
+        Some(language) => Ok(Transcript { language, segments }),
+        None => Err(TranscribeError::Failed {
+            pcm: request.pcm.clone(),
+            message: failure.unwrap_or_else(|| "the worker ended without a result".into()),
+        }),
+    }
+}
+
+/// Reads `len` samples (or to the end) of a f32le PCM file from `offset`.
+pub fn read_pcm(path: &Path, offset: u64, len: Option<u64>) -> std::io::Result<Vec<f32>> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(offset * 4))?;
+    let mut bytes = Vec::new();
+    match len {
+        Some(n) => {
+            f.take(n * 4).read_to_end(&mut bytes)?;
+        }
+        None => {
+            f.read_to_end(&mut bytes)?;
+        }
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+fn emit(out: &mut impl Write, line: &WorkerLine) {
+    let s = serde_json::to_string(line).expect("lines serialize");
+    let _ = writeln!(out, "{s}");
+    let _ = out.flush();
+}
+
+/// The worker's entry point: reads one request line from stdin, transcribes, prints
+/// [`WorkerLine`]s to stdout. Returns the process exit code.
+pub fn worker_main() -> i32 {
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return 2;
+    }
+    let mut out = std::io::stdout().lock();
+    let req: WorkerRequest = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            emit(
+                &mut out,
+                &WorkerLine::Error {
+                    message: format!("bad request: {e}"),
+                },
+            );
+            return 2;
+        }
+    };
+    match run_whisper(&req, &mut out) {
+        Ok(language) => {
+            emit(&mut out, &WorkerLine::Done { language });
+            0
+        }
+        Err(message) => {
+            emit(&mut out, &WorkerLine::Error { message });
+            1
+        }
+    }
+}
+
+fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<String>, String> {
+    use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+    let o = &req.options;
+    let audio = read_pcm(&req.pcm, req.offset_samples, req.len_samples)
+        .map_err(|e| format!("could not read the audio {}: {e}", req.pcm.display()))?;
+    let ctx = WhisperContext::new_with_params(&o.model, WhisperContextParameters::default())
+        .map_err(|e| {
+            format!(
+                "the model {} could not be loaded ({e}); it may be damaged: download or import it again",
+                o.model.display()
+            )
+        })?;
+    let mut state = ctx
+        .create_state()
+        .map_err(|e| format!("whisper state: {e}"))?;
+    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    let threads = if o.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        o.threads
+    };
+    params.set_n_threads(threads as i32);
+    params.set_translate(o.translate);
+    params.set_language(Some(o.language.as_deref().unwrap_or("auto")));
+    if let Some(p) = &o.initial_prompt {
+        params.set_initial_prompt(p);
+    }
+    params.set_token_timestamps(o.word_timestamps);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_special(false);
+    params.set_print_timestamps(false);
+    params.set_progress_callback_safe(|p: i32| {
+        let mut o = std::io::stdout().lock();
+        emit(&mut o, &WorkerLine::Progress { percent: p });
+    });
+    state
+        .full(params, &audio)
+        .map_err(|e| format!("whisper failed: {e}"))?;
+    let offset_ms = req.offset_samples * 1000 / SAMPLE_RATE as u64;
+    let eot = ctx.token_eot();
+    for seg in state.as_iter() {
+        let text = seg
+            .to_str_lossy()
+            .map_err(|e| e.to_string())?
+            .trim()
+            .to_string();
+        let mut words = Vec::new();
+        if o.word_timestamps {
+            for i in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(i) else {
+                    continue;
+                };
+                if tok.token_id() >= eot {
+                    continue;
+                }
+                let d = tok.token_data();
+                let t = tok
+                    .to_str_lossy()
+                    .map(|s| s.into_owned())
+                    .unwrap_or_default();
+                words.push(Word {
+                    start_ms: offset_ms + d.t0.max(0) as u64 * 10,
+                    end_ms: offset_ms + d.t1.max(0) as u64 * 10,
+                    text: t,
+                    p: d.p,
+                });
+            }
+        }
+        let segment = Segment {
+            start_ms: offset_ms + seg.start_timestamp().max(0) as u64 * 10,
+            end_ms: offset_ms + seg.end_timestamp().max(0) as u64 * 10,
+            text,
+            words,
+        };
+        emit(out, &WorkerLine::Segment { segment });
+    }
+    let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string);
+    Ok(lang)
+}

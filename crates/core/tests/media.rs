@@ -1,0 +1,302 @@
+//! Probe, audio extraction and transcription on media the tests generate with ffmpeg
+//! and espeak-ng, with the real test model (scripts/fetch-test-model.sh).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use video2doc_core::probe::{probe, ProbeError};
+use video2doc_core::process::{extract_audio, ProcessError};
+use video2doc_core::transcribe::{
+    transcribe, TranscribeError, TranscribeOptions, WorkerRequest, SAMPLE_RATE,
+};
+
+const SPEECH: &str = "The quick brown fox jumps over the lazy dog. Video to document.";
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("tool runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn ffmpeg(args: &[&str]) {
+    run(Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args));
+}
+
+fn speech_wav(dir: &Path, text: &str) -> PathBuf {
+    let raw = dir.join("speech-raw.wav");
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text));
+    raw
+}
+
+/// A video with slides and narration (or without audio).
+fn lecture(dir: &Path, name: &str, with_audio: bool) -> PathBuf {
+    let out = dir.join(name);
+    let speech = speech_wav(dir, SPEECH);
+    let mut args: Vec<String> = vec![
+        "-f".into(),
+        "lavfi".into(),
+        "-i".into(),
+        "color=c=white:s=320x240:d=5,drawtext=text='Slide 1':fontsize=30:x=20:y=20".into(),
+    ];
+    if with_audio {
+        args.extend(["-i".into(), speech.to_string_lossy().into_owned()]);
+        args.extend(["-shortest".into()]);
+    }
+    args.extend([
+        "-c:v".into(),
+        "libx264".into(),
+        "-pix_fmt".into(),
+        "yuv420p".into(),
+        out.to_string_lossy().into_owned(),
+    ]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    ffmpeg(&a);
+    out
+}
+
+fn model() -> PathBuf {
+    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap())
+                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
+        });
+    assert!(
+        p.is_file(),
+        "the test model {} is missing: run scripts/fetch-test-model.sh",
+        p.display()
+    );
+    p
+}
+
+fn worker() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker"))
+}
+
+#[test]
+fn probe_reads_a_lecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = lecture(dir.path(), "lecture.mp4", true);
+    let info = probe(&v).unwrap();
+    assert!(info.duration_s > 3.0 && info.duration_s < 6.0, "{info:?}");
+    let video = info.video.unwrap();
+    assert_eq!((video.width, video.height), (320, 240));
+    assert_eq!(video.codec, "h264");
+    assert!(info.audio.is_some());
+}
+
+#[test]
+fn probe_accepts_video_without_audio_and_audio_without_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = lecture(dir.path(), "silent.mp4", false);
+    let info = probe(&silent).unwrap();
+    assert!(info.video.is_some() && info.audio.is_none());
+    let wav = speech_wav(dir.path(), "hello");
+    let info = probe(&wav).unwrap();
+    assert!(info.video.is_none() && info.audio.is_some());
+}
+
+#[test]
+fn probe_explains_bad_inputs_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let empty = d.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let e = probe(&empty).unwrap_err();
+    assert!(matches!(e, ProbeError::Empty { .. }));
+    assert!(e.to_string().contains("empty.mp4") && e.to_string().contains("empty"));
+
+    let random = d.join("random.mkv");
+    let bytes: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    let e = probe(&random).unwrap_err();
+    assert!(matches!(e, ProbeError::NotMedia { .. }), "{e}");
+    assert!(e.to_string().contains("random.mkv"), "{e}");
+
+    let text = d.join("notes.mp4");
+    std::fs::write(&text, "These are my meeting notes, not a video.\n").unwrap();
+    let e = probe(&text).unwrap_err();
+    assert!(matches!(e, ProbeError::NotMedia { .. }), "{e}");
+    assert!(e.to_string().contains("notes.mp4") && e.to_string().contains("not a video"));
+
+    let missing = d.join("gone.mp4");
+    assert!(matches!(
+        probe(&missing).unwrap_err(),
+        ProbeError::Missing { .. }
+    ));
+
+    // A truncated mp4 (the moov atom at the end is cut off).
+    let full = lecture(d, "whole.mp4", true);
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = d.join("truncated.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = probe(&cut).unwrap_err();
+    assert!(e.to_string().contains("truncated.mp4"), "{e}");
+}
+
+#[test]
+fn chinese_file_names_with_spaces_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = lecture(dir.path(), "第一课 讲座 #1.mp4", true);
+    let info = probe(&v).unwrap();
+    assert!(info.audio.is_some());
+    let pcm = dir.path().join("音频 1.f32");
+    extract_audio(&v, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
+    assert!(std::fs::metadata(&pcm).unwrap().len() > 0);
+}
+
+#[test]
+fn audio_is_extracted_as_16k_mono_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = lecture(dir.path(), "lecture.mp4", true);
+    let info = probe(&v).unwrap();
+    let pcm = dir.path().join("audio.f32");
+    let mut last = 0.0;
+    extract_audio(&v, &pcm, &AtomicBool::new(false), |s| last = s).unwrap();
+    let samples = std::fs::metadata(&pcm).unwrap().len() / 4;
+    let seconds = samples as f64 / SAMPLE_RATE as f64;
+    assert!(
+        (seconds - info.duration_s).abs() < 0.5,
+        "{seconds} s of audio for {} s of media",
+        info.duration_s
+    );
+    assert!(last > 0.0);
+    // No audio stream: a clear error naming the file.
+    let silent = lecture(dir.path(), "silent.mp4", false);
+    let e = extract_audio(&silent, &pcm, &AtomicBool::new(false), |_| {}).unwrap_err();
+    assert!(matches!(e, ProcessError::Ffmpeg { .. }));
+    assert!(e.to_string().contains("silent.mp4"), "{e}");
+}
+
+fn speech_pcm(dir: &Path, repeat: usize) -> PathBuf {
+    let text = vec![SPEECH; repeat].join(" ");
+    let wav = speech_wav(dir, &text);
+    let pcm = dir.join("speech.f32");
+    extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
+    pcm
+}
+
+fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
+    WorkerRequest {
+        options: TranscribeOptions {
+            model,
+            language: Some("en".into()),
+            translate: false,
+            initial_prompt: None,
+            word_timestamps: true,
+            threads: 2,
+        },
+        pcm: pcm.to_path_buf(),
+        offset_samples: 0,
+        len_samples: None,
+    }
+}
+
+#[test]
+fn transcription_finds_the_spoken_keywords() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcm = speech_pcm(dir.path(), 1);
+    let mut streamed = 0;
+    let mut progress = Vec::new();
+    let t = transcribe(
+        &worker(),
+        &[],
+        &request(&pcm, model()),
+        &Arc::new(AtomicBool::new(false)),
+        |_| streamed += 1,
+        |p| progress.push(p),
+    )
+    .unwrap();
+    let text = t
+        .segments
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let keywords = ["quick", "brown", "fox", "lazy", "dog", "document"];
+    let found = keywords.iter().filter(|k| text.contains(*k)).count();
+    // Synthetic espeak speech and the tiny model: most keywords, never exact text.
+    assert!(found >= 4, "found {found} of {keywords:?} in {text:?}");
+    assert_eq!(streamed, t.segments.len());
+    assert!(t.segments.iter().all(|s| s.end_ms >= s.start_ms));
+    assert!(
+        t.segments.iter().any(|s| !s.words.is_empty()),
+        "word timestamps"
+    );
+    assert!(t.segments.last().unwrap().end_ms <= 7_000);
+    assert_eq!(t.language.as_deref(), Some("en"));
+}
+
+#[test]
+fn a_missing_model_fails_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcm = dir.path().join("none.f32");
+    std::fs::write(&pcm, [0u8; 64]).unwrap();
+    let e = transcribe(
+        &worker(),
+        &[],
+        &request(&pcm, dir.path().join("ggml-small.bin")),
+        &Arc::new(AtomicBool::new(false)),
+        |_| {},
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, TranscribeError::ModelMissing { .. }));
+    assert!(e.to_string().contains("ggml-small.bin") && e.to_string().contains("download"));
+}
+
+#[test]
+fn a_corrupt_model_fails_the_stage_and_the_parent_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcm = speech_pcm(dir.path(), 1);
+    // The first megabytes of a real model: a valid header, then nothing.
+    let bytes = std::fs::read(model()).unwrap();
+    let broken = dir.path().join("ggml-broken.bin");
+    std::fs::write(&broken, &bytes[..3 << 20]).unwrap();
+    let e = transcribe(
+        &worker(),
+        &[],
+        &request(&pcm, broken),
+        &Arc::new(AtomicBool::new(false)),
+        |_| {},
+        |_| {},
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, TranscribeError::Failed { .. }), "{msg}");
+    assert!(msg.contains("model") || msg.contains("crashed"), "{msg}");
+}
+
+#[test]
+fn cancel_kills_the_worker_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcm = speech_pcm(dir.path(), 12);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c = cancel.clone();
+    let req = request(&pcm, model());
+    let t0 = Instant::now();
+    let h = std::thread::spawn(move || transcribe(&worker(), &[], &req, &c, |_| {}, |_| {}));
+    std::thread::sleep(Duration::from_millis(800));
+    cancel.store(true, Ordering::SeqCst);
+    let cancelled_at = Instant::now();
+    let r = h.join().unwrap();
+    assert!(
+        matches!(r, Err(TranscribeError::Process(ProcessError::Cancelled))),
+        "{r:?} after {:?}",
+        t0.elapsed()
+    );
+    assert!(cancelled_at.elapsed() < Duration::from_secs(1));
+}

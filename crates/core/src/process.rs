@@ -151,6 +151,67 @@ pub fn extract_audio(
     Ok(())
 }
 
+/// Samples `fps` frames per second of `input`, scaled to `width` x `height`, as
+/// grayscale frames handed to `on_frame` in time order (in memory; nothing on disk).
+pub fn sample_frames(
+    input: &Path,
+    fps: f32,
+    width: usize,
+    height: usize,
+    cancel: &AtomicBool,
+    mut on_frame: impl FnMut(crate::slides::Frame),
+) -> Result<(), ProcessError> {
+    let ferr = |message: String| ProcessError::Ffmpeg {
+        input: input.to_path_buf(),
+        message,
+    };
+    let mut child = FfmpegCommand::new_with_path(tool_path("ffmpeg"))
+        .hide_banner()
+        .input(input)
+        .filter(format!("fps={fps},scale={width}:{height}"))
+        .rawvideo()
+        .spawn()
+        .map_err(|e| spawn_error("ffmpeg", e))?;
+    let mut errors = Vec::new();
+    for event in child.iter().map_err(|e| ferr(e.to_string()))? {
+        if cancel.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ProcessError::Cancelled);
+        }
+        match event {
+            FfmpegEvent::OutputFrame(f) => {
+                let gray = f
+                    .data
+                    .chunks_exact(3)
+                    .map(|p| {
+                        ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8
+                    })
+                    .collect();
+                on_frame(crate::slides::Frame {
+                    t_ms: (f.frame_num as f64 * 1000.0 / fps as f64) as u64,
+                    width: f.width as usize,
+                    height: f.height as usize,
+                    gray,
+                });
+            }
+            FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) => errors.push(msg),
+            FfmpegEvent::Error(msg) => errors.push(msg),
+            _ => {}
+        }
+    }
+    let status = child.wait().map_err(|e| spawn_error("ffmpeg", e))?;
+    if !status.success() {
+        return Err(ferr(
+            errors
+                .last()
+                .cloned()
+                .unwrap_or_else(|| format!("ffmpeg exited with {status}")),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the transcription worker `program` with `args`, writes `request` (one JSON line)
 /// to its stdin, and hands every line it prints to `on_line`. Cancel kills it at once.
 /// Returns the worker's stderr tail when it fails.

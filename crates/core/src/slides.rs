@@ -1,0 +1,339 @@
+//! The slide/scene detector: turns a stream of small grayscale frames into the
+//! distinct slides of a lecture, each with its time range and the frame to keep.
+//!
+//! Rules: black frames are dropped; a change that keeps what was on screen (a bullet
+//! appearing, a pointer moving) continues the slide, and the slide's frame becomes the
+//! latest one, so a slide built up step by step is kept complete; a change that removes
+//! what was there starts a new slide; cells that keep changing (a talking head in a
+//! corner, a video) are ignored; consecutive slides with nearly the same perceptual hash
+//! are merged.
+
+use serde::{Deserialize, Serialize};
+
+/// One sampled frame, 8-bit grayscale, row-major.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub t_ms: u64,
+    pub width: usize,
+    pub height: usize,
+    pub gray: Vec<u8>,
+}
+
+/// A detected slide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slide {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// Time of the frame that shows the slide complete (the last of its stable run).
+    pub frame_ms: u64,
+    /// 64-bit difference hash of that frame.
+    pub hash: u64,
+}
+
+const GX: usize = 16;
+const GY: usize = 12;
+
+/// Tunables of the detector.
+#[derive(Debug, Clone)]
+pub struct DetectorConfig {
+    /// A cell "changed" when its mean moves by more than this (0-255).
+    pub cell_delta: f32,
+    /// Changes smaller than this fraction of cells are noise or pointer motion.
+    pub min_changed: f32,
+    /// A new slide when more than this fraction of the previous slide's inked cells changed.
+    pub removed_fraction: f32,
+    /// Frames darker than this mean are black.
+    pub black_mean: f32,
+    /// Consecutive slides whose hashes differ in at most this many bits are one slide.
+    pub same_hash_bits: u32,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            cell_delta: 8.0,
+            min_changed: 0.02,
+            removed_fraction: 0.3,
+            black_mean: 18.0,
+            same_hash_bits: 4,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Features {
+    cells: [f32; GX * GY],
+    ink: [f32; GX * GY],
+    mean: f32,
+}
+
+fn features(f: &Frame) -> Features {
+    let mut sum = [0f64; GX * GY];
+    let mut n = [0u32; GX * GY];
+    let mut hist = [0u32; 256];
+    for y in 0..f.height {
+        let cy = y * GY / f.height;
+        for x in 0..f.width {
+            let v = f.gray[y * f.width + x];
+            hist[v as usize] += 1;
+            let c = cy * GX + x * GX / f.width;
+            sum[c] += v as f64;
+            n[c] += 1;
+        }
+    }
+    // The background is the most common luminance.
+    let bg = hist
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, c)| **c)
+        .map(|(v, _)| v)
+        .unwrap_or(0) as i32;
+    let mut ink_n = [0u32; GX * GY];
+    for y in 0..f.height {
+        let cy = y * GY / f.height;
+        for x in 0..f.width {
+            let v = f.gray[y * f.width + x] as i32;
+            if (v - bg).abs() > 40 {
+                ink_n[cy * GX + x * GX / f.width] += 1;
+            }
+        }
+    }
+    let mut cells = [0f32; GX * GY];
+    let mut ink = [0f32; GX * GY];
+    for i in 0..GX * GY {
+        cells[i] = (sum[i] / n[i].max(1) as f64) as f32;
+        ink[i] = ink_n[i] as f32 / n[i].max(1) as f32;
+    }
+    let mean = cells.iter().sum::<f32>() / (GX * GY) as f32;
+    Features { cells, ink, mean }
+}
+
+/// 64-bit difference hash (9x8 box-averaged grid, left-right gradients).
+pub fn dhash(f: &Frame) -> u64 {
+    let mut g = [[0f64; 9]; 8];
+    let mut n = [[0u32; 9]; 8];
+    for y in 0..f.height {
+        for x in 0..f.width {
+            let (gy, gx) = (y * 8 / f.height, x * 9 / f.width);
+            g[gy][gx] += f.gray[y * f.width + x] as f64;
+            n[gy][gx] += 1;
+        }
+    }
+    let mut h = 0u64;
+    for y in 0..8 {
+        for x in 0..8 {
+            let a = g[y][x] / n[y][x].max(1) as f64;
+            let b = g[y][x + 1] / n[y][x + 1].max(1) as f64;
+            h = (h << 1) | u64::from(a < b);
+        }
+    }
+    h
+}
+
+/// Streaming detector: `push` frames in time order, then `finish`.
+pub struct SlideDetector {
+    config: DetectorConfig,
+    slides: Vec<Slide>,
+    current: Option<(Slide, Features, Frame)>,
+    /// How often each cell changed recently (decaying): busy cells are ignored.
+    activity: [f32; GX * GY],
+    last: Option<Features>,
+}
+
+impl SlideDetector {
+    pub fn new(config: DetectorConfig) -> SlideDetector {
+        SlideDetector {
+            config,
+            slides: Vec::new(),
+            current: None,
+            activity: [0.0; GX * GY],
+            last: None,
+        }
+    }
+
+    pub fn push(&mut self, frame: Frame) {
+        let f = features(&frame);
+        let seen = f.clone();
+        if f.mean < self.config.black_mean {
+            return; // black: a fade or a blank projector
+        }
+        if let Some(last) = &self.last {
+            for i in 0..GX * GY {
+                let moved = (f.cells[i] - last.cells[i]).abs() > self.config.cell_delta;
+                self.activity[i] = self.activity[i] * 0.8 + if moved { 0.2 } else { 0.0 };
+            }
+        }
+        let busy: Vec<bool> = self.activity.iter().map(|a| *a > 0.45).collect();
+        let decision = match &self.current {
+            None => None,
+            Some((_, reference, _)) => {
+                let mut changed = 0usize;
+                let mut inked = 0usize;
+                let mut removed = 0usize;
+                let mut considered = 0usize;
+                for (i, _) in busy.iter().enumerate().filter(|(_, b)| !**b) {
+                    considered += 1;
+                    let delta = (f.cells[i] - reference.cells[i]).abs() > self.config.cell_delta;
+                    if delta {
+                        changed += 1;
+                    }
+                    if reference.ink[i] > 0.02 {
+                        inked += 1;
+                        // What was drawn here is gone or different.
+                        let faded = f.ink[i] < reference.ink[i] * 0.7;
+                        let redrawn = (f.ink[i] - reference.ink[i]).abs() > 0.25;
+                        if delta && (faded || redrawn) {
+                            removed += 1;
+                        }
+                    }
+                }
+                let changed = changed as f32 / considered.max(1) as f32;
+                let removed = if inked == 0 {
+                    // From an empty slide anything substantial is new content.
+                    if changed > 0.15 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                } else {
+                    removed as f32 / inked as f32
+                };
+                Some((changed, removed))
+            }
+        };
+        match decision {
+            None => self.start(frame, f),
+            Some((changed, _)) if changed < self.config.min_changed => {
+                self.extend(frame.t_ms);
+            }
+            Some((_, removed)) if removed > self.config.removed_fraction => {
+                self.close(frame.t_ms);
+                self.start(frame, f);
+            }
+            Some(_) => {
+                // Additions: the same slide, now more complete.
+                let t = frame.t_ms;
+                if let Some((slide, reference, kept)) = &mut self.current {
+                    slide.end_ms = t;
+                    slide.frame_ms = t;
+                    *kept = frame;
+                    *reference = f;
+                }
+            }
+        }
+        self.last = Some(seen);
+    }
+
+    fn start(&mut self, frame: Frame, f: Features) {
+        let slide = Slide {
+            start_ms: frame.t_ms,
+            end_ms: frame.t_ms,
+            frame_ms: frame.t_ms,
+            hash: 0,
+        };
+        self.current = Some((slide, f, frame));
+    }
+
+    fn extend(&mut self, t: u64) {
+        if let Some((slide, _, _)) = &mut self.current {
+            slide.end_ms = t;
+        }
+    }
+
+    fn close(&mut self, t: u64) {
+        if let Some((mut slide, _, frame)) = self.current.take() {
+            slide.end_ms = t;
+            slide.hash = dhash(&frame);
+            match self.slides.last_mut() {
+                Some(prev)
+                    if (prev.hash ^ slide.hash).count_ones() <= self.config.same_hash_bits =>
+                {
+                    prev.end_ms = slide.end_ms;
+                    prev.frame_ms = slide.frame_ms;
+                }
+                _ => self.slides.push(slide),
+            }
+        }
+    }
+
+    /// The slides, the last one ending at `end_ms` (the media's duration).
+    pub fn finish(mut self, end_ms: u64) -> Vec<Slide> {
+        let end = self
+            .current
+            .as_ref()
+            .map(|(s, _, _)| s.end_ms.max(end_ms))
+            .unwrap_or(end_ms);
+        self.close(end);
+        self.slides
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canvas(t_ms: u64) -> Frame {
+        Frame {
+            t_ms,
+            width: 160,
+            height: 120,
+            gray: vec![240; 160 * 120],
+        }
+    }
+
+    fn rect(f: &mut Frame, x: usize, y: usize, w: usize, h: usize, v: u8) {
+        for yy in y..(y + h).min(f.height) {
+            for xx in x..(x + w).min(f.width) {
+                f.gray[yy * f.width + xx] = v;
+            }
+        }
+    }
+
+    /// Text-like lines: dark bars at row `y`.
+    fn line(f: &mut Frame, y: usize, len: usize) {
+        rect(f, 10, y, len, 4, 20);
+    }
+
+    #[test]
+    fn build_ups_pointers_and_new_slides() {
+        let mut d = SlideDetector::new(DetectorConfig::default());
+        let mut t = 0;
+        // Slide 1: a title, with a pointer moving across it.
+        for i in 0..6 {
+            let mut f = canvas(t);
+            line(&mut f, 10, 120);
+            rect(&mut f, 20 + i * 15, 80, 4, 4, 0);
+            d.push(f);
+            t += 1000;
+        }
+        // Slide 2: a heading, then bullets appear one by one.
+        for i in 0..9 {
+            let mut f = canvas(t);
+            line(&mut f, 60, 80);
+            for b in 0..(i / 3) {
+                line(&mut f, 75 + b * 12, 100);
+            }
+            d.push(f);
+            t += 1000;
+        }
+        // A black gap, then slide 3.
+        d.push(Frame {
+            gray: vec![0; 160 * 120],
+            ..canvas(t)
+        });
+        t += 1000;
+        for _ in 0..4 {
+            let mut f = canvas(t);
+            rect(&mut f, 40, 30, 80, 60, 90);
+            d.push(f);
+            t += 1000;
+        }
+        let slides = d.finish(t);
+        assert_eq!(slides.len(), 3, "{slides:?}");
+        // The second slide is kept complete: its frame is from after the last bullet.
+        assert!(slides[1].frame_ms >= 12_000, "{:?}", slides[1]);
+        assert_eq!(slides[0].start_ms, 0);
+        assert_eq!(slides[1].start_ms, 6_000);
+        assert_eq!(slides[2].end_ms, t);
+    }
+}

@@ -6,9 +6,11 @@
 //! - [`process`]: the one module that starts external processes (ffprobe, ffmpeg, the
 //!   transcription worker).
 //! - [`transcribe`]: whisper.cpp in a worker process, streaming segments back.
+//! - [`chunks`]: long audio in checkpointed chunks, stitched by word time.
 //! - [`slides`]: the slide/scene detector over sampled frames.
 //! - [`models`]: reading faster-whisper models and converting them to ggml.
 
+pub mod chunks;
 pub mod models;
 pub mod probe;
 pub mod process;

@@ -8,9 +8,12 @@
 //! - [`transcribe`]: whisper.cpp in a worker process, streaming segments back.
 //! - [`chunks`]: long audio in checkpointed chunks, stitched by word time.
 //! - [`slides`]: the slide/scene detector over sampled frames.
+//! - [`document`], [`export`]: the document model and its renderings.
 //! - [`models`]: reading faster-whisper models and converting them to ggml.
 
 pub mod chunks;
+pub mod document;
+pub mod export;
 pub mod models;
 pub mod probe;
 pub mod process;

@@ -1,0 +1,131 @@
+//! The one document model every exporter renders: title and metadata, the summary,
+//! sections (a slide with the transcript spoken while it was shown), and the full
+//! timed transcript.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::transcribe::Segment;
+
+/// The version of the JSON export's layout (`schema/document.schema.json`).
+pub const DOCUMENT_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub schema: u32,
+    pub title: String,
+    pub source: PathBuf,
+    pub duration_ms: u64,
+    pub language: Option<String>,
+    /// RFC 3339 time the document was made.
+    pub created: String,
+    pub model: Option<String>,
+    pub summary: Summary,
+    pub sections: Vec<Section>,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The key points, in the order they were said.
+    pub points: Vec<String>,
+    /// "built-in" or the endpoint's model name.
+    pub method: String,
+    /// Said in the document when the preferred method was not available.
+    pub note: Option<String>,
+}
+
+/// A slide (or scene) and what was said while it was on screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub index: usize,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// The slide's full-resolution image, if the video had frames.
+    pub image: Option<PathBuf>,
+    pub thumbnail: Option<PathBuf>,
+    pub text: String,
+}
+
+/// `h:mm:ss` or `m:ss`.
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+impl Document {
+    /// Sections from slides and segments: each segment goes to the slide on screen at
+    /// its middle; without slides, one section holds everything.
+    pub fn sections_from(
+        slides: &[(u64, u64, Option<PathBuf>, Option<PathBuf>)],
+        segments: &[Segment],
+        duration_ms: u64,
+    ) -> Vec<Section> {
+        if slides.is_empty() {
+            if segments.is_empty() {
+                return Vec::new();
+            }
+            return vec![Section {
+                index: 1,
+                start_ms: 0,
+                end_ms: duration_ms,
+                image: None,
+                thumbnail: None,
+                text: join_text(segments.iter()),
+            }];
+        }
+        let mut out: Vec<Section> = slides
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b, img, thumb))| Section {
+                index: i + 1,
+                start_ms: *a,
+                end_ms: *b,
+                image: img.clone(),
+                thumbnail: thumb.clone(),
+                text: String::new(),
+            })
+            .collect();
+        let mut texts: Vec<Vec<&Segment>> = vec![Vec::new(); out.len()];
+        for seg in segments {
+            let mid = (seg.start_ms + seg.end_ms) / 2;
+            let i = out.iter().rposition(|s| s.start_ms <= mid).unwrap_or(0);
+            texts[i].push(seg);
+        }
+        for (s, t) in out.iter_mut().zip(texts) {
+            s.text = join_text(t.into_iter());
+        }
+        out
+    }
+}
+
+/// Joins segment texts; CJK text is joined without spaces.
+pub fn join_text<'a>(segments: impl Iterator<Item = &'a Segment>) -> String {
+    let mut out = String::new();
+    for s in segments {
+        let t = s.text.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let cjk_join =
+            out.chars().last().is_some_and(is_cjk) || t.chars().next().is_some_and(is_cjk);
+        if !out.is_empty() && !cjk_join {
+            out.push(' ');
+        }
+        out.push_str(t);
+    }
+    out
+}
+
+/// Chinese, Japanese and Korean characters and their punctuation.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3000..=0x303F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF |
+        0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x2FA1F)
+}

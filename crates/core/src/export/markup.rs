@@ -1,0 +1,201 @@
+//! Markdown (with a slides/ folder beside it), self-contained HTML (images embedded)
+//! and plain text renderings of a [`Document`].
+
+use std::path::Path;
+
+use base64::Engine;
+
+use crate::document::{clock, Document};
+
+/// The path of `p` relative to `base`, with forward slashes (for links).
+fn link(p: &Path, base: &Path) -> String {
+    let rel = p.strip_prefix(base).unwrap_or(p);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn markdown(doc: &Document, out_dir: &Path) -> String {
+    let mut s = format!("# {}\n\n", md_escape(&doc.title));
+    s.push_str(&format!(
+        "- Source: `{}`\n- Duration: {}\n",
+        doc.source
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        clock(doc.duration_ms)
+    ));
+    if let Some(l) = &doc.language {
+        s.push_str(&format!("- Language: {l}\n"));
+    }
+    if let Some(m) = &doc.model {
+        s.push_str(&format!("- Transcribed with: {}\n", md_escape(m)));
+    }
+    s.push_str(&format!("- Created: {}\n\n", doc.created));
+    if !doc.summary.points.is_empty() {
+        s.push_str("## Summary\n\n");
+        if let Some(n) = &doc.summary.note {
+            s.push_str(&format!("> {}\n\n", md_escape(n)));
+        }
+        for p in &doc.summary.points {
+            s.push_str(&format!("- {}\n", md_escape(p)));
+        }
+        s.push('\n');
+    }
+    for sec in &doc.sections {
+        s.push_str(&format!(
+            "## {} {} ({}–{})\n\n",
+            if sec.image.is_some() { "Slide" } else { "Part" },
+            sec.index,
+            clock(sec.start_ms),
+            clock(sec.end_ms)
+        ));
+        if let Some(img) = &sec.image {
+            s.push_str(&format!(
+                "![Slide {}](<{}>)\n\n",
+                sec.index,
+                link(img, out_dir)
+            ));
+        }
+        if !sec.text.is_empty() {
+            s.push_str(&format!("{}\n\n", md_escape(&sec.text)));
+        }
+    }
+    if !doc.segments.is_empty() {
+        s.push_str("## Transcript\n\n");
+        for seg in &doc.segments {
+            s.push_str(&format!(
+                "**[{}]** {}  \n",
+                clock(seg.start_ms),
+                md_escape(seg.text.trim())
+            ));
+        }
+    }
+    s
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn data_uri(p: &Path) -> Option<String> {
+    let bytes = std::fs::read(p).ok()?;
+    let mime = match p.extension().and_then(|e| e.to_str()) {
+        Some("png") => "image/png",
+        _ => "image/jpeg",
+    };
+    Some(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','PingFang SC','Microsoft YaHei',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.6;color:#1d1d1f;background:#fff}\
+@media (prefers-color-scheme:dark){body{color:#e8e8ea;background:#17181b}a{color:#8ab4ff}}\
+img{max-width:100%;height:auto;border:1px solid #8884;border-radius:6px}\
+.time{font-variant-numeric:tabular-nums;color:#888;font-size:.85em;margin-right:.5em}\
+section{margin:2rem 0}dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
+.note{border-left:3px solid #c90;padding-left:.8rem}";
+
+pub fn html(doc: &Document) -> String {
+    let lang = doc.language.as_deref().unwrap_or("en");
+    let mut s = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<dl class=\"meta\">",
+        esc(lang),
+        esc(&doc.title),
+        esc(&doc.title)
+    );
+    let name = doc
+        .source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    s.push_str(&format!(
+        "<dt>Source</dt><dd>{}</dd><dt>Duration</dt><dd>{}</dd>",
+        esc(&name),
+        clock(doc.duration_ms)
+    ));
+    if let Some(l) = &doc.language {
+        s.push_str(&format!("<dt>Language</dt><dd>{}</dd>", esc(l)));
+    }
+    s.push_str(&format!(
+        "<dt>Created</dt><dd>{}</dd></dl>\n",
+        esc(&doc.created)
+    ));
+    if !doc.summary.points.is_empty() {
+        s.push_str("<section id=\"summary\"><h2>Summary</h2>\n");
+        if let Some(n) = &doc.summary.note {
+            s.push_str(&format!("<p class=\"note\">{}</p>\n", esc(n)));
+        }
+        s.push_str("<ul>\n");
+        for p in &doc.summary.points {
+            s.push_str(&format!("<li>{}</li>\n", esc(p)));
+        }
+        s.push_str("</ul></section>\n");
+    }
+    for sec in &doc.sections {
+        s.push_str(&format!(
+            "<section id=\"s{}\"><h2><span class=\"time\">{}–{}</span>{} {}</h2>\n",
+            sec.index,
+            clock(sec.start_ms),
+            clock(sec.end_ms),
+            if sec.image.is_some() { "Slide" } else { "Part" },
+            sec.index
+        ));
+        if let Some(uri) = sec.image.as_deref().and_then(data_uri) {
+            s.push_str(&format!(
+                "<img src=\"{uri}\" alt=\"Slide {}\">\n",
+                sec.index
+            ));
+        }
+        if !sec.text.is_empty() {
+            s.push_str(&format!("<p>{}</p>\n", esc(&sec.text)));
+        }
+        s.push_str("</section>\n");
+    }
+    if !doc.segments.is_empty() {
+        s.push_str("<section id=\"transcript\"><h2>Transcript</h2>\n");
+        for seg in &doc.segments {
+            s.push_str(&format!(
+                "<p><span class=\"time\">{}</span>{}</p>\n",
+                clock(seg.start_ms),
+                esc(seg.text.trim())
+            ));
+        }
+        s.push_str("</section>\n");
+    }
+    s.push_str("</body>\n</html>\n");
+    s
+}
+
+pub fn text(doc: &Document) -> String {
+    let mut s = format!("{}\n\n", doc.title);
+    if !doc.summary.points.is_empty() {
+        for p in &doc.summary.points {
+            s.push_str(&format!("* {p}\n"));
+        }
+        s.push('\n');
+    }
+    for seg in &doc.segments {
+        s.push_str(&format!("[{}] {}\n", clock(seg.start_ms), seg.text.trim()));
+    }
+    s
+}

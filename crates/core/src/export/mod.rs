@@ -1,0 +1,126 @@
+//! Renders a [`Document`] to files: Markdown, HTML, DOCX, PDF, SRT, VTT, TXT and JSON,
+//! named safely whatever the input's name, each written whole or not at all.
+
+pub mod markup;
+pub mod names;
+pub mod pdf;
+pub mod subtitles;
+pub mod word;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::document::Document;
+
+pub use names::safe_stem;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Md,
+    Html,
+    Docx,
+    Pdf,
+    Srt,
+    Vtt,
+    Txt,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 8] = [
+        Format::Md,
+        Format::Html,
+        Format::Docx,
+        Format::Pdf,
+        Format::Srt,
+        Format::Vtt,
+        Format::Txt,
+        Format::Json,
+    ];
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Md => "md",
+            Format::Html => "html",
+            Format::Docx => "docx",
+            Format::Pdf => "pdf",
+            Format::Srt => "srt",
+            Format::Vtt => "vtt",
+            Format::Txt => "txt",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = ExportError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        Format::ALL
+            .into_iter()
+            .find(|f| f.ext() == s || (s == "markdown" && *f == Format::Md))
+            .ok_or(ExportError::UnknownFormat(s))
+    }
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("unknown output format {0:?}: use md, html, docx, pdf, srt, vtt, txt or json")]
+    UnknownFormat(String),
+    #[error("could not write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Pdf(#[from] pdf::PdfError),
+    #[error("the Word document could not be made: {0}")]
+    Docx(String),
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|source| ExportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes `doc` in each format to `dir/<stem>.<ext>`; returns the paths by format.
+pub fn export(
+    doc: &Document,
+    dir: &Path,
+    stem: &str,
+    formats: &[Format],
+) -> Result<BTreeMap<Format, PathBuf>, ExportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ExportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out = BTreeMap::new();
+    for f in formats {
+        let path = dir.join(format!("{stem}.{}", f.ext()));
+        let bytes = match f {
+            Format::Md => markup::markdown(doc, dir).into_bytes(),
+            Format::Html => markup::html(doc).into_bytes(),
+            Format::Txt => markup::text(doc).into_bytes(),
+            Format::Srt => subtitles::srt(&doc.segments).into_bytes(),
+            Format::Vtt => subtitles::vtt(&doc.segments).into_bytes(),
+            Format::Json => serde_json::to_vec_pretty(doc).expect("documents serialize"),
+            Format::Docx => word::docx(doc).map_err(ExportError::Docx)?,
+            Format::Pdf => pdf::pdf(doc)?,
+        };
+        write_atomic(&path, &bytes)?;
+        out.insert(*f, path);
+    }
+    Ok(out)
+}

@@ -9,6 +9,7 @@
 //! - [`chunks`]: long audio in checkpointed chunks, stitched by word time.
 //! - [`slides`]: the slide/scene detector over sampled frames.
 //! - [`document`], [`export`]: the document model and its renderings.
+//! - [`summary`]: built-in extractive summary, or an OpenAI-compatible endpoint.
 //! - [`models`]: reading faster-whisper models and converting them to ggml.
 
 pub mod chunks;
@@ -18,4 +19,5 @@ pub mod models;
 pub mod probe;
 pub mod process;
 pub mod slides;
+pub mod summary;
 pub mod transcribe;

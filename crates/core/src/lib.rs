@@ -2,6 +2,7 @@
 //! models and transcription, slide detection, summaries and documents. Plain Rust
 //! with no window or IPC types; the CLI, the desktop shell and the HTTP API call it.
 //!
+//! - [`pipeline`]: the stages from a video to its documents, cached in a work folder.
 //! - [`probe`]: what a media file holds, and plain errors for files that are not media.
 //! - [`process`]: the one module that starts external processes (ffprobe, ffmpeg, the
 //!   transcription worker).
@@ -16,6 +17,7 @@ pub mod chunks;
 pub mod document;
 pub mod export;
 pub mod models;
+pub mod pipeline;
 pub mod probe;
 pub mod process;
 pub mod slides;

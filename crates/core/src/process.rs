@@ -212,6 +212,31 @@ pub fn sample_frames(
     Ok(())
 }
 
+/// Writes the frame at `t_ms` of `input`, at full resolution, as a high-quality JPEG.
+pub fn extract_frame(input: &Path, t_ms: u64, out: &Path) -> Result<(), ProcessError> {
+    let o = Command::new(tool_path("ffmpeg"))
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-ss"])
+        .arg(format!("{:.3}", t_ms as f64 / 1000.0))
+        .arg("-i")
+        .arg(input)
+        .args(["-frames:v", "1", "-q:v", "2", "-update", "1"])
+        .arg(out)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error("ffmpeg", e))?;
+    if !o.status.success() || !out.is_file() {
+        return Err(ProcessError::Ffmpeg {
+            input: input.to_path_buf(),
+            message: format!(
+                "no frame at {:.1} s: {}",
+                t_ms as f64 / 1000.0,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Runs the transcription worker `program` with `args`, writes `request` (one JSON line)
 /// to its stdin, and hands every line it prints to `on_line`. Cancel kills it at once.
 /// Returns the worker's stderr tail when it fails.

@@ -40,7 +40,8 @@ pub struct DetectorConfig {
     pub cell_delta: f32,
     /// Changes smaller than this fraction of cells are noise or pointer motion.
     pub min_changed: f32,
-    /// A new slide when more than this fraction of the previous slide's inked cells changed.
+    /// A new slide when more than this fraction of the previous slide's inked cells
+    /// lost their ink (content replaced rather than added to).
     pub removed_fraction: f32,
     /// Frames darker than this mean are black.
     pub black_mean: f32,
@@ -63,49 +64,26 @@ impl Default for DetectorConfig {
 #[derive(Clone)]
 struct Features {
     cells: [f32; GX * GY],
-    ink: [f32; GX * GY],
     mean: f32,
 }
 
 fn features(f: &Frame) -> Features {
     let mut sum = [0f64; GX * GY];
     let mut n = [0u32; GX * GY];
-    let mut hist = [0u32; 256];
     for y in 0..f.height {
         let cy = y * GY / f.height;
         for x in 0..f.width {
-            let v = f.gray[y * f.width + x];
-            hist[v as usize] += 1;
             let c = cy * GX + x * GX / f.width;
-            sum[c] += v as f64;
+            sum[c] += f.gray[y * f.width + x] as f64;
             n[c] += 1;
         }
     }
-    // The background is the most common luminance.
-    let bg = hist
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, c)| **c)
-        .map(|(v, _)| v)
-        .unwrap_or(0) as i32;
-    let mut ink_n = [0u32; GX * GY];
-    for y in 0..f.height {
-        let cy = y * GY / f.height;
-        for x in 0..f.width {
-            let v = f.gray[y * f.width + x] as i32;
-            if (v - bg).abs() > 40 {
-                ink_n[cy * GX + x * GX / f.width] += 1;
-            }
-        }
-    }
     let mut cells = [0f32; GX * GY];
-    let mut ink = [0f32; GX * GY];
     for i in 0..GX * GY {
         cells[i] = (sum[i] / n[i].max(1) as f64) as f32;
-        ink[i] = ink_n[i] as f32 / n[i].max(1) as f32;
     }
     let mean = cells.iter().sum::<f32>() / (GX * GY) as f32;
-    Features { cells, ink, mean }
+    Features { cells, mean }
 }
 
 /// 64-bit difference hash (9x8 box-averaged grid, left-right gradients).
@@ -128,6 +106,61 @@ pub fn dhash(f: &Frame) -> u64 {
         }
     }
     h
+}
+
+/// The most common luminance of a frame: its background.
+fn background(f: &Frame) -> i32 {
+    let mut hist = [0u32; 256];
+    for v in &f.gray {
+        hist[*v as usize] += 1;
+    }
+    hist.iter()
+        .enumerate()
+        .max_by_key(|(_, c)| **c)
+        .map(|(v, _)| v as i32)
+        .unwrap_or(0)
+}
+
+/// Of the cells where `reference` has ink (text, drawings), the fraction in which most
+/// of that ink is gone in `cur`: what was on screen was replaced, not added to.
+/// Cells marked busy are ignored. A different frame size counts as all gone.
+fn lost_ink(reference: &Frame, cur: &Frame, busy: &[bool]) -> f32 {
+    if (reference.width, reference.height) != (cur.width, cur.height) {
+        return 1.0;
+    }
+    let (bg_r, bg_c) = (background(reference), background(cur));
+    let mut ink = [0u32; GX * GY];
+    let mut lost = [0u32; GX * GY];
+    for y in 0..cur.height {
+        let cy = y * GY / cur.height;
+        for x in 0..cur.width {
+            let i = y * cur.width + x;
+            if (reference.gray[i] as i32 - bg_r).abs() > 40 {
+                let c = cy * GX + x * GX / cur.width;
+                ink[c] += 1;
+                if (cur.gray[i] as i32 - bg_c).abs() <= 40 {
+                    lost[c] += 1;
+                }
+            }
+        }
+    }
+    let cell_px = (cur.width * cur.height / (GX * GY)).max(1) as u32;
+    let mut inked = 0;
+    let mut gone = 0;
+    for c in 0..GX * GY {
+        if busy[c] || ink[c] * 50 < cell_px {
+            continue; // under 2% ink: nothing meaningful drawn here
+        }
+        inked += 1;
+        if lost[c] as f32 > ink[c] as f32 * 0.4 {
+            gone += 1;
+        }
+    }
+    if inked == 0 {
+        0.0
+    } else {
+        gone as f32 / inked as f32
+    }
 }
 
 /// Streaming detector: `push` frames in time order, then `finish`.
@@ -166,38 +199,17 @@ impl SlideDetector {
         let busy: Vec<bool> = self.activity.iter().map(|a| *a > 0.45).collect();
         let decision = match &self.current {
             None => None,
-            Some((_, reference, _)) => {
+            Some((_, reference, kept)) => {
                 let mut changed = 0usize;
-                let mut inked = 0usize;
-                let mut removed = 0usize;
                 let mut considered = 0usize;
                 for (i, _) in busy.iter().enumerate().filter(|(_, b)| !**b) {
                     considered += 1;
-                    let delta = (f.cells[i] - reference.cells[i]).abs() > self.config.cell_delta;
-                    if delta {
+                    if (f.cells[i] - reference.cells[i]).abs() > self.config.cell_delta {
                         changed += 1;
-                    }
-                    if reference.ink[i] > 0.02 {
-                        inked += 1;
-                        // What was drawn here is gone or different.
-                        let faded = f.ink[i] < reference.ink[i] * 0.7;
-                        let redrawn = (f.ink[i] - reference.ink[i]).abs() > 0.25;
-                        if delta && (faded || redrawn) {
-                            removed += 1;
-                        }
                     }
                 }
                 let changed = changed as f32 / considered.max(1) as f32;
-                let removed = if inked == 0 {
-                    // From an empty slide anything substantial is new content.
-                    if changed > 0.15 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                } else {
-                    removed as f32 / inked as f32
-                };
+                let removed = lost_ink(kept, &frame, &busy);
                 Some((changed, removed))
             }
         };

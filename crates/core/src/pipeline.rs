@@ -1,0 +1,522 @@
+//! The pipeline from one video to its documents, as stages that each read and write a
+//! work folder: probe, audio, transcript, slides, summary, export. The work folder is
+//! keyed by the input's content hash; each stage's result records the settings it was
+//! made with and is reused when they match, so a retry re-runs only what failed and
+//! processing the same file again with the same settings reuses finished stages.
+//!
+//! The stages are plain functions, so the queue can run them as separate jobs;
+//! [`process`] runs them all, transcription and frame analysis side by side.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::chunks::{ChunkPlan, ChunkedRun};
+use crate::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
+use crate::export::{self, safe_stem, ExportError, Format};
+use crate::probe::{self, MediaInfo, ProbeError};
+use crate::process::{self, ProcessError};
+use crate::slides::{DetectorConfig, SlideDetector};
+use crate::summary::{self, Endpoint};
+use crate::transcribe::{Segment, TranscribeError, TranscribeOptions, Transcript};
+
+/// How to turn a video into documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub formats: Vec<Format>,
+    pub transcribe: TranscribeOptions,
+    pub chunks: ChunkPlan,
+    /// Frames sampled per second for slide detection.
+    pub frame_fps: f32,
+    pub summary_endpoint: Option<Endpoint>,
+}
+
+impl Settings {
+    pub fn new(model: PathBuf) -> Settings {
+        Settings {
+            formats: vec![Format::Md, Format::Html, Format::Srt, Format::Json],
+            transcribe: TranscribeOptions {
+                model,
+                language: None,
+                translate: false,
+                initial_prompt: None,
+                word_timestamps: false,
+                threads: 0,
+            },
+            chunks: ChunkPlan::default(),
+            frame_fps: 1.0,
+            summary_endpoint: None,
+        }
+    }
+}
+
+/// The program and arguments that start a transcription worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// Why a stage failed. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error(transparent)]
+    Transcribe(#[from] TranscribeError),
+    #[error(transparent)]
+    Tool(#[from] ProcessError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("the work folder {path} could not be used: {source}")]
+    Work {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} could not be read: {source}")]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A stage's progress report.
+pub trait Progress: Sync {
+    fn stage(&self, stage: &str, fraction: f32, message: &str);
+    fn segment(&self, _segment: &Segment) {}
+}
+
+impl<F: Fn(&str, f32, &str) + Sync> Progress for F {
+    fn stage(&self, stage: &str, fraction: f32, message: &str) {
+        self(stage, fraction, message)
+    }
+}
+
+/// The sha256 of a file's content, streamed.
+pub fn content_hash(path: &Path) -> Result<String, PipelineError> {
+    let err = |source| PipelineError::Input {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// The work folder of an input: `<root>/<first 16 hex of its content hash>`.
+pub fn work_dir(root: &Path, input: &Path) -> Result<PathBuf, PipelineError> {
+    let hash = content_hash(input)?;
+    let dir = root.join(&hash[..16]);
+    std::fs::create_dir_all(&dir).map_err(|source| PipelineError::Work {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
+/// A stage result with the settings it was made with.
+#[derive(Serialize, Deserialize)]
+struct Cached<T> {
+    key: String,
+    value: T,
+}
+
+fn key_of(v: &impl Serialize) -> String {
+    let bytes = serde_json::to_vec(v).expect("settings serialize");
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+fn load<T: DeserializeOwned>(path: &Path, key: &str) -> Option<T> {
+    let c: Cached<T> = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (c.key == key).then_some(c.value)
+}
+
+fn store<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<(), PipelineError> {
+    let tmp = path.with_extension("part");
+    let bytes = serde_json::to_vec(&Cached {
+        key: key.to_string(),
+        value,
+    })
+    .expect("stage results serialize");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|source| PipelineError::Work {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Stage 1: what the file holds.
+pub fn probe_stage(input: &Path, work: &Path) -> Result<MediaInfo, PipelineError> {
+    let path = work.join("probe.json");
+    if let Some(info) = load::<MediaInfo>(&path, "probe-1") {
+        if info.path == input {
+            return Ok(info);
+        }
+    }
+    let info = probe::probe(input)?;
+    store(&path, "probe-1", &info)?;
+    Ok(info)
+}
+
+/// Stage 2: 16 kHz mono audio (none for a video without sound).
+pub fn audio_stage(
+    input: &Path,
+    info: &MediaInfo,
+    work: &Path,
+    cancel: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<Option<PathBuf>, PipelineError> {
+    if info.audio.is_none() {
+        return Ok(None);
+    }
+    let pcm = work.join("audio.f32");
+    let done = work.join("audio.done");
+    if done.is_file() && pcm.is_file() {
+        return Ok(Some(pcm));
+    }
+    let total = info.duration_s.max(0.001);
+    process::extract_audio(input, &pcm, cancel, |s| {
+        progress.stage("audio", (s / total).min(1.0) as f32, "extracting audio")
+    })
+    .map_err(|e| match e {
+        ProcessError::Cancelled => PipelineError::Cancelled,
+        e => e.into(),
+    })?;
+    std::fs::write(&done, b"").map_err(|source| PipelineError::Work {
+        path: done.clone(),
+        source,
+    })?;
+    Ok(Some(pcm))
+}
+
+/// Stage 3: the transcript (chunked, checkpointed).
+pub fn transcript_stage(
+    pcm: Option<&Path>,
+    work: &Path,
+    settings: &Settings,
+    worker: &WorkerCommand,
+    cancel: &Arc<AtomicBool>,
+    progress: &dyn Progress,
+) -> Result<Transcript, PipelineError> {
+    let Some(pcm) = pcm else {
+        return Ok(Transcript {
+            language: settings.transcribe.language.clone(),
+            segments: Vec::new(),
+        });
+    };
+    let key = key_of(&(&settings.transcribe, &settings.chunks, "transcript-1"));
+    let path = work.join("transcript.json");
+    if let Some(t) = load::<Transcript>(&path, &key) {
+        return Ok(t);
+    }
+    let checkpoints = work.join(format!("chunks-{}", &key[..12]));
+    let args: Vec<&str> = worker.args.iter().map(String::as_str).collect();
+    let run = ChunkedRun {
+        pcm,
+        checkpoints: &checkpoints,
+        plan: settings.chunks,
+        options: &settings.transcribe,
+        worker: &worker.program,
+        worker_args: &args,
+    };
+    let t = run
+        .run(
+            cancel,
+            |s| progress.segment(s),
+            |p| progress.stage("transcribe", p, "transcribing"),
+        )
+        .map_err(|e| match e {
+            TranscribeError::Process(ProcessError::Cancelled) => PipelineError::Cancelled,
+            e => e.into(),
+        })?;
+    store(&path, &key, &t)?;
+    Ok(t)
+}
+
+/// A slide found in the video, with its images in the work folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlideImage {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub frame_ms: u64,
+    pub image: PathBuf,
+    pub thumbnail: PathBuf,
+}
+
+/// Stage 4: the slides, with full-resolution keyframes and thumbnails.
+pub fn slides_stage(
+    input: &Path,
+    info: &MediaInfo,
+    work: &Path,
+    settings: &Settings,
+    cancel: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<Vec<SlideImage>, PipelineError> {
+    if info.video.is_none() {
+        return Ok(Vec::new());
+    }
+    let key = key_of(&(settings.frame_fps.to_bits(), "slides-1"));
+    let path = work.join("slides.json");
+    if let Some(s) = load::<Vec<SlideImage>>(&path, &key) {
+        if s.iter().all(|s| s.image.is_file()) {
+            return Ok(s);
+        }
+    }
+    let mut detector = SlideDetector::new(DetectorConfig::default());
+    let total_ms = (info.duration_s * 1000.0).max(1.0);
+    let fps = settings.frame_fps.max(0.1);
+    process::sample_frames(input, fps, 160, 90, cancel, |f| {
+        progress.stage(
+            "slides",
+            (f.t_ms as f64 / total_ms).min(1.0) as f32 * 0.9,
+            "finding slides",
+        );
+        detector.push(f);
+    })
+    .map_err(|e| match e {
+        ProcessError::Cancelled => PipelineError::Cancelled,
+        e => e.into(),
+    })?;
+    let found = detector.finish(total_ms as u64);
+    let dir = work.join("slides");
+    std::fs::create_dir_all(&dir).map_err(|source| PipelineError::Work {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, s) in found.iter().enumerate() {
+        let image = dir.join(format!("slide-{:03}.jpg", i + 1));
+        let thumbnail = dir.join(format!("slide-{:03}-thumb.jpg", i + 1));
+        process::extract_frame(input, s.frame_ms, &image)?;
+        let img = image::open(&image).map_err(|e| PipelineError::Work {
+            path: image.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        img.thumbnail(320, 320)
+            .to_rgb8()
+            .save(&thumbnail)
+            .map_err(|e| PipelineError::Work {
+                path: thumbnail.clone(),
+                source: std::io::Error::other(e),
+            })?;
+        out.push(SlideImage {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            frame_ms: s.frame_ms,
+            image,
+            thumbnail,
+        });
+        progress.stage(
+            "slides",
+            0.9 + 0.1 * (i + 1) as f32 / found.len() as f32,
+            "saving slides",
+        );
+    }
+    store(&path, &key, &out)?;
+    Ok(out)
+}
+
+/// Stage 5: the summary.
+pub fn summary_stage(
+    transcript: &Transcript,
+    work: &Path,
+    settings: &Settings,
+) -> Result<Summary, PipelineError> {
+    let text = crate::document::join_text(transcript.segments.iter());
+    let key = key_of(&(&text, &settings.summary_endpoint, "summary-1"));
+    let path = work.join("summary.json");
+    if let Some(s) = load::<Summary>(&path, &key) {
+        return Ok(s);
+    }
+    let s = summary::summarize(&text, settings.summary_endpoint.as_ref());
+    // A fallback is not cached: the endpoint may answer next time.
+    if s.note.is_none() {
+        store(&path, &key, &s)?;
+    }
+    Ok(s)
+}
+
+/// What one input produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outputs {
+    pub input: PathBuf,
+    pub folder: PathBuf,
+    pub files: BTreeMap<Format, PathBuf>,
+    pub slides: usize,
+    pub segments: usize,
+    pub language: Option<String>,
+}
+
+/// Stage 6: the documents, in `<out_root>/<safe stem>/<safe stem>.<ext>` with the
+/// slide images in `slides/` beside them.
+pub fn export_stage(
+    input: &Path,
+    info: &MediaInfo,
+    transcript: &Transcript,
+    slides: &[SlideImage],
+    summary: Summary,
+    out_root: &Path,
+    settings: &Settings,
+) -> Result<Outputs, PipelineError> {
+    let stem_raw = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = safe_stem(&stem_raw);
+    let folder = out_root.join(&stem);
+    let slide_dir = folder.join("slides");
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PipelineError::Work { path, source }
+    };
+    let mut placed = Vec::new();
+    if !slides.is_empty() {
+        std::fs::create_dir_all(&slide_dir).map_err(werr(&slide_dir))?;
+    }
+    for s in slides {
+        let name = s.image.file_name().expect("slide images have names");
+        let thumb = s.thumbnail.file_name().expect("thumbnails have names");
+        let (img, th) = (slide_dir.join(name), slide_dir.join(thumb));
+        std::fs::copy(&s.image, &img).map_err(werr(&img))?;
+        std::fs::copy(&s.thumbnail, &th).map_err(werr(&th))?;
+        placed.push((s.start_ms, s.end_ms, Some(img), Some(th)));
+    }
+    let duration_ms = (info.duration_s * 1000.0) as u64;
+    let sections: Vec<Section> =
+        Document::sections_from(&placed, &transcript.segments, duration_ms);
+    let doc = Document {
+        schema: DOCUMENT_SCHEMA,
+        title: stem_raw.clone(),
+        source: input.to_path_buf(),
+        duration_ms,
+        language: transcript.language.clone(),
+        created: now_rfc3339(),
+        model: settings
+            .transcribe
+            .model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned()),
+        summary,
+        sections,
+        segments: transcript.segments.clone(),
+    };
+    let files = export::export(&doc, &folder, &stem, &settings.formats)?;
+    Ok(Outputs {
+        input: input.to_path_buf(),
+        folder,
+        files,
+        slides: slides.len(),
+        segments: transcript.segments.len(),
+        language: transcript.language.clone(),
+    })
+}
+
+/// UTC now as RFC 3339 (seconds).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Runs every stage for one input: probe and audio, then transcription and slide
+/// analysis side by side, then summary and export.
+pub fn process(
+    input: &Path,
+    out_root: &Path,
+    work_root: &Path,
+    settings: &Settings,
+    worker: &WorkerCommand,
+    cancel: &Arc<AtomicBool>,
+    progress: &dyn Progress,
+) -> Result<Outputs, PipelineError> {
+    let span = tracing::info_span!("process", input = %input.display());
+    let _g = span.enter();
+    let info = probe::probe(input)?;
+    if info.audio.is_some() && !settings.transcribe.model.is_file() {
+        return Err(TranscribeError::ModelMissing {
+            path: settings.transcribe.model.clone(),
+        }
+        .into());
+    }
+    let work = work_dir(work_root, input)?;
+    let info = probe_stage(input, &work).unwrap_or(info);
+    progress.stage("probe", 1.0, "probed");
+    let (transcript, slides) = std::thread::scope(|s| {
+        let frames = s.spawn(|| slides_stage(input, &info, &work, settings, cancel, progress));
+        let transcript = audio_stage(input, &info, &work, cancel, progress).and_then(|pcm| {
+            transcript_stage(pcm.as_deref(), &work, settings, worker, cancel, progress)
+        });
+        if transcript.is_err() {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let slides = frames.join().expect("the slides thread does not panic");
+        (transcript, slides)
+    });
+    let transcript = transcript?;
+    let slides = slides?;
+    progress.stage("summary", 0.0, "summarising");
+    let summary = summary_stage(&transcript, &work, settings)?;
+    progress.stage("export", 0.0, "writing documents");
+    let out = export_stage(
+        input,
+        &info,
+        &transcript,
+        &slides,
+        summary,
+        out_root,
+        settings,
+    )?;
+    progress.stage("export", 1.0, "done");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_has_the_right_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'));
+    }
+}

@@ -1,0 +1,225 @@
+//! The whole pipeline on generated lectures with the real test model: documents for a
+//! narrated slide video, a silent video and an audio file; clear failures for bad
+//! inputs; finished stages reused on a second run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use video2doc_core::export::Format;
+use video2doc_core::pipeline::{process, PipelineError, Settings, WorkerCommand};
+
+fn model() -> PathBuf {
+    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap())
+                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
+        });
+    assert!(
+        p.is_file(),
+        "the test model {} is missing: run scripts/fetch-test-model.sh",
+        p.display()
+    );
+    p
+}
+
+fn worker() -> WorkerCommand {
+    WorkerCommand {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker")),
+        args: Vec::new(),
+    }
+}
+
+fn settings() -> Settings {
+    let mut s = Settings::new(model());
+    s.formats = Format::ALL.to_vec();
+    s.transcribe.language = Some("en".into());
+    s.transcribe.threads = 2;
+    s
+}
+
+fn ok(cmd: &mut Command) {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Two slides (8 s each) narrated by espeak; `audio` false gives a silent video.
+fn lecture(dir: &Path, name: &str, audio: bool) -> PathBuf {
+    let wav = dir.join("narration.wav");
+    ok(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(
+            "The quick brown fox jumps over the lazy dog. Video to document. \
+         Photosynthesis turns sunlight into sugar.",
+        ));
+    let out = dir.join(name);
+    let text = |t: &str, when: &str| {
+        format!("drawtext=text='{t}':fontsize=40:fontcolor=black:x=40:y=60:enable='{when}'")
+    };
+    let video = format!(
+        "color=c=white:s=640x360:d=16:r=10,{},{}",
+        text("The quick brown fox", "lt(t,8)"),
+        text("Photosynthesis", "gte(t,8)")
+    );
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        &video,
+    ]);
+    if audio {
+        cmd.arg("-i").arg(&wav).args(["-af", "apad", "-t", "16"]);
+    }
+    cmd.args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&out);
+    ok(&mut cmd);
+    out
+}
+
+struct Log(Mutex<Vec<String>>);
+
+impl video2doc_core::pipeline::Progress for Log {
+    fn stage(&self, stage: &str, _f: f32, message: &str) {
+        self.0.lock().unwrap().push(format!("{stage}: {message}"));
+    }
+}
+
+fn run(
+    input: &Path,
+    out: &Path,
+    work: &Path,
+) -> Result<video2doc_core::pipeline::Outputs, PipelineError> {
+    let log = Log(Mutex::new(Vec::new()));
+    process(
+        input,
+        out,
+        work,
+        &settings(),
+        &worker(),
+        &Arc::new(AtomicBool::new(false)),
+        &log,
+    )
+}
+
+#[test]
+fn a_narrated_lecture_becomes_documents_and_a_rerun_reuses_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = lecture(dir.path(), "第一课 lecture #1.mp4", true);
+    let (out, work) = (dir.path().join("out"), dir.path().join("work"));
+    let t0 = Instant::now();
+    let o = run(&input, &out, &work).unwrap();
+    let first = t0.elapsed();
+    assert_eq!(o.slides, 2, "{o:?}");
+    assert!(o.segments >= 1);
+    assert_eq!(o.folder, out.join("第一课 lecture _1"));
+    for f in Format::ALL {
+        let p = &o.files[&f];
+        assert!(
+            p.is_file() && std::fs::metadata(p).unwrap().len() > 0,
+            "{p:?}"
+        );
+        assert_eq!(
+            p.file_stem().unwrap().to_string_lossy(),
+            "第一课 lecture _1"
+        );
+    }
+    assert!(o.folder.join("slides/slide-001.jpg").is_file());
+    assert!(o.folder.join("slides/slide-002-thumb.jpg").is_file());
+    let md = std::fs::read_to_string(&o.files[&Format::Md])
+        .unwrap()
+        .to_lowercase();
+    assert!(md.contains("lazy dog") || md.contains("brown fox"), "{md}");
+    assert!(md.contains("slides/slide-002.jpg"));
+    let full = image::image_dimensions(o.folder.join("slides/slide-001.jpg")).unwrap();
+    assert_eq!(full, (640, 360), "keyframes at full resolution");
+
+    // Same file, same settings: every stage is reused.
+    let t1 = Instant::now();
+    let again = run(&input, &out, &work).unwrap();
+    assert_eq!(again.slides, o.slides);
+    assert_eq!(again.segments, o.segments);
+    assert!(t1.elapsed() < first, "the rerun reused finished stages");
+}
+
+#[test]
+fn silent_video_and_audio_only_inputs_give_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, work) = (dir.path().join("out"), dir.path().join("work"));
+    let silent = lecture(dir.path(), "silent.mp4", false);
+    let o = run(&silent, &out, &work).unwrap();
+    assert_eq!((o.slides, o.segments), (2, 0));
+    let audio = dir.path().join("talk.m4a");
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(dir.path().join("narration.wav"))
+        .arg(&audio));
+    let o = run(&audio, &out, &work).unwrap();
+    assert_eq!(o.slides, 0);
+    assert!(o.segments >= 1);
+    let srt = std::fs::read_to_string(&o.files[&Format::Srt]).unwrap();
+    assert!(srt.contains(" --> "));
+}
+
+#[test]
+fn bad_inputs_fail_with_a_message_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, work) = (dir.path().join("out"), dir.path().join("work"));
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "not a video\n").unwrap();
+    let random = dir.path().join("noise.mov");
+    std::fs::write(
+        &random,
+        (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for (p, word) in [
+        (&empty, "empty"),
+        (&text, "not a video"),
+        (&random, "not a video"),
+    ] {
+        let e = run(p, &out, &work).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&p.file_name().unwrap().to_string_lossy().into_owned()),
+            "{msg}"
+        );
+        assert!(msg.contains(word), "{msg}");
+    }
+    // A missing model fails before any work, saying how to get one.
+    let input = lecture(dir.path(), "ok.mp4", true);
+    let mut s = settings();
+    s.transcribe.model = dir.path().join("ggml-base.bin");
+    let log = Log(Mutex::new(Vec::new()));
+    let e = process(
+        &input,
+        &out,
+        &work,
+        &s,
+        &worker(),
+        &Arc::new(AtomicBool::new(false)),
+        &log,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("ggml-base.bin") && e.to_string().contains("download"),
+        "{e}"
+    );
+    assert!(log.0.lock().unwrap().is_empty(), "no stage ran");
+}

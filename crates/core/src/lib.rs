@@ -11,6 +11,7 @@
 //! - [`slides`]: the slide/scene detector over sampled frames.
 //! - [`document`], [`export`]: the document model and its renderings.
 //! - [`summary`]: built-in extractive summary, or an OpenAI-compatible endpoint.
+//! - [`workflow`]: the five job kinds on the queue and the complete workflow.
 //! - [`models`]: reading faster-whisper models and converting them to ggml.
 
 pub mod chunks;
@@ -23,3 +24,4 @@ pub mod process;
 pub mod slides;
 pub mod summary;
 pub mod transcribe;
+pub mod workflow;

@@ -284,7 +284,7 @@ pub fn slides_stage(
     let mut detector = SlideDetector::new(DetectorConfig::default());
     let total_ms = (info.duration_s * 1000.0).max(1.0);
     let fps = settings.frame_fps.max(0.1);
-    process::sample_frames(input, fps, 160, 90, cancel, |f| {
+    process::sample_frames(input, fps, 320, 180, cancel, |f| {
         progress.stage(
             "slides",
             (f.t_ms as f64 / total_ms).min(1.0) as f32 * 0.9,

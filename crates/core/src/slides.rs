@@ -171,6 +171,8 @@ pub struct SlideDetector {
     /// How often each cell changed recently (decaying): busy cells are ignored.
     activity: [f32; GX * GY],
     last: Option<Features>,
+    /// The kept frame of the last closed slide, and its hash.
+    last_frame: Option<(Frame, u64)>,
 }
 
 impl SlideDetector {
@@ -181,6 +183,7 @@ impl SlideDetector {
             current: None,
             activity: [0.0; GX * GY],
             last: None,
+            last_frame: None,
         }
     }
 
@@ -213,14 +216,15 @@ impl SlideDetector {
                 Some((changed, removed))
             }
         };
+        tracing::trace!(t_ms = frame.t_ms, ?decision, "slide decision");
         match decision {
             None => self.start(frame, f),
-            Some((changed, _)) if changed < self.config.min_changed => {
-                self.extend(frame.t_ms);
-            }
             Some((_, removed)) if removed > self.config.removed_fraction => {
                 self.close(frame.t_ms);
                 self.start(frame, f);
+            }
+            Some((changed, _)) if changed < self.config.min_changed => {
+                self.extend(frame.t_ms);
             }
             Some(_) => {
                 // Additions: the same slide, now more complete.
@@ -256,15 +260,24 @@ impl SlideDetector {
         if let Some((mut slide, _, frame)) = self.current.take() {
             slide.end_ms = t;
             slide.hash = dhash(&frame);
+            // The same slide again right after a blip (a black frame, a menu): one slide.
+            // Near-identical hashes alone are not enough (white slides with little text
+            // all hash alike), so the content must also match both ways.
+            let no_busy = [false; GX * GY];
+            let same = self.last_frame.as_ref().is_some_and(|prev| {
+                (prev.1 ^ slide.hash).count_ones() <= self.config.same_hash_bits
+                    && lost_ink(&prev.0, &frame, &no_busy) < 0.1
+                    && lost_ink(&frame, &prev.0, &no_busy) < 0.1
+            });
+            let hash = slide.hash;
             match self.slides.last_mut() {
-                Some(prev)
-                    if (prev.hash ^ slide.hash).count_ones() <= self.config.same_hash_bits =>
-                {
+                Some(prev) if same => {
                     prev.end_ms = slide.end_ms;
                     prev.frame_ms = slide.frame_ms;
                 }
                 _ => self.slides.push(slide),
             }
+            self.last_frame = Some((frame, hash));
         }
     }
 

@@ -1,0 +1,318 @@
+//! Workflows on the queue: the five job kinds of the old server design, each on its
+//! own queue (`video`: probe and extract audio; `audio`: transcribe; `image`: find
+//! slides; `summary`; `export`), and the complete workflow that chains them, with
+//! transcription and slide analysis side by side. Stage results live in the work
+//! folder; jobs carry paths and counts.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priority, Queue};
+
+use crate::pipeline::{self, PipelineError, Settings, WorkerCommand};
+use crate::probe::ProbeError;
+use crate::transcribe::{Segment, TranscribeError, Transcript};
+
+/// What every job of a workflow is given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkflowInput {
+    pub input: PathBuf,
+    pub out_dir: PathBuf,
+    pub settings: Settings,
+}
+
+/// The jobs of one complete workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteWorkflow {
+    pub group: GroupId,
+    pub video: JobId,
+    pub audio: JobId,
+    pub image: JobId,
+    pub summary: JobId,
+    pub export: JobId,
+}
+
+/// Turns a stage error into a job error: bad input and setup problems are not retried;
+/// a crashed worker or a full disk may be.
+fn job_error(e: PipelineError) -> JobError {
+    let retryable = matches!(
+        e,
+        PipelineError::Transcribe(TranscribeError::Failed { .. }) | PipelineError::Work { .. }
+    );
+    let message = e.to_string();
+    let mut detail = Vec::new();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        detail.push(s.to_string());
+        src = s.source();
+    }
+    JobError {
+        message,
+        detail: (!detail.is_empty()).then(|| detail.join(": ")),
+        retryable: retryable && !matches!(e, PipelineError::Probe(ProbeError::Empty { .. })),
+    }
+}
+
+/// Bridges the job's cancellation token to the flag the stages poll.
+fn cancel_flag(ctx: &JobContext) -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let token = ctx.token().clone();
+    tokio::spawn(async move {
+        token.cancelled().await;
+        f.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    flag
+}
+
+struct JobProgress<'a>(&'a JobContext);
+
+impl pipeline::Progress for JobProgress<'_> {
+    fn stage(&self, stage: &str, fraction: f32, message: &str) {
+        self.0.progress(fraction, stage, message);
+    }
+    fn segment(&self, s: &Segment) {
+        self.0.progress(
+            0.0,
+            "transcribe",
+            &format!("{} {}", crate::document::clock(s.start_ms), s.text),
+        );
+    }
+}
+
+fn input_of(ctx: &JobContext) -> Result<WorkflowInput, JobError> {
+    serde_json::from_value(ctx.payload.clone())
+        .map_err(|e| JobError::fatal(format!("the job's input is not a workflow input: {e}")))
+}
+
+/// Runs a blocking stage on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
+) -> Result<T, JobError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(job_error),
+        Err(e) => Err(JobError::fatal(format!("internal error: {e}"))),
+    }
+}
+
+/// Registers the handlers of the five kinds on `queue`.
+pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
+    let root = Arc::new(work_root);
+    let worker = Arc::new(worker);
+
+    let r = root.clone();
+    queue.register("video", move |ctx: JobContext| {
+        let r = r.clone();
+        async move {
+            let w = input_of(&ctx)?;
+            let cancel = cancel_flag(&ctx);
+            let ctx = Arc::new(ctx);
+            let c = ctx.clone();
+            blocking(move || {
+                // Probe first: a missing or broken file fails here, in plain words.
+                crate::probe::probe(&w.input)?;
+                let work = pipeline::work_dir(&r, &w.input)?;
+                let info = pipeline::probe_stage(&w.input, &work)?;
+                let pcm = pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?;
+                Ok(json!({ "work": work, "info": info, "pcm": pcm }))
+            })
+            .await
+        }
+    });
+
+    let wk = worker.clone();
+    queue.register("audio", move |ctx: JobContext| {
+        let wk = wk.clone();
+        async move {
+            let w = input_of(&ctx)?;
+            let video = video_result(&ctx)?;
+            let cancel = cancel_flag(&ctx);
+            let ctx = Arc::new(ctx);
+            let c = ctx.clone();
+            blocking(move || {
+                let pcm: Option<PathBuf> =
+                    serde_json::from_value(video["pcm"].clone()).unwrap_or(None);
+                let work = work_of(&video);
+                let t = pipeline::transcript_stage(
+                    pcm.as_deref(),
+                    &work,
+                    &w.settings,
+                    &wk,
+                    &cancel,
+                    &JobProgress(&c),
+                )?;
+                Ok(json!({ "segments": t.segments.len(), "language": t.language }))
+            })
+            .await
+        }
+    });
+
+    queue.register("image", move |ctx: JobContext| async move {
+        let w = input_of(&ctx)?;
+        let video = video_result(&ctx)?;
+        let cancel = cancel_flag(&ctx);
+        let ctx = Arc::new(ctx);
+        let c = ctx.clone();
+        blocking(move || {
+            let work = work_of(&video);
+            let info =
+                serde_json::from_value(video["info"].clone()).map_err(|e| PipelineError::Work {
+                    path: work.clone(),
+                    source: std::io::Error::other(e),
+                })?;
+            let slides = pipeline::slides_stage(
+                &w.input,
+                &info,
+                &work,
+                &w.settings,
+                &cancel,
+                &JobProgress(&c),
+            )?;
+            Ok(json!({ "slides": slides.len() }))
+        })
+        .await
+    });
+
+    let r = root.clone();
+    queue.register("summary", move |ctx: JobContext| {
+        let r = r.clone();
+        async move {
+            let w = input_of(&ctx)?;
+            blocking(move || {
+                let work = pipeline::work_dir(&r, &w.input)?;
+                let t = stored_transcript(&work, &w)?;
+                let s = pipeline::summary_stage(&t, &work, &w.settings)?;
+                Ok(json!({ "points": s.points.len(), "method": s.method, "note": s.note }))
+            })
+            .await
+        }
+    });
+
+    let r = root;
+    queue.register("export", move |ctx: JobContext| {
+        let r = r.clone();
+        async move {
+            let w = input_of(&ctx)?;
+            blocking(move || {
+                let work = pipeline::work_dir(&r, &w.input)?;
+                let info = pipeline::probe_stage(&w.input, &work)?;
+                let t = stored_transcript(&work, &w)?;
+                let never = AtomicBool::new(false);
+                let silent = |_: &str, _: f32, _: &str| {};
+                // Cached: these return the stored results of the earlier jobs.
+                let slides =
+                    pipeline::slides_stage(&w.input, &info, &work, &w.settings, &never, &silent)?;
+                let summary = pipeline::summary_stage(&t, &work, &w.settings)?;
+                let out = pipeline::export_stage(
+                    &w.input,
+                    &info,
+                    &t,
+                    &slides,
+                    summary,
+                    &w.out_dir,
+                    &w.settings,
+                )?;
+                Ok(serde_json::to_value(out).expect("outputs serialize"))
+            })
+            .await
+        }
+    });
+}
+
+fn video_result(ctx: &JobContext) -> Result<Value, JobError> {
+    ctx.deps
+        .values()
+        .find(|v| v.get("work").is_some())
+        .cloned()
+        .ok_or_else(|| JobError::fatal("the video step's result is missing"))
+}
+
+fn work_of(video: &Value) -> PathBuf {
+    PathBuf::from(video["work"].as_str().unwrap_or_default())
+}
+
+/// The transcript stage's stored result (no worker runs: it is cached by then).
+fn stored_transcript(work: &Path, w: &WorkflowInput) -> Result<Transcript, PipelineError> {
+    let info = pipeline::probe_stage(&w.input, work)?;
+    if info.audio.is_none() {
+        return Ok(Transcript {
+            language: w.settings.transcribe.language.clone(),
+            segments: Vec::new(),
+        });
+    }
+    let pcm = work.join("audio.f32");
+    let no_worker = WorkerCommand {
+        program: PathBuf::from("video2doc-transcript-missing"),
+        args: Vec::new(),
+    };
+    pipeline::transcript_stage(
+        Some(&pcm),
+        work,
+        &w.settings,
+        &no_worker,
+        &Arc::new(AtomicBool::new(false)),
+        &|_: &str, _: f32, _: &str| {},
+    )
+}
+
+/// Timeouts that scale with the media's length: a two-hour lecture never meets a
+/// limit meant for a short clip.
+fn timeouts(input: &Path) -> (Duration, Duration) {
+    let secs = crate::probe::probe(input)
+        .map(|i| i.duration_s)
+        .unwrap_or(0.0);
+    let base = Duration::from_secs(30 * 60);
+    let scaled = Duration::from_secs_f64(secs * 4.0);
+    (
+        base.max(Duration::from_secs_f64(secs * 1.0)),
+        base.max(scaled),
+    )
+}
+
+/// Enqueues the complete workflow for one input.
+pub async fn enqueue_complete(
+    queue: &Queue,
+    input: WorkflowInput,
+    priority: Priority,
+) -> Result<CompleteWorkflow, video2doc_queue::QueueError> {
+    let (short, long) = timeouts(&input.input);
+    let payload = serde_json::to_value(&input).expect("inputs serialize");
+    let job = |kind: &str| {
+        NewJob::new(kind, kind, payload.clone())
+            .priority(priority)
+            .max_retries(2)
+            .backoff(Duration::from_secs(5), Duration::from_secs(120))
+            .timeout(short)
+    };
+    let name = input
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "video".into());
+    let (group, jobs) = queue
+        .enqueue_group(
+            &format!("complete: {name}"),
+            vec![
+                job("video"),
+                job("audio").timeout(long).depends_on(Dep::Batch(0)),
+                job("image").timeout(long).depends_on(Dep::Batch(0)),
+                job("summary").depends_on(Dep::Batch(1)),
+                job("export")
+                    .depends_on(Dep::Batch(2))
+                    .depends_on(Dep::Batch(3)),
+            ],
+        )
+        .await?;
+    Ok(CompleteWorkflow {
+        group,
+        video: jobs[0].id,
+        audio: jobs[1].id,
+        image: jobs[2].id,
+        summary: jobs[3].id,
+        export: jobs[4].id,
+    })
+}

@@ -47,6 +47,8 @@ pub struct DetectorConfig {
     pub black_mean: f32,
     /// Consecutive slides whose hashes differ in at most this many bits are one slide.
     pub same_hash_bits: u32,
+    /// Anything shown for less than this is not a slide.
+    pub min_slide_ms: u64,
 }
 
 impl Default for DetectorConfig {
@@ -57,6 +59,7 @@ impl Default for DetectorConfig {
             removed_fraction: 0.3,
             black_mean: 18.0,
             same_hash_bits: 4,
+            min_slide_ms: 3_000,
         }
     }
 }
@@ -121,6 +124,32 @@ fn background(f: &Frame) -> i32 {
         .unwrap_or(0)
 }
 
+/// For each cell, whether more than 3% of its pixels changed a lot between two
+/// consecutive frames.
+fn pixel_change(prev: &Frame, cur: &Frame) -> Vec<bool> {
+    if (prev.width, prev.height) != (cur.width, cur.height) {
+        return vec![true; GX * GY];
+    }
+    let mut changed = [0u32; GX * GY];
+    let mut total = [0u32; GX * GY];
+    for y in 0..cur.height {
+        let cy = y * GY / cur.height;
+        for x in 0..cur.width {
+            let i = y * cur.width + x;
+            let c = cy * GX + x * GX / cur.width;
+            total[c] += 1;
+            if (prev.gray[i] as i32 - cur.gray[i] as i32).abs() > 40 {
+                changed[c] += 1;
+            }
+        }
+    }
+    changed
+        .iter()
+        .zip(total)
+        .map(|(c, t)| *c * 33 > t)
+        .collect()
+}
+
 /// Of the cells where `reference` has ink (text, drawings), the fraction in which most
 /// of that ink is gone in `cur`: what was on screen was replaced, not added to.
 /// Cells marked busy are ignored. A different frame size counts as all gone.
@@ -152,7 +181,7 @@ fn lost_ink(reference: &Frame, cur: &Frame, busy: &[bool]) -> f32 {
             continue; // under 2% ink: nothing meaningful drawn here
         }
         inked += 1;
-        if lost[c] as f32 > ink[c] as f32 * 0.4 {
+        if lost[c] as f32 > ink[c] as f32 * 0.4 && lost[c] * 50 >= cell_px {
             gone += 1;
         }
     }
@@ -168,9 +197,11 @@ pub struct SlideDetector {
     config: DetectorConfig,
     slides: Vec<Slide>,
     current: Option<(Slide, Features, Frame)>,
-    /// How often each cell changed recently (decaying): busy cells are ignored.
-    activity: [f32; GX * GY],
-    last: Option<Features>,
+    /// Per cell, the last 20 frames: bit set when the cell changed.
+    activity: [u32; GX * GY],
+    last: Option<Frame>,
+    /// Where a dropped too-short slide began: the next slide starts there.
+    carry_start: Option<u64>,
     /// The kept frame of the last closed slide, and its hash.
     last_frame: Option<(Frame, u64)>,
 }
@@ -181,25 +212,29 @@ impl SlideDetector {
             config,
             slides: Vec::new(),
             current: None,
-            activity: [0.0; GX * GY],
+            activity: [0; GX * GY],
             last: None,
+            carry_start: None,
             last_frame: None,
         }
     }
 
     pub fn push(&mut self, frame: Frame) {
         let f = features(&frame);
-        let seen = f.clone();
         if f.mean < self.config.black_mean {
             return; // black: a fade or a blank projector
         }
-        if let Some(last) = &self.last {
-            for i in 0..GX * GY {
-                let moved = (f.cells[i] - last.cells[i]).abs() > self.config.cell_delta;
-                self.activity[i] = self.activity[i] * 0.8 + if moved { 0.2 } else { 0.0 };
+        // Cells that kept changing in the frames before this one (a talking head, a
+        // video, a blinking cursor) are busy: what happens there does not make slides.
+        // Only history counts, so a real slide change (everything at once) is not busy:
+        // a cell is busy when it changed in at least 3 of the last 20 frames.
+        let busy: Vec<bool> = self.activity.iter().map(|h| h.count_ones() >= 3).collect();
+        let moved = self.last.as_ref().map(|prev| pixel_change(prev, &frame));
+        if let Some(moved) = moved {
+            for (h, m) in self.activity.iter_mut().zip(moved) {
+                *h = ((*h << 1) | u32::from(m)) & 0xF_FFFF;
             }
         }
-        let busy: Vec<bool> = self.activity.iter().map(|a| *a > 0.45).collect();
         let decision = match &self.current {
             None => None,
             Some((_, reference, kept)) => {
@@ -217,6 +252,7 @@ impl SlideDetector {
             }
         };
         tracing::trace!(t_ms = frame.t_ms, ?decision, "slide decision");
+        let seen_frame = frame.clone();
         match decision {
             None => self.start(frame, f),
             Some((_, removed)) if removed > self.config.removed_fraction => {
@@ -237,12 +273,12 @@ impl SlideDetector {
                 }
             }
         }
-        self.last = Some(seen);
+        self.last = Some(seen_frame);
     }
 
     fn start(&mut self, frame: Frame, f: Features) {
         let slide = Slide {
-            start_ms: frame.t_ms,
+            start_ms: self.carry_start.take().unwrap_or(frame.t_ms),
             end_ms: frame.t_ms,
             frame_ms: frame.t_ms,
             hash: 0,
@@ -259,6 +295,11 @@ impl SlideDetector {
     fn close(&mut self, t: u64) {
         if let Some((mut slide, _, frame)) = self.current.take() {
             slide.end_ms = t;
+            // Shown too briefly to be a slide (a transition, a flash): not one.
+            if t.saturating_sub(slide.start_ms) < self.config.min_slide_ms {
+                self.carry_start.get_or_insert(slide.start_ms);
+                return;
+            }
             slide.hash = dhash(&frame);
             // The same slide again right after a blip (a black frame, a menu): one slide.
             // Near-identical hashes alone are not enough (white slides with little text

@@ -8,9 +8,14 @@ use video2doc_core::process::sample_frames;
 use video2doc_core::slides::{DetectorConfig, SlideDetector};
 
 /// Three slides of 6 s: a title with a moving pointer; a heading whose bullets appear
-/// at 8 s and 10 s; a closing slide. A black second separates slides 2 and 3.
-fn lecture(dir: &Path) -> PathBuf {
-    let out = dir.join("lecture.mp4");
+/// at 8 s and 10 s; a closing slide. A black second separates slides 2 and 3. With
+/// `speaker`, a moving picture (a stand-in for a talking head) sits in a corner throughout.
+fn lecture(dir: &Path, speaker: bool) -> PathBuf {
+    let out = dir.join(if speaker {
+        "speaker.mp4"
+    } else {
+        "lecture.mp4"
+    });
     let text = |t: &str, y: u32, when: &str| {
         format!("drawtext=text='{t}':fontsize=22:fontcolor=black:x=20:y={y}:enable='{when}'")
     };
@@ -36,7 +41,16 @@ fn lecture(dir: &Path) -> PathBuf {
             "lavfi",
             "-i",
         ])
-        .arg(format!("color=c=white:s=640x360:d=19:r=10,{filters}"))
+        .arg(if speaker {
+            // Game-of-life cells that change every frame stand in for a talking head.
+            format!(
+                "color=c=white:s=640x360:d=19:r=10,{filters}[a];\
+                 life=s=200x150:r=10:ratio=0.3:death_color=white:life_color=black,\
+                 trim=duration=19[h];[a][h]overlay=x=430:y=200[out0]"
+            )
+        } else {
+            format!("color=c=white:s=640x360:d=19:r=10,{filters}")
+        })
         .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
         .arg(&out)
         .status()
@@ -45,10 +59,24 @@ fn lecture(dir: &Path) -> PathBuf {
     out
 }
 
+fn detect(v: &Path) -> Vec<video2doc_core::slides::Slide> {
+    let mut d = SlideDetector::new(DetectorConfig::default());
+    sample_frames(v, 2.0, 320, 180, &AtomicBool::new(false), |f| d.push(f)).unwrap();
+    d.finish(19_000)
+}
+
+#[test]
+fn a_talking_head_in_a_corner_does_not_make_slides() {
+    let dir = tempfile::tempdir().unwrap();
+    let slides = detect(&lecture(dir.path(), true));
+    assert_eq!(slides.len(), 3, "{slides:#?}");
+    assert!(slides[1].frame_ms >= 10_000, "{:?}", slides[1]);
+}
+
 #[test]
 fn finds_each_slide_of_a_generated_lecture() {
     let dir = tempfile::tempdir().unwrap();
-    let v = lecture(dir.path());
+    let v = lecture(dir.path(), false);
     let mut d = SlideDetector::new(DetectorConfig::default());
     let mut n = 0;
     sample_frames(&v, 2.0, 160, 90, &AtomicBool::new(false), |f| {

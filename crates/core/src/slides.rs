@@ -124,6 +124,23 @@ fn background(f: &Frame) -> i32 {
         .unwrap_or(0)
 }
 
+/// Mean squared Laplacian response: high for crisp edges (text), low when blurred.
+pub fn sharpness(f: &Frame) -> f64 {
+    let (w, h) = (f.width, f.height);
+    if w < 3 || h < 3 {
+        return 0.0;
+    }
+    let px = |x: usize, y: usize| f.gray[y * w + x] as f64;
+    let mut sum = 0.0;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let l = 4.0 * px(x, y) - px(x - 1, y) - px(x + 1, y) - px(x, y - 1) - px(x, y + 1);
+            sum += l * l;
+        }
+    }
+    sum / ((w - 2) * (h - 2)) as f64
+}
+
 /// For each cell, whether more than 3% of its pixels changed a lot between two
 /// consecutive frames.
 fn pixel_change(prev: &Frame, cur: &Frame) -> Vec<bool> {
@@ -263,13 +280,16 @@ impl SlideDetector {
                 self.extend(frame.t_ms);
             }
             Some(_) => {
-                // Additions: the same slide, now more complete.
+                // Additions: the same slide, now more complete, unless this frame is
+                // blurred (a refocus, motion): then the sharp one is kept.
                 let t = frame.t_ms;
                 if let Some((slide, reference, kept)) = &mut self.current {
                     slide.end_ms = t;
-                    slide.frame_ms = t;
-                    *kept = frame;
-                    *reference = f;
+                    if sharpness(&frame) >= sharpness(kept) * 0.5 {
+                        slide.frame_ms = t;
+                        *kept = frame;
+                        *reference = f;
+                    }
                 }
             }
         }
@@ -358,6 +378,57 @@ mod tests {
     /// Text-like lines: dark bars at row `y`.
     fn line(f: &mut Frame, y: usize, len: usize) {
         rect(f, 10, y, len, 4, 20);
+    }
+
+    fn blurred(f: &Frame) -> Frame {
+        let mut out = f.clone();
+        let (w, h) = (f.width, f.height);
+        for y in 0..h {
+            for x in 0..w {
+                let mut sum = 0u32;
+                let mut n = 0u32;
+                for dy in -3i32..=3 {
+                    for dx in -3i32..=3 {
+                        let (xx, yy) = (x as i32 + dx, y as i32 + dy);
+                        if xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h {
+                            sum += f.gray[yy as usize * w + xx as usize] as u32;
+                            n += 1;
+                        }
+                    }
+                }
+                out.gray[y * w + x] = (sum / n) as u8;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_blurred_frame_is_not_kept_as_the_slide() {
+        let mut d = SlideDetector::new(DetectorConfig::default());
+        let mut sharp = canvas(0);
+        line(&mut sharp, 20, 120);
+        line(&mut sharp, 40, 100);
+        for t in 0..4 {
+            d.push(Frame {
+                t_ms: t * 1000,
+                ..sharp.clone()
+            });
+        }
+        // The camera loses focus while a bullet appears.
+        let mut more = sharp.clone();
+        line(&mut more, 60, 80);
+        d.push(Frame {
+            t_ms: 4000,
+            ..blurred(&more)
+        });
+        d.push(Frame {
+            t_ms: 5000,
+            ..blurred(&more)
+        });
+        let slides = d.finish(6000);
+        assert_eq!(slides.len(), 1, "{slides:?}");
+        assert!(slides[0].frame_ms < 4000, "a sharp frame is kept: {:?}", slides[0]);
+        assert!(sharpness(&blurred(&more)) < sharpness(&sharp) * 0.5);
     }
 
     #[test]

@@ -427,7 +427,11 @@ mod tests {
         });
         let slides = d.finish(6000);
         assert_eq!(slides.len(), 1, "{slides:?}");
-        assert!(slides[0].frame_ms < 4000, "a sharp frame is kept: {:?}", slides[0]);
+        assert!(
+            slides[0].frame_ms < 4000,
+            "a sharp frame is kept: {:?}",
+            slides[0]
+        );
         assert!(sharpness(&blurred(&more)) < sharpness(&sharp) * 0.5);
     }
 

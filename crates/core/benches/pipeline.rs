@@ -1,0 +1,261 @@
+//! The media pipeline on a generated 10-minute lecture with the test model, release
+//! build. The last line printed is JSON:
+//!
+//! - `transcribe_overhead`: our transcription stage (worker process, chunking, word
+//!   times) over a bare whisper-rs `full()` in this process, same 60 s of audio, same
+//!   model and threads (target <= 1.05);
+//! - `frames_per_s`: frames analysed per second by the slide stage;
+//! - `rtf`: pipeline wall time over the media's duration;
+//! - `overlap`: pipeline wall time over its slowest stage alone (target <= 1.15: audio
+//!   and frames are worked on side by side);
+//! - `peak_rss_mb`: the most memory this process or any worker child held.
+//!
+//! `cargo bench -p video2doc-core --bench pipeline` (`V2D_BENCH_MINUTES` shortens it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use video2doc_core::pipeline::{self, Settings, WorkerCommand};
+use video2doc_core::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
+
+const THREADS: usize = 2;
+
+fn model() -> PathBuf {
+    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap())
+                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
+        });
+    assert!(p.is_file(), "run scripts/fetch-test-model.sh first");
+    p
+}
+
+fn ok(cmd: &mut Command) {
+    let o = cmd.output().expect("tool runs");
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+const LECTURE: &[&str] = &[
+    "Today we talk about how plants turn light into chemical energy.",
+    "Chlorophyll in the leaves absorbs red and blue light and reflects green light.",
+    "In the light reactions, water is split and oxygen is released into the air.",
+    "The energy is stored in two carrier molecules that move to the next stage.",
+    "In the Calvin cycle, carbon dioxide from the air is fixed into sugar.",
+    "Temperature, light intensity and water all limit how fast this happens.",
+];
+
+/// A narrated lecture of `minutes` minutes with a new slide every minute.
+fn lecture(dir: &Path, minutes: u64) -> PathBuf {
+    let secs = minutes * 60;
+    let text_file = dir.join("lecture.txt");
+    let mut text = String::new();
+    // espeak speaks ~150 words a minute; 20 sentences a minute is plenty.
+    for i in 0..(minutes * 24) as usize {
+        text.push_str(LECTURE[i % LECTURE.len()]);
+        text.push(' ');
+    }
+    std::fs::write(&text_file, text).unwrap();
+    let wav = dir.join("lecture.wav");
+    ok(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg("-f")
+        .arg(&text_file));
+    let mut filters = Vec::new();
+    for m in 0..minutes {
+        let (a, b) = (m * 60, (m + 1) * 60);
+        filters.push(format!(
+            "drawtext=text='Part {}':fontsize=48:fontcolor=black:x=60:y=60:enable='between(t,{a},{b})'",
+            m + 1
+        ));
+        filters.push(format!(
+            "drawtext=text='{}':fontsize=28:fontcolor=black:x=60:y=180:enable='between(t,{a},{b})'",
+            LECTURE[m as usize % LECTURE.len()].replace(',', "\\,")
+        ));
+    }
+    let out = dir.join("lecture.mp4");
+    ok(Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!(
+            "color=c=white:s=1280x720:d={secs}:r=10,{}",
+            filters.join(",")
+        ))
+        .arg("-i")
+        .arg(&wav)
+        .args(["-af", "apad", "-t", &secs.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&out));
+    out
+}
+
+fn peak_rss_mb() -> f64 {
+    let own = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .unwrap_or(0.0);
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own.
+    let children = if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } == 0 {
+        ru.ru_maxrss as f64
+    } else {
+        0.0
+    };
+    own.max(children) / 1024.0
+}
+
+/// whisper-rs `full()` in this process: the baseline of the transcription stage.
+fn bare_whisper(model: &Path, pcm: &[f32]) -> f64 {
+    use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+    let t = Instant::now();
+    let ctx = WhisperContext::new_with_params(model, WhisperContextParameters::default()).unwrap();
+    let mut state = ctx.create_state().unwrap();
+    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    params.set_n_threads(THREADS as i32);
+    params.set_language(Some("en"));
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    state.full(params, pcm).unwrap();
+    std::hint::black_box(state.full_n_segments());
+    t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let minutes: u64 = std::env::var("V2D_BENCH_MINUTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let dir = tempfile::tempdir().unwrap();
+    let model = model();
+    let worker = WorkerCommand {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker")),
+        args: Vec::new(),
+    };
+    let mut settings = Settings::new(model.clone());
+    settings.transcribe.language = Some("en".into());
+    settings.transcribe.threads = THREADS;
+    let t = Instant::now();
+    let input = lecture(dir.path(), minutes);
+    println!(
+        "generated a {minutes}-minute lecture in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let info = video2doc_core::probe::probe(&input).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let quiet = |_: &str, _: f32, _: &str| {};
+
+    // Transcription overhead on the first 60 s.
+    let pcm_path = dir.path().join("bench.f32");
+    video2doc_core::process::extract_audio(&input, &pcm_path, &AtomicBool::new(false), |_| {})
+        .unwrap();
+    let minute = 60 * SAMPLE_RATE as u64;
+    let pcm = video2doc_core::transcribe::read_pcm(&pcm_path, 0, Some(minute)).unwrap();
+    let mut opts = settings.transcribe.clone();
+    opts.word_timestamps = true;
+    let request = WorkerRequest {
+        options: opts,
+        pcm: pcm_path.clone(),
+        offset_samples: 0,
+        len_samples: Some(minute),
+    };
+    let (mut bare, mut ours) = (f64::MAX, f64::MAX);
+    for _ in 0..2 {
+        bare = bare.min(bare_whisper(&model, &pcm));
+        let t = Instant::now();
+        transcribe(&worker.program, &[], &request, &cancel, |_| {}, |_| {}).unwrap();
+        ours = ours.min(t.elapsed().as_secs_f64());
+    }
+    let overhead = ours / bare;
+    println!("transcription of 60 s: bare whisper-rs {bare:.2} s, our stage {ours:.2} s ({overhead:.3}x)");
+
+    // Each side alone, in fresh work folders.
+    let work_a = dir.path().join("work-audio");
+    std::fs::create_dir_all(&work_a).unwrap();
+    let t = Instant::now();
+    let pcm = pipeline::audio_stage(&input, &info, &work_a, &cancel, &quiet).unwrap();
+    pipeline::transcript_stage(pcm.as_deref(), &work_a, &settings, &worker, &cancel, &quiet)
+        .unwrap();
+    let audio_alone = t.elapsed().as_secs_f64();
+    let work_f = dir.path().join("work-frames");
+    std::fs::create_dir_all(&work_f).unwrap();
+    let t = Instant::now();
+    let slides =
+        pipeline::slides_stage(&input, &info, &work_f, &settings, &cancel, &quiet).unwrap();
+    let frames_alone = t.elapsed().as_secs_f64();
+    let frames = info.duration_s * settings.frame_fps as f64;
+    let frames_per_s = frames / frames_alone;
+    println!(
+        "alone: audio + transcription {audio_alone:.1} s; slides {frames_alone:.1} s ({} slides, {frames_per_s:.0} frames/s)",
+        slides.len()
+    );
+
+    // The whole pipeline.
+    let t = Instant::now();
+    let out = pipeline::process(
+        &input,
+        &dir.path().join("out"),
+        &dir.path().join("work-all"),
+        &settings,
+        &worker,
+        &cancel,
+        &quiet,
+    )
+    .unwrap();
+    let wall = t.elapsed().as_secs_f64();
+    let rtf = wall / info.duration_s;
+    let overlap = wall / audio_alone.max(frames_alone);
+    println!(
+        "pipeline: {wall:.1} s for {:.0} s of media ({} slides, {} segments): rtf {rtf:.3}, overlap {overlap:.3}",
+        info.duration_s, out.slides, out.segments
+    );
+    let rss = peak_rss_mb();
+    println!(
+        "{}",
+        json!({
+            "transcribe_overhead": (overhead * 1000.0).round() / 1000.0,
+            "frames_per_s": frames_per_s.round(),
+            "rtf": (rtf * 1000.0).round() / 1000.0,
+            "overlap": (overlap * 1000.0).round() / 1000.0,
+            "peak_rss_mb": rss.round(),
+            "media_s": info.duration_s.round(),
+            "slides": out.slides,
+            "segments": out.segments,
+            "bare_whisper_60s_s": (bare * 100.0).round() / 100.0,
+            "our_transcribe_60s_s": (ours * 100.0).round() / 100.0,
+            "audio_alone_s": (audio_alone * 10.0).round() / 10.0,
+            "frames_alone_s": (frames_alone * 10.0).round() / 10.0,
+            "pipeline_s": (wall * 10.0).round() / 10.0,
+        })
+    );
+}

@@ -48,9 +48,29 @@ enum Command {
         #[arg(long, default_value = "normal")]
         priority: String,
     },
+    /// Whisper models: list the catalogue, download one, or import a file or folder.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
     /// The transcription worker (started by Video2Doc itself).
     #[command(hide = true)]
     Worker,
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// The standard models, and which are installed.
+    List,
+    /// Download a model of the catalogue (resumes an interrupted download).
+    Download { name: String },
+    /// Import a ggml file, or convert a faster-whisper (CTranslate2) model folder.
+    Import {
+        path: PathBuf,
+        /// The name to install it as (default: from the file or folder name).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 fn data_dir(cli: &Cli) -> PathBuf {
@@ -71,6 +91,12 @@ fn model_path(data: &Path, model: Option<&str>) -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    // Piped into `head`: end quietly like other command-line tools, not with a panic.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if matches!(cli.command, Command::Worker) {
         return ExitCode::from(video2doc_core::transcribe::worker_main() as u8);
@@ -117,6 +143,89 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             settings.transcribe.language = language.clone();
             process(&cli, &data, files, out, settings, priority).await
         }
+        Command::Models { action } => models(&cli, &data.join("models"), action),
+    }
+}
+
+fn models(cli: &Cli, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCode> {
+    use video2doc_core::models::catalogue;
+    match action {
+        ModelsAction::List => {
+            let list: Vec<Value> = catalogue::catalogue()
+                .into_iter()
+                .map(|e| {
+                    let path = dir.join(e.file_name());
+                    json!({
+                        "name": e.name, "size_mib": e.size_mib, "multilingual": e.multilingual,
+                        "installed": path.is_file(), "path": path,
+                    })
+                })
+                .collect();
+            if cli.json {
+                println!("{}", json!({ "models": list }));
+            } else {
+                for m in list {
+                    println!(
+                        "{:<22} {:>6} MiB  {}{}",
+                        m["name"].as_str().unwrap_or_default(),
+                        m["size_mib"],
+                        if m["multilingual"] == true {
+                            "multilingual"
+                        } else {
+                            "English only"
+                        },
+                        if m["installed"] == true {
+                            "  (installed)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        ModelsAction::Download { name } => {
+            let entry = catalogue::find(name)
+                .ok_or_else(|| catalogue::ModelError::Unknown(name.clone()))?;
+            let mut last = 0u64;
+            let path = catalogue::download(
+                &entry,
+                dir,
+                &std::sync::atomic::AtomicBool::new(false),
+                |done, total| {
+                    if !cli.json && done >= last + (8 << 20) {
+                        last = done;
+                        match total {
+                            Some(t) => eprintln!("{name}: {} of {} MiB", done >> 20, t >> 20),
+                            None => eprintln!("{name}: {} MiB", done >> 20),
+                        }
+                    }
+                },
+            )?;
+            report_path(cli, &path);
+        }
+        ModelsAction::Import { path, name } => {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().trim_start_matches("ggml-").to_string())
+                .unwrap_or_else(|| "imported".into());
+            let name = name.clone().unwrap_or(stem);
+            let dest = if path.is_dir() {
+                let out = dir.join(format!("ggml-{name}.bin"));
+                video2doc_core::models::convert_ct2_dir(path, &out)?.path
+            } else {
+                catalogue::import_ggml(path, dir, &name)?
+            };
+            report_path(cli, &dest);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_path(cli: &Cli, path: &Path) {
+    if cli.json {
+        println!("{}", json!({ "path": path }));
+    } else {
+        println!("{}", path.display());
     }
 }
 

@@ -111,3 +111,45 @@ fn usage_errors_exit_with_2() {
     let out = video2doc(dir.path()).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn models_import_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = video2doc(&data)
+        .args(["--json", "models", "import"])
+        .arg(model())
+        .args(["--name", "tiny.en"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("models/ggml-tiny.en.bin"));
+    let out = video2doc(&data)
+        .args(["--json", "models", "list"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let models = v["models"].as_array().unwrap();
+    assert!(models.len() >= 30);
+    let tiny = models.iter().find(|m| m["name"] == "tiny.en").unwrap();
+    assert_eq!(tiny["installed"], true);
+    assert_eq!(models.iter().filter(|m| m["installed"] == true).count(), 1);
+    // Processing by model name now finds it in the data folder.
+    let bad = dir.path().join("notes.txt");
+    std::fs::write(&bad, "text").unwrap();
+    let out = video2doc(&data)
+        .args(["models", "import"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a ggml"));
+}

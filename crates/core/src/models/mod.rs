@@ -1,6 +1,8 @@
-//! Whisper models: reading CTranslate2 (faster-whisper) models and converting them to
-//! the ggml files whisper.cpp loads.
+//! Whisper models: the catalogue of standard ggml models with verified, resumable
+//! downloads and import; reading CTranslate2 (faster-whisper) models and converting
+//! them to the ggml files whisper.cpp loads.
 
+pub mod catalogue;
 pub mod convert;
 pub mod ct2;
 pub mod mel;

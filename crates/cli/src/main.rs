@@ -1,30 +1,84 @@
 //! `video2doc`: headless Video2Doc. Glue only: arguments in, one call into
-//! video2doc-core, results out. `--json` puts machine-readable output (and nothing
-//! else) on stdout. Exit codes: 0 success, 1 a job failed, 2 usage or setup error.
+//! [`video2doc_core::api::Core`], results out. `--json` puts machine-readable output
+//! (and nothing else) on stdout. Exit codes: 0 success, 1 a job failed, 2 usage or
+//! setup error. The commands mirror the old REST service one for one; `serve` runs
+//! the same calls as a local HTTP API.
 
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+mod http;
+mod output;
+
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
+use video2doc_core::api::{Core, CoreDirs, ProcessOptions};
 use video2doc_core::export::Format;
-use video2doc_core::pipeline::{Settings, WorkerCommand};
-use video2doc_core::workflow::{self, WorkflowInput};
-use video2doc_queue::{Event, FailureKind, Priority, Queue, QueueConfig, State};
+use video2doc_core::pipeline::WorkerCommand;
+use video2doc_queue::{GroupId, JobId, Priority};
+
+use output::Out;
 
 #[derive(Parser)]
 #[command(name = "video2doc", version, about = "Turn videos into documents")]
 struct Cli {
-    /// Where the queue, work folders and logs live (default: the OS data folder).
+    /// Where the queue, work folders, models and logs live (default: the OS data folder).
     #[arg(long, global = true, env = "VIDEO2DOC_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where settings.json lives (default: the OS config folder; with --data-dir, its
+    /// config/ subfolder).
+    #[arg(long, global = true, env = "VIDEO2DOC_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct JobOptions {
+    /// Output folder: documents go to OUT/<name>/<name>.<ext>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Comma-separated: md,html,docx,pdf,srt,vtt,txt,json.
+    #[arg(long)]
+    formats: Option<String>,
+    /// A ggml model file, or a model name (see `models list`).
+    #[arg(long, env = "VIDEO2DOC_MODEL")]
+    model: Option<String>,
+    /// Spoken language (en, zh, ...); detected when not given.
+    #[arg(long)]
+    language: Option<String>,
+    /// low, normal, high or critical.
+    #[arg(long, default_value = "normal")]
+    priority: String,
+}
+
+impl JobOptions {
+    fn to_options(&self) -> anyhow::Result<ProcessOptions> {
+        let formats = match &self.formats {
+            Some(f) => Some(
+                f.split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.parse::<Format>())
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let priority: Priority = self
+            .priority
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}: use low, normal, high or critical"))?;
+        Ok(ProcessOptions {
+            out_dir: self.out.clone(),
+            formats,
+            model: self.model.clone(),
+            language: self.language.clone(),
+            priority: Some(priority),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -33,25 +87,66 @@ enum Command {
     Process {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Output folder: documents go to OUT/<name>/<name>.<ext>.
-        #[arg(long)]
-        out: PathBuf,
-        /// Comma-separated: md,html,docx,pdf,srt,vtt,txt,json.
-        #[arg(long, default_value = "md,html,docx,pdf,srt,vtt,txt,json")]
-        formats: String,
-        /// A ggml model file, or a model name in the data folder's models/.
-        #[arg(long, env = "VIDEO2DOC_MODEL")]
-        model: Option<String>,
-        /// Spoken language (en, zh, ...); detected when not given.
-        #[arg(long)]
-        language: Option<String>,
-        #[arg(long, default_value = "normal")]
-        priority: String,
+        #[command(flatten)]
+        opts: JobOptions,
     },
+    /// Queue work and return its ids (`run` or `serve` does it).
+    Submit {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// complete, parallel, or one task: video, audio, image, summary, export.
+        #[arg(long, default_value = "complete")]
+        workflow: String,
+        #[command(flatten)]
+        opts: JobOptions,
+    },
+    /// Run the workers until stopped (Ctrl+C), or until no work is left.
+    Run {
+        #[arg(long)]
+        until_idle: bool,
+    },
+    /// A job's state and progress.
+    Status {
+        id: JobId,
+    },
+    /// A job's full record and result.
+    Info {
+        id: JobId,
+    },
+    /// A workflow's status.
+    Group {
+        id: GroupId,
+    },
+    Cancel {
+        id: JobId,
+    },
+    Retry {
+        id: JobId,
+    },
+    /// Pause a queue (video, audio, image, summary, export) or all.
+    Pause {
+        queue: String,
+    },
+    Resume {
+        queue: String,
+    },
+    /// Counts, durations, throughput and failure rate.
+    Stats,
+    /// Each queue's slots and what runs in them.
+    Workers,
+    /// Running and waiting jobs.
+    Active,
+    /// Whether everything needed works: store, disk, ffmpeg, model.
+    Health,
     /// Whisper models: list the catalogue, download one, or import a file or folder.
     Models {
         #[command(subcommand)]
         action: ModelsAction,
+    },
+    /// The local HTTP API (127.0.0.1 only, bearer token) with the workers running.
+    Serve {
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
     },
     /// The transcription worker (started by Video2Doc itself).
     #[command(hide = true)]
@@ -73,21 +168,25 @@ enum ModelsAction {
     },
 }
 
-fn data_dir(cli: &Cli) -> PathBuf {
-    cli.data_dir.clone().unwrap_or_else(|| {
-        directories::ProjectDirs::from("app", "Video2Doc", "Video2Doc")
+fn dirs(cli: &Cli) -> CoreDirs {
+    let project = directories::ProjectDirs::from("app", "Video2Doc", "Video2Doc");
+    let data = cli.data_dir.clone().unwrap_or_else(|| {
+        project
+            .as_ref()
             .map(|d| d.data_dir().to_path_buf())
             .unwrap_or_else(|| PathBuf::from(".video2doc"))
-    })
-}
-
-fn model_path(data: &Path, model: Option<&str>) -> PathBuf {
-    let m = model.unwrap_or("base");
-    let p = PathBuf::from(m);
-    if p.is_file() || m.contains(std::path::MAIN_SEPARATOR) || m.ends_with(".bin") {
-        return p;
-    }
-    data.join("models").join(format!("ggml-{m}.bin"))
+    });
+    let config = cli
+        .config_dir
+        .clone()
+        .unwrap_or_else(|| match &cli.data_dir {
+            Some(d) => d.join("config"),
+            None => project
+                .as_ref()
+                .map(|d| d.config_dir().to_path_buf())
+                .unwrap_or_else(|| data.join("config")),
+        });
+    CoreDirs { data, config }
 }
 
 fn main() -> ExitCode {
@@ -101,15 +200,10 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Worker) {
         return ExitCode::from(video2doc_core::transcribe::worker_main() as u8);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VIDEO2DOC_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let dirs = dirs(&cli);
+    let _log = output::init_logging(&dirs.logs());
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
-    match rt.block_on(run(cli)) {
+    match rt.block_on(run(cli, dirs)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("video2doc: {e:#}");
@@ -118,36 +212,179 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let data = data_dir(&cli);
+fn worker() -> anyhow::Result<WorkerCommand> {
+    Ok(WorkerCommand {
+        program: std::env::current_exe()?,
+        args: vec!["worker".into()],
+    })
+}
+
+async fn run(cli: Cli, dirs: CoreDirs) -> anyhow::Result<ExitCode> {
+    let out = Out::new(cli.json);
+    if let Command::Models { action } = &cli.command {
+        return models(&out, &dirs.models(), action);
+    }
+    let core = std::sync::Arc::new(Core::open(dirs, worker()?)?);
+    let code = command(&cli, &core, &out).await;
+    if let Ok(core) = std::sync::Arc::try_unwrap(core) {
+        core.close().await;
+    }
+    code
+}
+
+async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Worker => unreachable!("handled before the runtime starts"),
-        Command::Process {
+        Command::Process { files, opts } => process(core, out, files, &opts.to_options()?).await,
+        Command::Submit {
             files,
-            out,
-            formats,
-            model,
-            language,
-            priority,
+            workflow,
+            opts,
         } => {
-            let formats = formats
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| s.parse::<Format>())
-                .collect::<Result<Vec<_>, _>>()?;
-            let priority: Priority = priority
-                .parse()
-                .map_err(|e| anyhow::anyhow!("{e}: use low, normal, high or critical"))?;
-            let mut settings = Settings::new(model_path(&data, model.as_deref()));
-            settings.formats = formats;
-            settings.transcribe.language = language.clone();
-            process(&cli, &data, files, out, settings, priority).await
+            let o = opts.to_options()?;
+            let v = match workflow.as_str() {
+                "complete" => {
+                    let mut flows = Vec::new();
+                    for f in files {
+                        flows.push(serde_json::to_value(core.submit_complete(f, &o).await?)?);
+                    }
+                    json!({ "workflows": flows })
+                }
+                "parallel" => {
+                    let (group, jobs) = core.submit_parallel(files, &o).await?;
+                    json!({ "group": group, "jobs": jobs })
+                }
+                kind => {
+                    let mut jobs = Vec::new();
+                    for f in files {
+                        jobs.push(core.submit_task(kind, f, &o).await?);
+                    }
+                    json!({ "jobs": jobs })
+                }
+            };
+            out.value(&v);
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Models { action } => models(&cli, &data.join("models"), action),
+        Command::Run { until_idle } => {
+            core.start().await?;
+            if *until_idle {
+                wait_idle(core).await?;
+            } else {
+                tokio::signal::ctrl_c().await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { id } => {
+            out.value(&serde_json::to_value(core.status(*id)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Info { id } => {
+            out.value(&serde_json::to_value(core.info(*id)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Group { id } => {
+            out.value(&serde_json::to_value(core.group(*id)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { id } => {
+            out.value(&serde_json::to_value(core.cancel(*id).await?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retry { id } => {
+            out.value(&serde_json::to_value(core.retry(*id).await?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pause { queue } => {
+            core.pause(queue).await?;
+            out.value(&json!({ "queue": queue, "paused": true }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resume { queue } => {
+            core.resume(queue).await?;
+            out.value(&json!({ "queue": queue, "paused": false }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats => {
+            out.value(&serde_json::to_value(core.stats()?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Workers => {
+            out.value(&json!({ "workers": core.workers() }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Active => {
+            out.value(&json!({ "jobs": core.active(1000)? }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health => {
+            let h = core.health();
+            out.value(&serde_json::to_value(&h)?);
+            Ok(if h.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Serve { port } => {
+            core.start().await?;
+            http::serve(core.clone(), *port, out).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models { .. } | Command::Worker => unreachable!("handled earlier"),
     }
 }
 
-fn models(cli: &Cli, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCode> {
+/// Until no job is running, waiting or blocked.
+async fn wait_idle(core: &Core) -> anyhow::Result<()> {
+    let mut events = core.queue().subscribe();
+    loop {
+        if core.active(1)?.is_empty() {
+            return Ok(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), events.recv()).await;
+    }
+}
+
+async fn process(
+    core: &Core,
+    out: &Out,
+    files: &[PathBuf],
+    o: &ProcessOptions,
+) -> anyhow::Result<ExitCode> {
+    // Earlier interrupted work in this data folder resumes as soon as the workers start.
+    core.start().await?;
+    let mut flows = Vec::new();
+    let mut report = Vec::new();
+    for f in files {
+        match core.submit_complete(f, o).await {
+            Ok(w) => flows.push((f.clone(), w)),
+            Err(e) if e.is_request_error() => report.push(json!({
+                "input": f, "status": "failed", "error": e.to_string(),
+            })),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let tty = std::io::stderr().is_terminal() && !out.json;
+    let exports: Vec<JobId> = flows.iter().map(|(_, w)| w.export).collect();
+    output::follow(core, &exports, tty, out.json).await?;
+    for (input, w) in &flows {
+        report.push(output::workflow_report(core, input, w)?);
+    }
+    let failed = report.iter().any(|r| r["status"] != "succeeded");
+    if out.json {
+        println!("{}", json!({ "jobs": report }));
+    } else {
+        for r in &report {
+            println!("{}", output::report_line(r));
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn models(out: &Out, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCode> {
     use video2doc_core::models::catalogue;
     match action {
         ModelsAction::List => {
@@ -161,7 +398,7 @@ fn models(cli: &Cli, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
                     })
                 })
                 .collect();
-            if cli.json {
+            if out.json {
                 println!("{}", json!({ "models": list }));
             } else {
                 for m in list {
@@ -187,12 +424,13 @@ fn models(cli: &Cli, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
             let entry = catalogue::find(name)
                 .ok_or_else(|| catalogue::ModelError::Unknown(name.clone()))?;
             let mut last = 0u64;
+            let json = out.json;
             let path = catalogue::download(
                 &entry,
                 dir,
                 &std::sync::atomic::AtomicBool::new(false),
                 |done, total| {
-                    if !cli.json && done >= last + (8 << 20) {
+                    if !json && done >= last + (8 << 20) {
                         last = done;
                         match total {
                             Some(t) => eprintln!("{name}: {} of {} MiB", done >> 20, t >> 20),
@@ -201,7 +439,7 @@ fn models(cli: &Cli, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
                     }
                 },
             )?;
-            report_path(cli, &path);
+            out.value(&json!({ "path": path }));
         }
         ModelsAction::Import { path, name } => {
             let stem = path
@@ -210,158 +448,13 @@ fn models(cli: &Cli, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
                 .unwrap_or_else(|| "imported".into());
             let name = name.clone().unwrap_or(stem);
             let dest = if path.is_dir() {
-                let out = dir.join(format!("ggml-{name}.bin"));
-                video2doc_core::models::convert_ct2_dir(path, &out)?.path
+                let target = dir.join(format!("ggml-{name}.bin"));
+                video2doc_core::models::convert_ct2_dir(path, &target)?.path
             } else {
                 catalogue::import_ggml(path, dir, &name)?
             };
-            report_path(cli, &dest);
+            out.value(&json!({ "path": dest }));
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn report_path(cli: &Cli, path: &Path) {
-    if cli.json {
-        println!("{}", json!({ "path": path }));
-    } else {
-        println!("{}", path.display());
-    }
-}
-
-async fn process(
-    cli: &Cli,
-    data: &Path,
-    files: &[PathBuf],
-    out: &Path,
-    settings: Settings,
-    priority: Priority,
-) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(data)?;
-    let queue = Queue::open(data, QueueConfig::default())?;
-    let worker = WorkerCommand {
-        program: std::env::current_exe()?,
-        args: vec!["worker".into()],
-    };
-    workflow::register(&queue, data.join("work"), worker);
-    let mut events = queue.subscribe();
-    queue.start()?;
-    let out = std::path::absolute(out)?;
-    let mut flows = Vec::new();
-    for f in files {
-        let input = std::path::absolute(f)?;
-        let w = workflow::enqueue_complete(
-            &queue,
-            WorkflowInput {
-                input: input.clone(),
-                out_dir: out.clone(),
-                settings: settings.clone(),
-            },
-            priority,
-        )
-        .await?;
-        flows.push((input, w));
-    }
-    let tty = std::io::stderr().is_terminal() && !cli.json;
-    let exports: Vec<_> = flows.iter().map(|(_, w)| w.export).collect();
-    let mut left = exports.clone();
-    while !left.is_empty() {
-        // Finished before we looked?
-        left.retain(|id| {
-            queue
-                .get(*id)
-                .map(|j| !j.state.is_terminal())
-                .unwrap_or(false)
-        });
-        if left.is_empty() {
-            break;
-        }
-        let Some(e) = events.recv().await else { break };
-        match e {
-            Event::Progress { kind, progress, .. } if !cli.json => {
-                let pct = (progress.fraction * 100.0).round();
-                if tty {
-                    eprint!("\r\x1b[2K{kind:>7} {pct:>3}% {}", progress.message);
-                    let _ = std::io::stderr().flush();
-                } else if progress.stage != "transcribe" || progress.fraction > 0.0 {
-                    eprintln!("{kind}: {pct}% {}", progress.message);
-                }
-            }
-            Event::State(c) if !cli.json && c.to.is_terminal() => {
-                if tty {
-                    eprint!("\r\x1b[2K");
-                }
-                eprintln!("{} {}: {}", c.kind, c.id, c.to);
-            }
-            _ => {}
-        }
-    }
-    let mut report = Vec::new();
-    let mut failed = false;
-    for (input, w) in &flows {
-        let export = queue.get(w.export)?;
-        let mut entry =
-            json!({ "input": input, "status": export.state.as_str(), "error": Value::Null });
-        if export.state == State::Succeeded {
-            let o = queue.result(w.export)?.unwrap_or(Value::Null);
-            let outputs: BTreeMap<String, Value> = o["files"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            entry["outputs"] = json!(outputs);
-            entry["slides"] = o["slides"].clone();
-            entry["segments"] = o["segments"].clone();
-            entry["folder"] = o["folder"].clone();
-        } else {
-            failed = true;
-            // The error where the failure began, not "upstream failed".
-            let root = [w.video, w.audio, w.image, w.summary, w.export]
-                .iter()
-                .filter_map(|id| queue.get(*id).ok())
-                .find(|j| {
-                    j.error
-                        .as_ref()
-                        .is_some_and(|e| e.kind != FailureKind::Upstream)
-                })
-                .or(Some(export));
-            let msg = root
-                .and_then(|j| j.error)
-                .map(|e| e.message)
-                .unwrap_or_else(|| "the workflow did not finish".into());
-            entry["status"] = json!(if queue.get(w.export)?.state == State::Cancelled {
-                "cancelled"
-            } else {
-                "failed"
-            });
-            entry["error"] = json!(msg);
-        }
-        report.push(entry);
-    }
-    queue.close().await;
-    if cli.json {
-        println!("{}", json!({ "jobs": report }));
-    } else {
-        for r in &report {
-            match r["status"].as_str() {
-                Some("succeeded") => println!(
-                    "{}: {} slides, {} segments -> {}",
-                    r["input"].as_str().unwrap_or_default(),
-                    r["slides"],
-                    r["segments"],
-                    r["folder"].as_str().unwrap_or_default()
-                ),
-                _ => println!(
-                    "{}: {}: {}",
-                    r["input"].as_str().unwrap_or_default(),
-                    r["status"].as_str().unwrap_or_default(),
-                    r["error"].as_str().unwrap_or_default()
-                ),
-            }
-        }
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

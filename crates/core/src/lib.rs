@@ -3,6 +3,8 @@
 //! with no window or IPC types; the CLI, the desktop shell and the HTTP API call it.
 //!
 //! - [`pipeline`]: the stages from a video to its documents, cached in a work folder.
+//! - [`api`]: [`api::Core`], the one API the CLI, the HTTP API and the window call.
+//! - [`settings`]: the user's settings, persisted in the config folder.
 //! - [`probe`]: what a media file holds, and plain errors for files that are not media.
 //! - [`process`]: the one module that starts external processes (ffprobe, ffmpeg, the
 //!   transcription worker).
@@ -14,6 +16,7 @@
 //! - [`workflow`]: the five job kinds on the queue and the complete workflow.
 //! - [`models`]: reading faster-whisper models and converting them to ggml.
 
+pub mod api;
 pub mod chunks;
 pub mod document;
 pub mod export;
@@ -21,6 +24,7 @@ pub mod models;
 pub mod pipeline;
 pub mod probe;
 pub mod process;
+pub mod settings;
 pub mod slides;
 pub mod summary;
 pub mod transcribe;

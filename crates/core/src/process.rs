@@ -59,6 +59,25 @@ fn spawn_error(tool: &str, source: std::io::Error) -> ProcessError {
     }
 }
 
+/// The first line of `<tool> -version` (where the tool was found), or `None` when it
+/// cannot be run.
+pub fn tool_version(name: &str) -> Option<String> {
+    let path = tool_path(name);
+    let out = Command::new(&path)
+        .arg("-version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()?
+        .to_string();
+    Some(format!("{first} ({})", path.display()))
+}
+
 /// ffprobe's output for one file.
 pub struct ProbeOutput {
     pub success: bool,

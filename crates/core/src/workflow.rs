@@ -124,19 +124,20 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
         }
     });
 
-    let wk = worker.clone();
+    let (r, wk) = (root.clone(), worker.clone());
     queue.register("audio", move |ctx: JobContext| {
-        let wk = wk.clone();
+        let (r, wk) = (r.clone(), wk.clone());
         async move {
             let w = input_of(&ctx)?;
-            let video = video_result(&ctx)?;
+            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
             let cancel = cancel_flag(&ctx);
             let ctx = Arc::new(ctx);
             let c = ctx.clone();
             blocking(move || {
-                let pcm: Option<PathBuf> =
-                    serde_json::from_value(video["pcm"].clone()).unwrap_or(None);
-                let work = work_of(&video);
+                let work = work_for(known, &r, &w.input)?;
+                // Cached when the video step ran; done here when the task runs alone.
+                let info = pipeline::probe_stage(&w.input, &work)?;
+                let pcm = pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?;
                 let t = pipeline::transcript_stage(
                     pcm.as_deref(),
                     &work,
@@ -145,46 +146,47 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
                     &cancel,
                     &JobProgress(&c),
                 )?;
-                Ok(json!({ "segments": t.segments.len(), "language": t.language }))
+                Ok(json!({ "work": work, "segments": t.segments.len(), "language": t.language }))
             })
             .await
         }
     });
 
-    queue.register("image", move |ctx: JobContext| async move {
-        let w = input_of(&ctx)?;
-        let video = video_result(&ctx)?;
-        let cancel = cancel_flag(&ctx);
-        let ctx = Arc::new(ctx);
-        let c = ctx.clone();
-        blocking(move || {
-            let work = work_of(&video);
-            let info =
-                serde_json::from_value(video["info"].clone()).map_err(|e| PipelineError::Work {
-                    path: work.clone(),
-                    source: std::io::Error::other(e),
-                })?;
-            let slides = pipeline::slides_stage(
-                &w.input,
-                &info,
-                &work,
-                &w.settings,
-                &cancel,
-                &JobProgress(&c),
-            )?;
-            Ok(json!({ "slides": slides.len() }))
-        })
-        .await
-    });
-
     let r = root.clone();
-    queue.register("summary", move |ctx: JobContext| {
+    queue.register("image", move |ctx: JobContext| {
         let r = r.clone();
         async move {
             let w = input_of(&ctx)?;
+            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
+            let cancel = cancel_flag(&ctx);
+            let ctx = Arc::new(ctx);
+            let c = ctx.clone();
             blocking(move || {
-                let work = pipeline::work_dir(&r, &w.input)?;
-                let t = stored_transcript(&work, &w)?;
+                let work = work_for(known, &r, &w.input)?;
+                let info = pipeline::probe_stage(&w.input, &work)?;
+                let slides = pipeline::slides_stage(
+                    &w.input,
+                    &info,
+                    &work,
+                    &w.settings,
+                    &cancel,
+                    &JobProgress(&c),
+                )?;
+                Ok(json!({ "work": work, "slides": slides.len() }))
+            })
+            .await
+        }
+    });
+
+    let (r, wk) = (root.clone(), worker.clone());
+    queue.register("summary", move |ctx: JobContext| {
+        let (r, wk) = (r.clone(), wk.clone());
+        async move {
+            let w = input_of(&ctx)?;
+            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
+            blocking(move || {
+                let work = work_for(known, &r, &w.input)?;
+                let t = transcript_of(&work, &w, &wk)?;
                 let s = pipeline::summary_stage(&t, &work, &w.settings)?;
                 Ok(json!({ "points": s.points.len(), "method": s.method, "note": s.note }))
             })
@@ -194,13 +196,14 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
 
     let r = root;
     queue.register("export", move |ctx: JobContext| {
-        let r = r.clone();
+        let (r, wk) = (r.clone(), worker.clone());
         async move {
             let w = input_of(&ctx)?;
+            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
             blocking(move || {
-                let work = pipeline::work_dir(&r, &w.input)?;
+                let work = work_for(known, &r, &w.input)?;
                 let info = pipeline::probe_stage(&w.input, &work)?;
-                let t = stored_transcript(&work, &w)?;
+                let t = transcript_of(&work, &w, &wk)?;
                 let never = AtomicBool::new(false);
                 let silent = |_: &str, _: f32, _: &str| {};
                 // Cached: these return the stored results of the earlier jobs.
@@ -223,40 +226,29 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
     });
 }
 
-fn video_result(ctx: &JobContext) -> Result<Value, JobError> {
-    ctx.deps
-        .values()
-        .find(|v| v.get("work").is_some())
-        .cloned()
-        .ok_or_else(|| JobError::fatal("the video step's result is missing"))
-}
-
-fn work_of(video: &Value) -> PathBuf {
-    PathBuf::from(video["work"].as_str().unwrap_or_default())
-}
-
-/// The transcript stage's stored result (no worker runs: it is cached by then).
-fn stored_transcript(work: &Path, w: &WorkflowInput) -> Result<Transcript, PipelineError> {
-    let info = pipeline::probe_stage(&w.input, work)?;
-    if info.audio.is_none() {
-        return Ok(Transcript {
-            language: w.settings.transcribe.language.clone(),
-            segments: Vec::new(),
-        });
+/// The work folder: as an earlier step of the workflow found it, or from the input.
+fn work_for(known: Option<Value>, root: &Path, input: &Path) -> Result<PathBuf, PipelineError> {
+    match known.and_then(|v| v.as_str().map(PathBuf::from)) {
+        Some(p) if p.is_dir() => Ok(p),
+        _ => {
+            crate::probe::probe(input)?;
+            pipeline::work_dir(root, input)
+        }
     }
-    let pcm = work.join("audio.f32");
-    let no_worker = WorkerCommand {
-        program: PathBuf::from("video2doc-transcript-missing"),
-        args: Vec::new(),
-    };
-    pipeline::transcript_stage(
-        Some(&pcm),
-        work,
-        &w.settings,
-        &no_worker,
-        &Arc::new(AtomicBool::new(false)),
-        &|_: &str, _: f32, _: &str| {},
-    )
+}
+
+/// The transcript: the stored result of the audio step, or made now when the task
+/// runs on its own.
+fn transcript_of(
+    work: &Path,
+    w: &WorkflowInput,
+    worker: &WorkerCommand,
+) -> Result<Transcript, PipelineError> {
+    let info = pipeline::probe_stage(&w.input, work)?;
+    let never = Arc::new(AtomicBool::new(false));
+    let silent = |_: &str, _: f32, _: &str| {};
+    let pcm = pipeline::audio_stage(&w.input, &info, work, &never, &silent)?;
+    pipeline::transcript_stage(pcm.as_deref(), work, &w.settings, worker, &never, &silent)
 }
 
 /// Timeouts that scale with the media's length: a two-hour lecture never meets a
@@ -315,4 +307,53 @@ pub async fn enqueue_complete(
         summary: jobs[3].id,
         export: jobs[4].id,
     })
+}
+
+fn job_for(kind: &str, payload: &Value, priority: Priority, input: &Path) -> NewJob {
+    let (short, long) = timeouts(input);
+    let t = if kind == "audio" || kind == "image" {
+        long
+    } else {
+        short
+    };
+    NewJob::new(kind, kind, payload.clone())
+        .priority(priority)
+        .max_retries(2)
+        .backoff(Duration::from_secs(5), Duration::from_secs(120))
+        .timeout(t)
+}
+
+/// The parallel workflow: for each input, the video step then transcription and slide
+/// analysis side by side; all inputs in one group. Returns the group and every job.
+pub async fn enqueue_parallel(
+    queue: &Queue,
+    inputs: Vec<WorkflowInput>,
+    priority: Priority,
+) -> Result<(GroupId, Vec<JobId>), video2doc_queue::QueueError> {
+    let mut jobs = Vec::new();
+    for w in &inputs {
+        let payload = serde_json::to_value(w).expect("inputs serialize");
+        let base = jobs.len();
+        jobs.push(job_for("video", &payload, priority, &w.input));
+        jobs.push(job_for("audio", &payload, priority, &w.input).depends_on(Dep::Batch(base)));
+        jobs.push(job_for("image", &payload, priority, &w.input).depends_on(Dep::Batch(base)));
+    }
+    let (group, out) = queue
+        .enqueue_group(&format!("parallel: {} files", inputs.len()), jobs)
+        .await?;
+    Ok((group, out.into_iter().map(|e| e.id).collect()))
+}
+
+/// One task of one kind, on its own queue.
+pub async fn enqueue_task(
+    queue: &Queue,
+    kind: &str,
+    input: WorkflowInput,
+    priority: Priority,
+) -> Result<JobId, video2doc_queue::QueueError> {
+    let payload = serde_json::to_value(&input).expect("inputs serialize");
+    Ok(queue
+        .enqueue(job_for(kind, &payload, priority, &input.input))
+        .await?
+        .id)
 }

@@ -1,0 +1,438 @@
+//! The local HTTP API (`video2doc serve`): the old REST service's endpoints, same paths
+//! and methods, over the same [`Core`] calls as the CLI, plus a server-sent event stream
+//! of job events and an OpenAPI document. Bound to 127.0.0.1 only; every request needs
+//! the bearer token kept in the data folder (created on first start, readable by the
+//! user alone). Bodies are validated: unknown fields, missing files and bad values get
+//! a 4xx with a JSON error.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path as UrlPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use video2doc_core::api::{Core, CoreError, ProcessOptions};
+use video2doc_core::export::Format;
+use video2doc_queue::{GroupId, JobId, Priority};
+
+use crate::output::Out;
+
+/// An API error: a status and `{"error": {"code", "message"}}`.
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(json!({ "error": { "code": self.1, "message": self.2 } })),
+        )
+            .into_response()
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        if e.is_not_found() {
+            ApiError(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        } else if e.is_request_error() {
+            ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                e.to_string(),
+            )
+        } else {
+            ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        }
+    }
+}
+
+/// JSON bodies whose rejections are JSON errors too.
+pub struct Body<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(ApiError(
+                match &e {
+                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    JsonRejection::JsonSyntaxError(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                },
+                "invalid_body",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+/// A task or workflow request. Old clients' field names are accepted as aliases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskBody {
+    #[serde(
+        alias = "video_file_path",
+        alias = "audio_file_path",
+        alias = "file_path"
+    )]
+    input: PathBuf,
+    #[serde(default, alias = "out_dir")]
+    output_dir: Option<PathBuf>,
+    #[serde(default)]
+    formats: Option<Vec<Format>>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    priority: Option<Priority>,
+    /// The old video task's switches: both steps always run, so only `true` is valid.
+    #[serde(default)]
+    extract_audio: Option<bool>,
+    #[serde(default)]
+    extract_frames: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelBody {
+    inputs: Vec<PathBuf>,
+    #[serde(default, alias = "out_dir")]
+    output_dir: Option<PathBuf>,
+    #[serde(default)]
+    formats: Option<Vec<Format>>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    priority: Option<Priority>,
+}
+
+fn check_input(p: &Path) -> Result<(), ApiError> {
+    if !p.is_absolute() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("{} is not an absolute path", p.display()),
+        ));
+    }
+    if !p.is_file() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("{} does not exist or is not a file", p.display()),
+        ));
+    }
+    Ok(())
+}
+
+impl TaskBody {
+    fn options(&self) -> Result<ProcessOptions, ApiError> {
+        check_input(&self.input)?;
+        if self.extract_audio == Some(false) || self.extract_frames == Some(false) {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "extract_audio and extract_frames cannot be false: submit the audio or image task alone instead".into(),
+            ));
+        }
+        Ok(ProcessOptions {
+            out_dir: self.output_dir.clone(),
+            formats: self.formats.clone(),
+            model: self.model.clone(),
+            language: self.language.clone(),
+            priority: self.priority,
+        })
+    }
+}
+
+type Shared = Arc<Core>;
+
+async fn submit_task(
+    State(core): State<Shared>,
+    UrlPath(kind): UrlPath<String>,
+    Body(b): Body<TaskBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let o = b.options()?;
+    let id = core.submit_task(&kind, &b.input, &o).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "task_id": id, "kind": kind, "status": "pending" })),
+    ))
+}
+
+async fn workflow_complete(
+    State(core): State<Shared>,
+    Body(b): Body<TaskBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let o = b.options()?;
+    let w = core.submit_complete(&b.input, &o).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "group_id": w.group, "tasks": w })),
+    ))
+}
+
+async fn workflow_parallel(
+    State(core): State<Shared>,
+    Body(b): Body<ParallelBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if b.inputs.is_empty() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "inputs is empty".into(),
+        ));
+    }
+    for i in &b.inputs {
+        check_input(i)?;
+    }
+    let o = ProcessOptions {
+        out_dir: b.output_dir,
+        formats: b.formats,
+        model: b.model,
+        language: b.language,
+        priority: b.priority,
+    };
+    let (group, jobs) = core.submit_parallel(&b.inputs, &o).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "group_id": group, "task_ids": jobs })),
+    ))
+}
+
+fn job_id(s: &str) -> Result<JobId, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("{s:?} is not a task id"),
+        )
+    })
+}
+
+async fn status(
+    State(core): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(core.status(job_id(&id)?)?)))
+}
+
+async fn info(
+    State(core): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(core.info(job_id(&id)?)?)))
+}
+
+async fn group(
+    State(core): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let gid: GroupId = id.parse().map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("{id:?} is not a group id"),
+        )
+    })?;
+    Ok(Json(json!(core.group(gid)?)))
+}
+
+async fn cancel(
+    State(core): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(core.cancel(job_id(&id)?).await?)))
+}
+
+async fn retry(
+    State(core): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(core.retry(job_id(&id)?).await?)))
+}
+
+async fn pause(
+    State(core): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    core.pause(&name).await?;
+    Ok(Json(json!({ "queue": name, "paused": true })))
+}
+
+async fn resume(
+    State(core): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    core.resume(&name).await?;
+    Ok(Json(json!({ "queue": name, "paused": false })))
+}
+
+async fn statistics(State(core): State<Shared>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(core.stats()?)))
+}
+
+async fn workers(State(core): State<Shared>) -> Json<Value> {
+    Json(json!({ "workers": core.workers() }))
+}
+
+async fn active(State(core): State<Shared>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "tasks": core.active(1000)? })))
+}
+
+async fn health(State(core): State<Shared>) -> impl IntoResponse {
+    let h = core.health();
+    let code = if h.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(json!(h)))
+}
+
+async fn events(
+    State(core): State<Shared>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = core.queue().subscribe();
+    let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(|e| {
+        let name = match &e {
+            video2doc_queue::Event::State(_) => "state",
+            video2doc_queue::Event::Progress { .. } => "progress",
+            video2doc_queue::Event::Queue { .. } => "queue",
+        };
+        Ok(SseEvent::default()
+            .event(name)
+            .json_data(&e)
+            .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event")))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../openapi.json"),
+    )
+}
+
+async fn auth(State(token): State<Arc<String>>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if constant_time_eq(t.as_bytes(), token.as_bytes()) => next.run(req).await,
+        Some(_) => ApiError(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong token".into(),
+        )
+        .into_response(),
+        None => ApiError(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <token>; the token is in the data folder's api-token file"
+                .into(),
+        )
+        .into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token in `<data>/api-token`, created (owner-only) when missing.
+pub fn token(data: &Path) -> anyhow::Result<String> {
+    let path = data.join("api-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if t.trim().len() >= 32 {
+            return Ok(t.trim().to_string());
+        }
+    }
+    let bytes: [u8; 32] = rand::random();
+    let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    use std::io::Write;
+    opts.open(&path)?.write_all(t.as_bytes())?;
+    Ok(t)
+}
+
+/// The API's routes over `core`, guarded by `token`.
+pub fn router(core: Shared, token: String) -> Router {
+    let api = Router::new()
+        .route("/api/queue/tasks/active", get(active))
+        .route("/api/queue/tasks/{kind}", post(submit_task))
+        .route("/api/queue/workflows/complete", post(workflow_complete))
+        .route("/api/queue/workflows/parallel", post(workflow_parallel))
+        .route("/api/queue/tasks/{id}/status", get(status))
+        .route("/api/queue/tasks/{id}/info", get(info))
+        .route("/api/queue/groups/{id}/status", get(group))
+        .route("/api/queue/tasks/{id}/cancel", post(cancel))
+        .route("/api/queue/tasks/{id}/retry", post(retry))
+        .route("/api/queue/queues/{name}/pause", post(pause))
+        .route("/api/queue/queues/{name}/resume", post(resume))
+        .route("/api/queue/statistics", get(statistics))
+        .route("/api/queue/workers", get(workers))
+        .route("/api/queue/health", get(health))
+        .route("/api/queue/events", get(events))
+        .with_state(core)
+        .route_layer(middleware::from_fn_with_state(Arc::new(token), auth));
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .merge(api)
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /api/openapi.json".into(),
+            )
+        })
+}
+
+/// Serves until Ctrl+C or SIGTERM.
+pub async fn serve(core: Shared, port: u16, out: &Out) -> anyhow::Result<()> {
+    let token = token(&core.dirs().data)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let info = json!({
+        "url": format!("http://{addr}"),
+        "token_file": core.dirs().data.join("api-token"),
+        "openapi": format!("http://{addr}/api/openapi.json"),
+    });
+    out.value(&info);
+    let app = router(core, token);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("a SIGTERM handler installs");
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = ctrl_c.await;
+            }
+        })
+        .await?;
+    Ok(())
+}

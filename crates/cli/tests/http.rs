@@ -1,0 +1,365 @@
+//! `video2doc serve` as a script would use it: every endpoint over real HTTP, auth,
+//! bad bodies, and the event stream delivering progress of a real workflow.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn model() -> PathBuf {
+    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap())
+                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
+        });
+    assert!(
+        p.is_file(),
+        "the test model {} is missing: run scripts/fetch-test-model.sh",
+        p.display()
+    );
+    p
+}
+
+fn lecture(dir: &Path) -> PathBuf {
+    let wav = dir.join("n.wav");
+    assert!(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w"])
+        .arg(&wav)
+        .arg("The quick brown fox jumps over the lazy dog. Video to document.")
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.join("talk.mp4");
+    assert!(Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i"
+        ])
+        .arg("color=c=white:s=640x360:d=8:r=10,drawtext=text='Hello':fontsize=40:x=40:y=40")
+        .arg("-i")
+        .arg(&wav)
+        .args(["-af", "apad", "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    out
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &Path) -> Server {
+    // The user's settings: the test model.
+    std::fs::create_dir_all(data.join("config")).unwrap();
+    std::fs::write(
+        data.join("config/settings.json"),
+        json!({ "model": model(), "threads": 2 }).to_string(),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_video2doc"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--json", "serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).expect("serve prints its address as JSON");
+    let token = std::fs::read_to_string(data.join("api-token")).unwrap();
+    Server {
+        child,
+        url: info["url"].as_str().unwrap().to_string(),
+        token,
+    }
+}
+
+fn call(
+    s: &Server,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut req = ureq::request(method, &format!("{}{path}", s.url));
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let r = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    match r {
+        Ok(resp) => (resp.status(), resp.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("{method} {path}: {e}"),
+    }
+}
+
+fn ok(s: &Server, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (code, v) = call(s, method, path, body, Some(&s.token));
+    assert!((200..300).contains(&code), "{method} {path}: {code} {v}");
+    v
+}
+
+#[test]
+fn the_api_serves_every_endpoint_with_auth_and_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let s = serve(&data);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("api-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the token file is the user's alone");
+    }
+
+    // The OpenAPI document is public and lists the endpoints.
+    let (code, spec) = call(&s, "GET", "/api/openapi.json", None, None);
+    assert_eq!(code, 200);
+    assert!(spec["paths"]["/api/queue/workflows/complete"].is_object());
+
+    // Auth.
+    let (code, e) = call(&s, "GET", "/api/queue/health", None, None);
+    assert_eq!(code, 401);
+    assert_eq!(e["error"]["code"], "unauthorized");
+    assert_eq!(
+        call(&s, "GET", "/api/queue/health", None, Some("nope")).0,
+        401
+    );
+    let health = ok(&s, "GET", "/api/queue/health", None);
+    assert_eq!(health["queue"]["store_writable"], true);
+    assert!(health["ffmpeg"].as_str().unwrap().contains("ffmpeg"));
+
+    // Bad bodies.
+    let input = lecture(dir.path());
+    let out = dir.path().join("out");
+    let bad = [
+        json!({ "input": input, "output_dir": out, "colour": "blue" }),
+        json!({ "input": dir.path().join("missing.mp4"), "output_dir": out }),
+        json!({ "input": "relative.mp4", "output_dir": out }),
+        json!({ "input": input, "output_dir": out, "priority": "urgent" }),
+        json!({ "input": input, "output_dir": out, "formats": ["rtf"] }),
+        json!({ "video_file_path": input, "output_dir": out, "extract_audio": false }),
+    ];
+    for b in bad {
+        let (code, e) = call(
+            &s,
+            "POST",
+            "/api/queue/tasks/video",
+            Some(b.clone()),
+            Some(&s.token),
+        );
+        assert_eq!(code, 422, "{b} -> {code} {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{e}"
+        );
+    }
+    let (code, _) = call(
+        &s,
+        "POST",
+        "/api/queue/tasks/frobnicate",
+        Some(json!({ "input": input, "output_dir": out })),
+        Some(&s.token),
+    );
+    assert_eq!(code, 422);
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            "/api/queue/tasks/999999/status",
+            None,
+            Some(&s.token)
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            "/api/queue/tasks/abc/status",
+            None,
+            Some(&s.token)
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        call(&s, "GET", "/api/queue/nowhere", None, Some(&s.token)).0,
+        404
+    );
+
+    // The event stream, then a complete workflow (old field names accepted).
+    let events_url = format!("{}/api/queue/events", s.url);
+    let token = s.token.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let resp = ureq::get(&events_url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        for line in BufReader::new(resp.into_reader()).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let created = ok(
+        &s,
+        "POST",
+        "/api/queue/workflows/complete",
+        Some(json!({
+            "video_file_path": input, "output_dir": out, "formats": ["md", "srt"], "language": "en",
+            "extract_audio": true, "extract_frames": true
+        })),
+    );
+    let export = created["tasks"]["export"].as_u64().unwrap();
+    let group = created["group_id"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let (mut progress, mut done) = (false, false);
+    let mut event = String::new();
+    while !(progress && done) {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("events keep coming");
+        if let Some(e) = line.strip_prefix("event: ") {
+            event = e.to_string();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            let v: Value = serde_json::from_str(d).unwrap();
+            if event == "progress" {
+                progress = true;
+            }
+            if event == "state" && v["id"] == export && v["to"] == "succeeded" {
+                done = true;
+            }
+            assert!(v["to"] != "failed", "a job failed: {v}");
+        }
+    }
+    let st = ok(
+        &s,
+        "GET",
+        &format!("/api/queue/tasks/{export}/status"),
+        None,
+    );
+    assert_eq!(st["state"], "succeeded");
+    let info = ok(&s, "GET", &format!("/api/queue/tasks/{export}/info"), None);
+    let md = info["result"]["files"]["md"].as_str().unwrap();
+    assert!(Path::new(md).is_file());
+    let g = ok(
+        &s,
+        "GET",
+        &format!("/api/queue/groups/{group}/status"),
+        None,
+    );
+    assert_eq!(g["state"], "succeeded");
+    assert_eq!(g["total"], 5);
+
+    // Control: pause, a task waits; resume; cancel; retry.
+    ok(&s, "POST", "/api/queue/queues/video/pause", None);
+    let t = ok(
+        &s,
+        "POST",
+        "/api/queue/tasks/video",
+        Some(json!({ "input": input, "output_dir": out })),
+    );
+    let id = t["task_id"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        ok(&s, "GET", &format!("/api/queue/tasks/{id}/status"), None)["state"],
+        "pending"
+    );
+    let active = ok(&s, "GET", "/api/queue/tasks/active", None);
+    assert!(active["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == id));
+    let w = ok(&s, "GET", "/api/queue/workers", None);
+    assert!(w["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["queue"] == "video" && w["paused"] == true));
+    assert_eq!(
+        ok(&s, "POST", &format!("/api/queue/tasks/{id}/cancel"), None)["state"],
+        "cancelled"
+    );
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/api/queue/queues/bogus/pause",
+            None,
+            Some(&s.token)
+        )
+        .0,
+        422
+    );
+    ok(&s, "POST", "/api/queue/queues/video/resume", None);
+    ok(&s, "POST", &format!("/api/queue/tasks/{id}/retry"), None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ok(&s, "GET", &format!("/api/queue/tasks/{id}/status"), None)["state"] != "succeeded" {
+        assert!(Instant::now() < deadline, "the retried task finishes");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let stats = ok(&s, "GET", "/api/queue/statistics", None);
+    assert!(
+        stats["totals"]["succeeded"].as_u64().unwrap() >= 6,
+        "{stats}"
+    );
+
+    // Parallel workflow over two files.
+    let p = ok(
+        &s,
+        "POST",
+        "/api/queue/workflows/parallel",
+        Some(json!({ "inputs": [input, input], "output_dir": out })),
+    );
+    assert_eq!(p["task_ids"].as_array().unwrap().len(), 6);
+
+    // A second process on the same data folder is refused, naming the first.
+    let o = Command::new(env!("CARGO_BIN_EXE_video2doc"))
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("stats")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&s.child.id().to_string()),
+        "names the holder: {err}"
+    );
+}

@@ -1,0 +1,415 @@
+//! The one plain-Rust API of Video2Doc: [`Core`]. The CLI, the local HTTP API and the
+//! desktop shell all call it the same way; none of them holds logic of its own. It
+//! owns the queue (one per data folder), the settings, and the workflow handlers.
+
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+use video2doc_queue::{
+    GroupId, GroupStatus, Health, JobId, JobRecord, JobSummary, Priority, Progress, Queue,
+    QueueConfig, QueueError, Rejection, State, Stats, WorkerInfo,
+};
+
+use crate::export::Format;
+use crate::pipeline::{Settings, WorkerCommand};
+use crate::settings::{AppSettings, SettingsError};
+use crate::workflow::{self, CompleteWorkflow, WorkflowInput};
+
+/// Where Video2Doc keeps things.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoreDirs {
+    /// The queue, work folders, models and logs.
+    pub data: PathBuf,
+    /// settings.json
+    pub config: PathBuf,
+}
+
+impl CoreDirs {
+    pub fn models(&self) -> PathBuf {
+        self.data.join("models")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.data.join("work")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.data.join("logs")
+    }
+}
+
+/// Why a request could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("{0} does not exist")]
+    NoSuchFile(PathBuf),
+    #[error("unknown task kind {0:?}: use video, audio, image, summary or export")]
+    UnknownKind(String),
+    #[error("no output folder: give one, or set one in the settings")]
+    NoOutput,
+    #[error(transparent)]
+    ModelMissing(crate::transcribe::TranscribeError),
+}
+
+impl CoreError {
+    /// Whether the caller asked for something wrong (vs. the app failing).
+    pub fn is_request_error(&self) -> bool {
+        matches!(
+            self,
+            CoreError::NoSuchFile(_)
+                | CoreError::UnknownKind(_)
+                | CoreError::NoOutput
+                | CoreError::ModelMissing(_)
+                | CoreError::Queue(QueueError::Rejected(_))
+        )
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            CoreError::Queue(QueueError::Rejected(
+                Rejection::NotFound(_) | Rejection::GroupNotFound(_)
+            ))
+        )
+    }
+}
+
+/// Per-request choices; unset ones come from the settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessOptions {
+    #[serde(default)]
+    pub out_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub formats: Option<Vec<Format>>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+}
+
+/// A job's status, as the old service's `/status` answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+    pub id: JobId,
+    pub kind: String,
+    pub queue: String,
+    pub state: State,
+    pub priority: Priority,
+    pub attempts: u32,
+    pub progress: Progress,
+    pub error: Option<String>,
+    pub created_at: u64,
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+}
+
+/// A job's full record and result, as `/info` answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub job: JobRecord,
+    pub result: Option<serde_json::Value>,
+}
+
+/// Whether the app can work: the queue's health plus the tools and the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppHealth {
+    pub ok: bool,
+    pub queue: Health,
+    pub ffmpeg: Option<String>,
+    pub ffprobe: Option<String>,
+    pub model: PathBuf,
+    pub model_present: bool,
+}
+
+/// The job kinds, each on its own queue.
+pub const KINDS: [&str; 5] = ["video", "audio", "image", "summary", "export"];
+
+/// Slots per queue sized to the machine: transcription uses every core by itself, the
+/// other steps are lighter.
+fn default_concurrency(queue: &str) -> usize {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    match queue {
+        "audio" => 1,
+        "video" | "image" => (cpus / 2).max(1),
+        _ => cpus.max(2),
+    }
+}
+
+/// The Video2Doc API over one data folder.
+pub struct Core {
+    queue: Queue,
+    dirs: CoreDirs,
+    settings: RwLock<AppSettings>,
+}
+
+impl Core {
+    /// Opens the data folder (its queue is locked to this process: a second process
+    /// gets an error naming this one), loads the settings and registers the workflow
+    /// handlers. Call [`Core::start`] to run jobs.
+    pub fn open(dirs: CoreDirs, worker: WorkerCommand) -> Result<Core, CoreError> {
+        let settings = AppSettings::load(&dirs.config)?;
+        std::fs::create_dir_all(&dirs.data).map_err(|source| QueueError::Io {
+            path: dirs.data.clone(),
+            source,
+        })?;
+        let config = QueueConfig {
+            retention: std::time::Duration::from_secs(u64::from(settings.retention_days) * 86_400),
+            ..QueueConfig::default()
+        };
+        let queue = Queue::open(&dirs.data, config)?;
+        workflow::register(&queue, dirs.work(), worker);
+        Ok(Core {
+            queue,
+            dirs,
+            settings: RwLock::new(settings),
+        })
+    }
+
+    /// Starts the workers (on the current tokio runtime), with per-queue concurrency
+    /// from the settings or sized to the machine.
+    pub async fn start(&self) -> Result<(), CoreError> {
+        let s = self.settings();
+        for q in KINDS {
+            let n = s
+                .concurrency
+                .get(q)
+                .copied()
+                .unwrap_or_else(|| default_concurrency(q));
+            self.queue.set_concurrency(q, n).await?;
+        }
+        self.queue.start()?;
+        Ok(())
+    }
+
+    /// Stops the workers; running jobs are put back and resume at the next start.
+    pub async fn close(self) {
+        self.queue.close().await
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    pub fn dirs(&self) -> &CoreDirs {
+        &self.dirs
+    }
+
+    pub fn settings(&self) -> AppSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the settings and saves them.
+    pub fn set_settings(&self, s: AppSettings) -> Result<(), CoreError> {
+        s.save(&self.dirs.config)?;
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
+        Ok(())
+    }
+
+    fn pipeline_settings(&self, o: &ProcessOptions) -> Settings {
+        let s = self.settings();
+        let mut app = s.clone();
+        if let Some(m) = &o.model {
+            app.model = m.clone();
+        }
+        let mut p = Settings::new(app.model_path(&self.dirs.models()));
+        p.formats = o.formats.clone().unwrap_or(s.formats);
+        p.transcribe.language = o.language.clone().or(s.language);
+        p.transcribe.threads = s.threads;
+        p.summary_endpoint = s.summary_endpoint;
+        p
+    }
+
+    fn workflow_input(&self, input: &Path, o: &ProcessOptions) -> Result<WorkflowInput, CoreError> {
+        let input =
+            std::path::absolute(input).map_err(|_| CoreError::NoSuchFile(input.to_path_buf()))?;
+        if !input.exists() {
+            return Err(CoreError::NoSuchFile(input));
+        }
+        let out = o
+            .out_dir
+            .clone()
+            .or_else(|| self.settings().output_dir)
+            .ok_or(CoreError::NoOutput)?;
+        let out_dir = std::path::absolute(&out).map_err(|_| CoreError::NoSuchFile(out.clone()))?;
+        Ok(WorkflowInput {
+            input,
+            out_dir,
+            settings: self.pipeline_settings(o),
+        })
+    }
+
+    /// Work that transcribes fails at once, before any work, when the model is missing.
+    fn need_model(w: &WorkflowInput) -> Result<(), CoreError> {
+        let model = &w.settings.transcribe.model;
+        if model.is_file() {
+            return Ok(());
+        }
+        Err(CoreError::ModelMissing(
+            crate::transcribe::TranscribeError::ModelMissing {
+                path: model.clone(),
+            },
+        ))
+    }
+
+    /// The complete workflow for one file: video, then transcription and slides side by
+    /// side, then summary and export, as one group.
+    pub async fn submit_complete(
+        &self,
+        input: &Path,
+        o: &ProcessOptions,
+    ) -> Result<CompleteWorkflow, CoreError> {
+        let w = self.workflow_input(input, o)?;
+        Ok(workflow::enqueue_complete(&self.queue, w, o.priority.unwrap_or_default()).await?)
+    }
+
+    /// The parallel workflow: transcription and slide analysis of several files, all
+    /// side by side, as one group (no documents).
+    pub async fn submit_parallel(
+        &self,
+        inputs: &[PathBuf],
+        o: &ProcessOptions,
+    ) -> Result<(GroupId, Vec<JobId>), CoreError> {
+        let ws = inputs
+            .iter()
+            .map(|i| self.workflow_input(i, o))
+            .collect::<Result<Vec<_>, _>>()?;
+        for w in &ws {
+            Core::need_model(w)?;
+        }
+        Ok(workflow::enqueue_parallel(&self.queue, ws, o.priority.unwrap_or_default()).await?)
+    }
+
+    /// One task of one kind on its own (it does the earlier steps it needs itself).
+    pub async fn submit_task(
+        &self,
+        kind: &str,
+        input: &Path,
+        o: &ProcessOptions,
+    ) -> Result<JobId, CoreError> {
+        if !KINDS.contains(&kind) {
+            return Err(CoreError::UnknownKind(kind.into()));
+        }
+        let w = self.workflow_input(input, o)?;
+        if kind != "video" && kind != "image" {
+            Core::need_model(&w)?;
+        }
+        Ok(workflow::enqueue_task(&self.queue, kind, w, o.priority.unwrap_or_default()).await?)
+    }
+
+    pub fn status(&self, id: JobId) -> Result<JobStatus, CoreError> {
+        let j = self.queue.get(id)?;
+        let progress = self
+            .queue
+            .progress(id)
+            .unwrap_or_else(|| j.progress.clone());
+        Ok(JobStatus {
+            id: j.id,
+            kind: j.kind,
+            queue: j.queue,
+            state: j.state,
+            priority: j.priority,
+            attempts: j.attempts,
+            progress,
+            error: j.error.map(|e| e.message),
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        })
+    }
+
+    pub fn info(&self, id: JobId) -> Result<JobInfo, CoreError> {
+        let job = self.queue.get(id)?;
+        let result = self.queue.result(id)?;
+        Ok(JobInfo { job, result })
+    }
+
+    pub fn group(&self, id: GroupId) -> Result<GroupStatus, CoreError> {
+        Ok(self.queue.group(id)?)
+    }
+
+    pub async fn cancel(&self, id: JobId) -> Result<JobStatus, CoreError> {
+        self.queue.cancel(id).await?;
+        self.status(id)
+    }
+
+    pub async fn retry(&self, id: JobId) -> Result<JobStatus, CoreError> {
+        self.queue.retry(id).await?;
+        self.status(id)
+    }
+
+    /// Pauses one queue, or all with `"all"`.
+    pub async fn pause(&self, queue: &str) -> Result<(), CoreError> {
+        let q = (queue != "all").then_some(queue);
+        if let Some(name) = q {
+            if !KINDS.contains(&name) {
+                return Err(CoreError::UnknownKind(name.into()));
+            }
+        }
+        Ok(self.queue.pause(q).await?)
+    }
+
+    pub async fn resume(&self, queue: &str) -> Result<(), CoreError> {
+        let q = (queue != "all").then_some(queue);
+        if let Some(name) = q {
+            if !KINDS.contains(&name) {
+                return Err(CoreError::UnknownKind(name.into()));
+            }
+        }
+        Ok(self.queue.resume(q).await?)
+    }
+
+    pub fn stats(&self) -> Result<Stats, CoreError> {
+        Ok(self.queue.stats()?)
+    }
+
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.queue.workers()
+    }
+
+    /// Running and waiting jobs, newest first.
+    pub fn active(&self, limit: usize) -> Result<Vec<JobSummary>, CoreError> {
+        let mut out = self.queue.list(Some(State::Running), None, limit)?;
+        out.extend(self.queue.list(Some(State::Pending), None, limit)?);
+        out.extend(self.queue.list(Some(State::Blocked), None, limit)?);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Jobs, newest first, optionally of one state.
+    pub fn jobs(&self, state: Option<State>, limit: usize) -> Result<Vec<JobSummary>, CoreError> {
+        Ok(self.queue.list(state, None, limit)?)
+    }
+
+    pub fn health(&self) -> AppHealth {
+        let queue = self.queue.health();
+        let version = |tool: &str| crate::process::tool_version(tool);
+        let model = self.settings().model_path(&self.dirs.models());
+        let ffmpeg = version("ffmpeg");
+        let ffprobe = version("ffprobe");
+        let model_present = model.is_file();
+        AppHealth {
+            ok: queue.ok && ffmpeg.is_some() && ffprobe.is_some(),
+            queue,
+            ffmpeg,
+            ffprobe,
+            model,
+            model_present,
+        }
+    }
+
+    /// Waits until a job has finished.
+    pub async fn wait(&self, id: JobId) -> Result<JobRecord, CoreError> {
+        Ok(self.queue.wait(id).await?)
+    }
+}

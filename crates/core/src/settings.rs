@@ -1,0 +1,136 @@
+//! The user's settings, persisted as JSON in the OS config folder (or one given):
+//! output formats and folder, model, language, summary backend, per-queue concurrency,
+//! retention. A missing file gives the defaults; a damaged one is reported, not
+//! silently replaced.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::export::Format;
+use crate::summary::Endpoint;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppSettings {
+    pub formats: Vec<Format>,
+    /// Where documents go when no folder is given.
+    pub output_dir: Option<PathBuf>,
+    /// A model name of the catalogue (`base`, `small.en`...) or a ggml file.
+    pub model: String,
+    /// Spoken language; `None` detects it.
+    pub language: Option<String>,
+    pub summary_endpoint: Option<Endpoint>,
+    /// Slots per queue (`video`, `audio`, `image`, `summary`, `export`).
+    pub concurrency: BTreeMap<String, usize>,
+    /// Finished jobs and their work files are kept this many days.
+    pub retention_days: u32,
+    /// Threads whisper uses (0: all cores).
+    pub threads: usize,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            formats: Format::ALL.to_vec(),
+            output_dir: None,
+            model: "base".into(),
+            language: None,
+            summary_endpoint: None,
+            concurrency: BTreeMap::new(),
+            retention_days: 7,
+            threads: 0,
+        }
+    }
+}
+
+/// Why settings could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the settings file {path} is damaged ({source}); fix or delete it")]
+    Damaged {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("could not access the settings file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppSettings {
+    pub fn path(config_dir: &Path) -> PathBuf {
+        config_dir.join("settings.json")
+    }
+
+    /// Reads the settings in `config_dir` (defaults when there are none yet).
+    pub fn load(config_dir: &Path) -> Result<AppSettings, SettingsError> {
+        let path = AppSettings::path(config_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| SettingsError::Damaged { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AppSettings::default()),
+            Err(source) => Err(SettingsError::Io { path, source }),
+        }
+    }
+
+    /// Writes the settings (whole file or nothing).
+    pub fn save(&self, config_dir: &Path) -> Result<(), SettingsError> {
+        let path = AppSettings::path(config_dir);
+        let io = |source| SettingsError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(config_dir).map_err(io)?;
+        let tmp = path.with_extension("json.part");
+        let bytes = serde_json::to_vec_pretty(self).expect("settings serialize");
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+
+    /// The model file: a path as given, else `<models>/ggml-<name>.bin`.
+    pub fn model_path(&self, models_dir: &Path) -> PathBuf {
+        let p = PathBuf::from(&self.model);
+        if p.is_file() || self.model.contains(['/', '\\']) || self.model.ends_with(".bin") {
+            return p;
+        }
+        models_dir.join(format!("ggml-{}.bin", self.model))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_default_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            AppSettings::load(dir.path()).unwrap(),
+            AppSettings::default()
+        );
+        let mut s = AppSettings {
+            language: Some("zh".into()),
+            ..AppSettings::default()
+        };
+        s.concurrency.insert("audio".into(), 1);
+        s.save(dir.path()).unwrap();
+        assert_eq!(AppSettings::load(dir.path()).unwrap(), s);
+        std::fs::write(AppSettings::path(dir.path()), "{ not json").unwrap();
+        let e = AppSettings::load(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("settings.json") && e.to_string().contains("damaged"));
+        // Unknown or missing fields keep their defaults (settings from older versions load).
+        std::fs::write(AppSettings::path(dir.path()), r#"{"model":"small"}"#).unwrap();
+        let s = AppSettings::load(dir.path()).unwrap();
+        assert_eq!(s.model, "small");
+        assert_eq!(s.retention_days, 7);
+        assert_eq!(
+            s.model_path(Path::new("/m")),
+            PathBuf::from("/m/ggml-small.bin")
+        );
+    }
+}

@@ -72,7 +72,7 @@ fn process_json_reports_documents_and_failures() {
         .arg(dir.path().join("out"))
         .arg("--model")
         .arg(model())
-        .args(["--language", "en", "--formats", "md,srt,json"])
+        .args(["--language", "en"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "a job failed: exit 1");
@@ -87,8 +87,26 @@ fn process_json_reports_documents_and_failures() {
     assert_eq!(jobs[0]["status"], "succeeded", "{v}");
     let md = jobs[0]["outputs"]["md"].as_str().unwrap();
     assert!(md.ends_with("讲座 demo/讲座 demo.md"), "{md}");
-    assert!(Path::new(md).is_file());
-    assert!(jobs[0]["outputs"].get("pdf").is_none());
+    // Every format by default, each where the JSON says.
+    let outputs = jobs[0]["outputs"].as_object().unwrap();
+    assert_eq!(outputs.len(), 8, "{outputs:?}");
+    for (fmt, path) in outputs {
+        let p = Path::new(path.as_str().unwrap());
+        assert!(
+            p.is_file() && p.extension().unwrap() == fmt.as_str(),
+            "{fmt}: {p:?}"
+        );
+    }
+    let json_doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(outputs["json"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        json_doc["segments"].as_array().unwrap().len() as u64,
+        jobs[0]["segments"].as_u64().unwrap()
+    );
+    assert_eq!(
+        json_doc["sections"].as_array().unwrap().len() as u64,
+        jobs[0]["slides"].as_u64().unwrap()
+    );
     assert_eq!(jobs[0]["slides"], 1);
     assert!(jobs[0]["segments"].as_u64().unwrap() >= 1);
     assert_eq!(jobs[1]["status"], "failed");
@@ -152,4 +170,168 @@ fn models_import_and_list() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a ggml"));
+}
+
+/// A longer narrated lecture, so that transcription takes a while.
+fn long_lecture(dir: &Path) -> PathBuf {
+    let wav = dir.join("long.wav");
+    let text = "Photosynthesis turns light into chemical energy. ".repeat(12);
+    assert!(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w"])
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.join("long lecture.mp4");
+    assert!(Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i"
+        ])
+        .arg("color=c=white:s=640x360:r=5,drawtext=text='Energy':fontsize=40:x=40:y=40")
+        .arg("-i")
+        .arg(&wav)
+        .args(["-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    out
+}
+
+#[test]
+fn a_killed_process_resumes_without_redoing_or_duplicating() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let input = long_lecture(dir.path());
+    let args = |c: &mut Command| {
+        c.arg("process")
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg("--model")
+            .arg(model())
+            .args(["--language", "en", "--formats", "md"]);
+    };
+    let mut first = video2doc(&data);
+    args(&mut first);
+    let mut child = first
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.starts_with("audio:") && line.contains("transcrib") {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("transcrib")),
+        "{seen:?}"
+    );
+    child.kill().unwrap(); // SIGKILL, mid-transcription
+    child.wait().unwrap();
+
+    let mut again = video2doc(&data);
+    args(&mut again);
+    let out = again.arg("--json").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["jobs"][0]["status"], "succeeded", "{v}");
+    let group = v["jobs"][0]["group"].as_u64().unwrap();
+
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = video2doc(&data).arg("--json").args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let stats = json(&["stats"]);
+    let total: u64 = stats["totals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 5, "one workflow, five jobs, none twice: {stats}");
+    assert_eq!(stats["totals"]["succeeded"], 5);
+    let g = json(&["group", &group.to_string()]);
+    let members = g["members"].as_array().unwrap();
+    let video = members.iter().find(|m| m["kind"] == "video").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let audio = members.iter().find(|m| m["kind"] == "audio").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let video = json(&["info", &video.to_string()]);
+    assert_eq!(
+        video["job"]["attempts"], 1,
+        "the finished video step was not redone"
+    );
+    let audio = json(&["info", &audio.to_string()]);
+    assert_eq!(
+        audio["job"]["attempts"], 2,
+        "the interrupted transcription ran again"
+    );
+    assert_eq!(audio["job"]["state"], "succeeded");
+}
+
+#[test]
+fn submit_then_run_until_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let input = lecture(dir.path());
+    let o = video2doc(&data)
+        .args(["--json", "submit"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--model")
+        .arg(model())
+        .args(["--formats", "txt", "--priority", "high"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let export = v["workflows"][0]["export"].as_u64().unwrap();
+    let status = |id: u64| -> serde_json::Value {
+        let o = video2doc(&data)
+            .args(["--json", "status", &id.to_string()])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    assert_eq!(status(export)["state"], "blocked");
+    assert_eq!(status(export)["priority"], "high");
+    let o = video2doc(&data)
+        .args(["run", "--until-idle"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(status(export)["state"], "succeeded");
+    let o = video2doc(&data)
+        .args(["--json", "status", "424242"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("424242"));
 }

@@ -270,7 +270,43 @@ impl Core {
         o: &ProcessOptions,
     ) -> Result<CompleteWorkflow, CoreError> {
         let w = self.workflow_input(input, o)?;
+        Core::need_model(&w)?;
+        // The same file with the same settings, interrupted earlier: resume that run.
+        if let Some(existing) = self.unfinished_complete(&w)? {
+            tracing::info!(input = %w.input.display(), group = %existing.group, "resuming an unfinished workflow");
+            return Ok(existing);
+        }
         Ok(workflow::enqueue_complete(&self.queue, w, o.priority.unwrap_or_default()).await?)
+    }
+
+    /// The unfinished complete workflow for this input and settings, if any.
+    fn unfinished_complete(
+        &self,
+        w: &WorkflowInput,
+    ) -> Result<Option<CompleteWorkflow>, CoreError> {
+        let want = serde_json::to_value(w).expect("inputs serialize");
+        for state in [State::Blocked, State::Pending, State::Running] {
+            for j in self.queue.list(Some(state), Some("export"), usize::MAX)? {
+                let job = self.queue.get(j.id)?;
+                let same =
+                    matches!(&job.payload, video2doc_queue::Payload::Inline(v) if *v == want);
+                let Some(group) = job.group.filter(|_| same) else {
+                    continue;
+                };
+                let members = self.queue.group(group)?.members;
+                if let [video, audio, image, summary, export] = members.as_slice() {
+                    return Ok(Some(CompleteWorkflow {
+                        group,
+                        video: video.id,
+                        audio: audio.id,
+                        image: image.id,
+                        summary: summary.id,
+                        export: export.id,
+                    }));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The parallel workflow: transcription and slide analysis of several files, all

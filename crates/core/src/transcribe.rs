@@ -174,6 +174,12 @@ fn emit(out: &mut impl Write, line: &WorkerLine) {
 /// The worker's entry point: reads one request line from stdin, transcribes, prints
 /// [`WorkerLine`]s to stdout. Returns the process exit code.
 pub fn worker_main() -> i32 {
+    // If the app dies (even by SIGKILL), its worker goes with it.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_PDEATHSIG only sets this process's parent-death signal.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return 2;

@@ -143,6 +143,35 @@ enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Watch folders and turn every new video into documents, until stopped.
+    /// With --json, one JSON event per line.
+    Watch {
+        #[arg(required = true)]
+        folders: Vec<PathBuf>,
+        /// Include subfolders.
+        #[arg(long)]
+        recursive: bool,
+        /// Comma-separated extensions (default: common video and audio types).
+        #[arg(long)]
+        ext: Option<String>,
+        /// Write documents beside each source instead of into --out.
+        #[arg(long)]
+        beside: bool,
+        /// Move each source here once its documents are made.
+        #[arg(long, conflicts_with = "delete_source")]
+        move_to: Option<PathBuf>,
+        /// Delete each source once its documents are made.
+        #[arg(long)]
+        delete_source: bool,
+        /// Seconds a file must stay unchanged before it is taken.
+        #[arg(long, default_value_t = 5)]
+        settle_secs: u64,
+        /// List what would be taken now, and stop.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        opts: JobOptions,
+    },
     /// The local HTTP API (127.0.0.1 only, bearer token) with the workers running.
     Serve {
         #[arg(long, default_value_t = 8765)]
@@ -323,6 +352,101 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Watch {
+            folders,
+            recursive,
+            ext,
+            beside,
+            move_to,
+            delete_source,
+            settle_secs,
+            dry_run,
+            opts,
+        } => {
+            use video2doc_core::watch::{
+                AfterSuccess, FolderWatcher, OutputPlace, WatchTiming, WatchedFolder,
+            };
+            let o = opts.to_options()?;
+            let output = match (beside, &o.out_dir) {
+                (true, _) => OutputPlace::BesideSource,
+                (false, Some(d)) => OutputPlace::Folder(std::path::absolute(d)?),
+                (false, None) => match core.settings().output_dir {
+                    Some(d) => OutputPlace::Folder(d),
+                    None => anyhow::bail!(
+                        "give --out DIR or --beside (or set an output folder in the settings)"
+                    ),
+                },
+            };
+            let mut configs = Vec::new();
+            for f in folders {
+                let mut w = WatchedFolder::new(std::path::absolute(f)?, output.clone());
+                w.recursive = *recursive;
+                w.extensions = ext
+                    .as_deref()
+                    .map(|e| {
+                        e.split(',')
+                            .map(|x| x.trim().trim_start_matches('.').to_ascii_lowercase())
+                            .filter(|x| !x.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                w.formats = o.formats.clone();
+                w.model = o.model.clone();
+                w.language = o.language.clone();
+                w.priority = o.priority.unwrap_or_default();
+                w.after_success = match (move_to, delete_source) {
+                    (Some(d), _) => AfterSuccess::MoveTo(std::path::absolute(d)?),
+                    (None, true) => AfterSuccess::Delete,
+                    _ => AfterSuccess::Keep,
+                };
+                configs.push(w);
+            }
+            let timing = WatchTiming {
+                settle: std::time::Duration::from_secs(*settle_secs),
+                ..WatchTiming::default()
+            };
+            let watcher =
+                std::sync::Arc::new(FolderWatcher::new(core.clone(), configs.clone(), timing));
+            if *dry_run {
+                let mut all = Vec::new();
+                for c in &configs {
+                    let files = watcher
+                        .preview(c)
+                        .map_err(|e| anyhow::anyhow!("{} cannot be read: {e}", c.path.display()))?;
+                    all.push(json!({ "folder": c.path, "would_take": files }));
+                }
+                out.value(&json!({ "folders": all }));
+                return Ok(ExitCode::SUCCESS);
+            }
+            core.start().await?;
+            let mut events = watcher.subscribe();
+            let stop = tokio_util::sync::CancellationToken::new();
+            let task = tokio::spawn(watcher.clone().run(stop.clone()));
+            if !out.json {
+                for c in &configs {
+                    eprintln!("watching {} (Ctrl+C to stop)", c.path.display());
+                }
+            }
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    e = events.recv() => match e {
+                        Ok(e) => {
+                            if out.json {
+                                println!("{}", serde_json::to_string(&e)?);
+                            } else {
+                                eprintln!("{}", serde_json::to_string(&e)?);
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => break,
+                    },
+                }
+            }
+            stop.cancel();
+            let _ = task.await;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Serve { port } => {
             core.start().await?;

@@ -335,3 +335,36 @@ fn submit_then_run_until_idle() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("424242"));
 }
+
+#[test]
+fn watch_dry_run_lists_what_it_would_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(inbox.join("sub")).unwrap();
+    std::fs::write(inbox.join("a.mp4"), b"x").unwrap();
+    std::fs::write(inbox.join("notes.txt"), b"x").unwrap();
+    std::fs::write(inbox.join("sub/b.mkv"), b"x").unwrap();
+    let o = video2doc(&dir.path().join("data"))
+        .args(["--json", "watch", "--dry-run", "--recursive", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&inbox)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let files: Vec<String> = v["folders"][0]["would_take"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files[0].ends_with("a.mp4") && files[1].ends_with("sub/b.mkv"));
+    let o = video2doc(&dir.path().join("data"))
+        .args(["watch", "--dry-run", "--out", "o"])
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing"));
+}

@@ -14,6 +14,7 @@
 //! - [`document`], [`export`]: the document model and its renderings.
 //! - [`summary`]: built-in extractive summary, or an OpenAI-compatible endpoint.
 //! - [`workflow`]: the five job kinds on the queue and the complete workflow.
+//! - [`watch`]: watched folders that turn every new video into documents.
 //! - [`models`]: reading faster-whisper models and converting them to ggml.
 
 pub mod api;
@@ -28,4 +29,5 @@ pub mod settings;
 pub mod slides;
 pub mod summary;
 pub mod transcribe;
+pub mod watch;
 pub mod workflow;

@@ -273,7 +273,7 @@ impl SlideDetector {
         match decision {
             None => self.start(frame, f),
             Some((_, removed)) if removed > self.config.removed_fraction => {
-                self.close(frame.t_ms);
+                self.close(frame.t_ms, false);
                 self.start(frame, f);
             }
             Some((changed, _)) if changed < self.config.min_changed => {
@@ -312,13 +312,20 @@ impl SlideDetector {
         }
     }
 
-    fn close(&mut self, t: u64) {
+    fn close(&mut self, t: u64, last: bool) {
         if let Some((mut slide, _, frame)) = self.current.take() {
             slide.end_ms = t;
-            // Shown too briefly to be a slide (a transition, a flash): not one.
+            // Shown too briefly to be a slide (a transition, a flash): not one. At the
+            // end, its time goes to the slide before; a short video keeps its only slide.
             if t.saturating_sub(slide.start_ms) < self.config.min_slide_ms {
-                self.carry_start.get_or_insert(slide.start_ms);
-                return;
+                if !last {
+                    self.carry_start.get_or_insert(slide.start_ms);
+                    return;
+                }
+                if let Some(prev) = self.slides.last_mut() {
+                    prev.end_ms = t;
+                    return;
+                }
             }
             slide.hash = dhash(&frame);
             // The same slide again right after a blip (a black frame, a menu): one slide.
@@ -349,7 +356,7 @@ impl SlideDetector {
             .as_ref()
             .map(|(s, _, _)| s.end_ms.max(end_ms))
             .unwrap_or(end_ms);
-        self.close(end);
+        self.close(end, true);
         self.slides
     }
 }
@@ -433,6 +440,17 @@ mod tests {
             slides[0]
         );
         assert!(sharpness(&blurred(&more)) < sharpness(&sharp) * 0.5);
+    }
+
+    #[test]
+    fn a_short_video_keeps_its_only_slide() {
+        let mut d = SlideDetector::new(DetectorConfig::default());
+        for t in 0..2 {
+            let mut f = canvas(t * 1000);
+            line(&mut f, 20, 100);
+            d.push(f);
+        }
+        assert_eq!(d.finish(2000).len(), 1);
     }
 
     #[test]

@@ -133,13 +133,10 @@ async fn a_slowly_written_file_is_taken_once_after_its_last_chunk() {
     let inbox = dir.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     let core = core(dir.path()).await;
-    let (_w, mut rx, stop) = start(
-        &core,
-        vec![WatchedFolder::new(
-            inbox.clone(),
-            OutputPlace::Folder(dir.path().join("out")),
-        )],
-    );
+    let done_dir = dir.path().join("done");
+    let mut folder = WatchedFolder::new(inbox.clone(), OutputPlace::Folder(dir.path().join("out")));
+    folder.after_success = video2doc_core::watch::AfterSuccess::MoveTo(done_dir.clone());
+    let (_w, mut rx, stop) = start(&core, vec![folder]);
     let src = dir.path().join("src.mp4");
     video(&src, "Slow");
     let bytes = std::fs::read(&src).unwrap();
@@ -165,6 +162,12 @@ async fn a_slowly_written_file_is_taken_once_after_its_last_chunk() {
     };
     let done = core.wait(export).await.unwrap();
     assert_eq!(done.state, State::Succeeded, "{:?}", done.error);
+    // Moved away once its documents were made, and not taken again.
+    until(&mut rx, 10, 1, |e| {
+        matches!(e, WatchEvent::SourceMoved { .. })
+    })
+    .await;
+    assert!(done_dir.join("recording.mp4").is_file() && !target.exists());
     quiet(&mut rx, 3, ingested).await;
     stop.cancel();
 }

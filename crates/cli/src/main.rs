@@ -194,6 +194,9 @@ enum ModelsAction {
         /// The name to install it as (default: from the file or folder name).
         #[arg(long)]
         name: Option<String>,
+        /// For a faster-whisper folder: store the weights as f16 or q8_0 (smaller, faster).
+        #[arg(long, default_value = "f16")]
+        weights: String,
     },
 }
 
@@ -565,7 +568,13 @@ fn models(out: &Out, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
             )?;
             out.value(&json!({ "path": path }));
         }
-        ModelsAction::Import { path, name } => {
+        ModelsAction::Import {
+            path,
+            name,
+            weights,
+        } => {
+            let weights: video2doc_core::models::WeightType =
+                weights.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().trim_start_matches("ggml-").to_string())
@@ -573,7 +582,7 @@ fn models(out: &Out, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
             let name = name.clone().unwrap_or(stem);
             let dest = if path.is_dir() {
                 let target = dir.join(format!("ggml-{name}.bin"));
-                video2doc_core::models::convert_ct2_dir(path, &target)?.path
+                video2doc_core::models::convert_ct2_dir_as(path, &target, weights)?.path
             } else {
                 catalogue::import_ggml(path, dir, &name)?
             };

@@ -48,6 +48,8 @@ impl Settings {
                 initial_prompt: None,
                 word_timestamps: false,
                 threads: 0,
+                flash_attn: false,
+                trim_short_audio: true,
             },
             chunks: ChunkPlan::default(),
             frame_fps: 1.0,

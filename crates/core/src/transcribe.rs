@@ -32,6 +32,28 @@ pub struct TranscribeOptions {
     /// CPU threads (0: all cores).
     #[serde(default)]
     pub threads: usize,
+    /// whisper.cpp's flash attention (faster on some CPUs and GPUs; turns off DTW).
+    #[serde(default)]
+    pub flash_attn: bool,
+    /// Audio shorter than whisper's 30 s window is encoded with a context sized to it
+    /// instead of padded to a full window.
+    #[serde(default = "yes")]
+    pub trim_short_audio: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The encoder context for `samples` of audio: whisper's 1500 frames cover 30 s; a
+/// short clip gets its share plus a margin (whisper needs some silence after speech).
+pub fn audio_ctx_for(samples: usize) -> Option<i32> {
+    let full = 30 * SAMPLE_RATE;
+    if samples >= full {
+        return None;
+    }
+    let frames = (samples as f64 / full as f64 * 1500.0).ceil() as i32;
+    Some((frames + 128).clamp(256, 1500))
 }
 
 /// A timed word.
@@ -165,6 +187,14 @@ pub fn read_pcm(path: &Path, offset: u64, len: Option<u64>) -> std::io::Result<V
         .collect())
 }
 
+/// `[BLANK_AUDIO]`, `(music)`, `[ Silence ]`: whisper's notes, not words.
+pub fn is_annotation(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty()
+        || (t.starts_with('[') && t.ends_with(']') && !t[1..t.len() - 1].contains(['[', ']']))
+        || (t.starts_with('(') && t.ends_with(')') && !t[1..t.len() - 1].contains(['(', ')']))
+}
+
 fn emit(out: &mut impl Write, line: &WorkerLine) {
     let s = serde_json::to_string(line).expect("lines serialize");
     let _ = writeln!(out, "{s}");
@@ -214,7 +244,9 @@ fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<Strin
     let o = &req.options;
     let audio = read_pcm(&req.pcm, req.offset_samples, req.len_samples)
         .map_err(|e| format!("could not read the audio {}: {e}", req.pcm.display()))?;
-    let ctx = WhisperContext::new_with_params(&o.model, WhisperContextParameters::default())
+    let mut cparams = WhisperContextParameters::default();
+    cparams.flash_attn(o.flash_attn);
+    let ctx = WhisperContext::new_with_params(&o.model, cparams)
         .map_err(|e| {
             format!(
                 "the model {} could not be loaded ({e}); it may be damaged: download or import it again",
@@ -239,6 +271,11 @@ fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<Strin
         params.set_initial_prompt(p);
     }
     params.set_token_timestamps(o.word_timestamps);
+    if o.trim_short_audio {
+        if let Some(ctx) = audio_ctx_for(audio.len()) {
+            params.set_audio_ctx(ctx);
+        }
+    }
     params.set_print_progress(false);
     params.set_print_realtime(false);
     params.set_print_special(false);
@@ -280,6 +317,10 @@ fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<Strin
                 });
             }
         }
+        // whisper's annotations for silence and noise are not speech.
+        if is_annotation(&text) {
+            continue;
+        }
         let segment = Segment {
             start_ms: offset_ms + seg.start_timestamp().max(0) as u64 * 10,
             end_ms: offset_ms + seg.end_timestamp().max(0) as u64 * 10,
@@ -290,4 +331,27 @@ fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<Strin
     }
     let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string);
     Ok(lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_audio_gets_a_context_sized_to_it() {
+        assert_eq!(audio_ctx_for(30 * SAMPLE_RATE), None);
+        assert_eq!(audio_ctx_for(40 * SAMPLE_RATE), None);
+        // 10 s: a third of the window, plus the margin.
+        assert_eq!(audio_ctx_for(10 * SAMPLE_RATE), Some(500 + 128));
+        assert_eq!(audio_ctx_for(SAMPLE_RATE / 2), Some(256));
+    }
+
+    #[test]
+    fn annotations_are_not_speech() {
+        assert!(is_annotation("[BLANK_AUDIO]"));
+        assert!(is_annotation(" (music) "));
+        assert!(is_annotation(""));
+        assert!(!is_annotation("[0:05] hello"));
+        assert!(!is_annotation("Plants (mostly) grow."));
+    }
 }

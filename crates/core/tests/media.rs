@@ -202,6 +202,8 @@ fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             initial_prompt: None,
             word_timestamps: true,
             threads: 2,
+            flash_attn: false,
+            trim_short_audio: true,
         },
         pcm: pcm.to_path_buf(),
         offset_samples: 0,

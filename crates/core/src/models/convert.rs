@@ -380,6 +380,51 @@ fn tensors(s: &Source, h: &Hparams) -> Result<Vec<Tensor>, ConvertError> {
 /// Converts the faster-whisper model in `dir` (model.bin, vocabulary.txt) to the ggml
 /// file `dest`, written to a temporary file first and renamed when complete.
 pub fn convert_ct2_dir(dir: &Path, dest: &Path) -> Result<Converted, ConvertError> {
+    convert_ct2_dir_as(dir, dest, WeightType::F16)
+}
+
+/// How the weight matrices are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightType {
+    F16,
+    /// ggml's 8-bit blocks: 32 weights share one f16 scale (34 bytes per 32 weights).
+    Q8_0,
+}
+
+impl std::str::FromStr for WeightType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f16" => Ok(WeightType::F16),
+            "q8_0" | "q8" => Ok(WeightType::Q8_0),
+            _ => Err(format!("unknown weight type {s:?}: use f16 or q8_0")),
+        }
+    }
+}
+
+/// ggml's `quantize_row_q8_0_ref`: per block of 32, d = max|x| / 127, q = round(x / d).
+pub fn quantize_q8_0(values: &[f32], out: &mut Vec<u8>) {
+    for block in values.chunks(32) {
+        let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        for v in block {
+            out.push((v * id).round() as i8 as u8);
+        }
+        for _ in block.len()..32 {
+            out.push(0);
+        }
+    }
+}
+
+/// As [`convert_ct2_dir`], with the weight matrices stored as `weights`.
+pub fn convert_ct2_dir_as(
+    dir: &Path,
+    dest: &Path,
+    weights: WeightType,
+) -> Result<Converted, ConvertError> {
     let model = Ct2Model::read(&dir.join("model.bin"))?;
     let s = Source { model: &model, dir };
     if model.spec != "WhisperSpec" {
@@ -447,7 +492,11 @@ pub fn convert_ct2_dir(dir: &Path, dest: &Path) -> Result<Converted, ConvertErro
             h.n_text_head,
             h.n_text_layer,
             h.n_mels,
-            1, // f16
+            // ftype, with ggml's quantization version (2) times 1000 when quantized.
+            match weights {
+                WeightType::F16 => 1,
+                WeightType::Q8_0 => 7 + 2 * 1000,
+            },
         ] {
             put(&i32b(v))?;
         }
@@ -463,14 +512,22 @@ pub fn convert_ct2_dir(dir: &Path, dest: &Path) -> Result<Converted, ConvertErro
             put(t)?;
         }
         for t in &tensors {
+            // Matrices (not the conv kernels, biases or positional embeddings) are
+            // quantized, as whisper.cpp's own quantizer does.
+            let quantized = weights == WeightType::Q8_0 && t.f16 && t.shape.len() == 2;
+            let f16 = t.f16;
             put(&i32b(t.shape.len()))?;
             put(&i32b(t.name.len()))?;
-            put(&i32b(usize::from(t.f16)))?;
+            put(&i32b(if quantized { 8 } else { usize::from(f16) }))?;
             for d in t.shape.iter().rev() {
                 put(&i32b(*d))?;
             }
             put(t.name.as_bytes())?;
-            if t.f16 {
+            if quantized {
+                let mut q = Vec::with_capacity(t.values.len() / 32 * 34);
+                quantize_q8_0(&t.values, &mut q);
+                put(&q)?;
+            } else if f16 {
                 for v in &t.values {
                     put(&half::f16::from_f32(*v).to_le_bytes())?;
                 }
@@ -495,4 +552,30 @@ pub fn convert_ct2_dir(dir: &Path, dest: &Path) -> Result<Converted, ConvertErro
         n_vocab: h.n_vocab,
         multilingual: h.n_vocab >= 51865,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q8_0_blocks_round_trip_closely() {
+        let values: Vec<f32> = (0..64).map(|i| ((i as f32) * 0.37).sin() * 0.2).collect();
+        let mut q = Vec::new();
+        quantize_q8_0(&values, &mut q);
+        assert_eq!(q.len(), 2 * 34);
+        for (b, block) in values.chunks(32).enumerate() {
+            let raw = &q[b * 34..(b + 1) * 34];
+            let d = half::f16::from_le_bytes([raw[0], raw[1]]).to_f32();
+            for (i, v) in block.iter().enumerate() {
+                let back = raw[2 + i] as i8 as f32 * d;
+                assert!((back - v).abs() <= d * 0.51 + 1e-4, "{back} vs {v}");
+            }
+        }
+        // A block of zeros has scale 0 and zero quants.
+        let mut z = Vec::new();
+        quantize_q8_0(&[0.0; 32], &mut z);
+        assert!(z.iter().all(|b| *b == 0));
+        assert_eq!("q8_0".parse::<WeightType>().unwrap(), WeightType::Q8_0);
+    }
 }

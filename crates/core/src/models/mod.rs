@@ -7,4 +7,4 @@ pub mod convert;
 pub mod ct2;
 pub mod mel;
 
-pub use convert::{convert_ct2_dir, ConvertError, Converted};
+pub use convert::{convert_ct2_dir, convert_ct2_dir_as, ConvertError, Converted, WeightType};

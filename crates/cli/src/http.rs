@@ -96,6 +96,10 @@ pub struct TaskBody {
     language: Option<String>,
     #[serde(default)]
     priority: Option<Priority>,
+    #[serde(default)]
+    translate: bool,
+    #[serde(default)]
+    prompt: Option<String>,
     /// The old video task's switches: both steps always run, so only `true` is valid.
     #[serde(default)]
     extract_audio: Option<bool>,
@@ -153,6 +157,8 @@ impl TaskBody {
             model: self.model.clone(),
             language: self.language.clone(),
             priority: self.priority,
+            translate: self.translate,
+            prompt: self.prompt.clone(),
         })
     }
 }
@@ -204,6 +210,8 @@ async fn workflow_parallel(
         model: b.model,
         language: b.language,
         priority: b.priority,
+        translate: false,
+        prompt: None,
     };
     let (group, jobs) = core.submit_parallel(&b.inputs, &o).await?;
     Ok((

@@ -51,6 +51,12 @@ struct JobOptions {
     /// Spoken language (en, zh, ...); detected when not given.
     #[arg(long)]
     language: Option<String>,
+    /// Translate the speech to English instead of transcribing it.
+    #[arg(long)]
+    translate: bool,
+    /// Words the transcription should expect (names, terms), as a prompt.
+    #[arg(long)]
+    prompt: Option<String>,
     /// low, normal, high or critical.
     #[arg(long, default_value = "normal")]
     priority: String,
@@ -76,6 +82,8 @@ impl JobOptions {
             formats,
             model: self.model.clone(),
             language: self.language.clone(),
+            translate: self.translate,
+            prompt: self.prompt.clone(),
             priority: Some(priority),
         })
     }
@@ -138,6 +146,12 @@ enum Command {
     Active,
     /// Whether everything needed works: store, disk, ffmpeg, model.
     Health,
+    /// Show the settings, or change one: `settings set language zh`,
+    /// `settings set concurrency.audio 1`, `settings set formats '["md","pdf"]'`.
+    Settings {
+        #[command(subcommand)]
+        action: Option<SettingsAction>,
+    },
     /// Whisper models: list the catalogue, download one, or import a file or folder.
     Models {
         #[command(subcommand)]
@@ -180,6 +194,12 @@ enum Command {
     /// The transcription worker (started by Video2Doc itself).
     #[command(hide = true)]
     Worker,
+}
+
+#[derive(Subcommand)]
+enum SettingsAction {
+    /// Set KEY (dotted for nested ones) to VALUE (JSON, or a plain string).
+    Set { key: String, value: String },
 }
 
 #[derive(Subcommand)]
@@ -347,6 +367,30 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             out.value(&json!({ "jobs": core.active(1000)? }));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Settings { action } => {
+            let mut v = serde_json::to_value(core.settings())?;
+            if let Some(SettingsAction::Set { key, value }) = action {
+                let new: Value = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+                let mut slot = &mut v;
+                for part in key.split('.') {
+                    if !slot.is_object() {
+                        *slot = json!({});
+                    }
+                    slot = slot
+                        .as_object_mut()
+                        .expect("made an object above")
+                        .entry(part.to_string())
+                        .or_insert(Value::Null);
+                }
+                *slot = new;
+                let s: video2doc_core::settings::AppSettings = serde_json::from_value(v.clone())
+                    .map_err(|e| anyhow::anyhow!("{key} = {value} is not a valid setting: {e}"))?;
+                core.set_settings(s)?;
+                v = serde_json::to_value(core.settings())?;
+            }
+            out.value(&v);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Health => {
             let h = core.health();
             out.value(&serde_json::to_value(&h)?);
@@ -491,8 +535,7 @@ async fn process(
         }
     }
     let tty = std::io::stderr().is_terminal() && !out.json;
-    let exports: Vec<JobId> = flows.iter().map(|(_, w)| w.export).collect();
-    output::follow(core, &exports, tty, out.json).await?;
+    output::follow(core, &flows, tty, out.json).await?;
     for (input, w) in &flows {
         report.push(output::workflow_report(core, input, w)?);
     }

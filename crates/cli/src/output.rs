@@ -1,7 +1,6 @@
 //! What the command prints: JSON on stdout with `--json` (and nothing else there),
 //! readable text otherwise; live progress on stderr; logs to rotating files.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -71,18 +70,59 @@ pub fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::Worker
     guard
 }
 
-/// Shows progress until every job in `ids` has finished.
-pub async fn follow(core: &Core, ids: &[JobId], tty: bool, quiet: bool) -> anyhow::Result<()> {
+/// Shows progress until every workflow has finished: a bar per input on a terminal,
+/// plain lines otherwise, nothing with `quiet`.
+pub async fn follow(
+    core: &Core,
+    flows: &[(std::path::PathBuf, CompleteWorkflow)],
+    tty: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
     let mut events = core.queue().subscribe();
-    let mut left: Vec<JobId> = ids.to_vec();
+    let multi = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:.bold} [{bar:30.cyan/blue}] {pos:>3}% {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    // Per workflow: its bar, its five jobs, and each job's share done.
+    let mut bars: Vec<(ProgressBar, [JobId; 5], [f32; 5])> = flows
+        .iter()
+        .map(|(input, w)| {
+            let bar = if tty && !quiet {
+                multi.add(ProgressBar::new(100))
+            } else {
+                ProgressBar::hidden()
+            };
+            bar.set_style(style.clone());
+            bar.set_prefix(
+                input
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            (
+                bar,
+                [w.video, w.audio, w.image, w.summary, w.export],
+                [0.0; 5],
+            )
+        })
+        .collect();
+    let done = |core: &Core, id: JobId| {
+        core.queue()
+            .get(id)
+            .map(|j| j.state.is_terminal())
+            .unwrap_or(true)
+    };
     loop {
-        left.retain(|id| {
-            core.queue()
-                .get(*id)
-                .map(|j| !j.state.is_terminal())
-                .unwrap_or(false)
-        });
-        if left.is_empty() {
+        for (bar, ids, share) in bars.iter_mut() {
+            for (i, id) in ids.iter().enumerate() {
+                if done(core, *id) {
+                    share[i] = 1.0;
+                }
+            }
+            bar.set_position((share.iter().sum::<f32>() / 5.0 * 100.0) as u64);
+        }
+        if bars.iter().all(|(_, ids, _)| done(core, ids[4])) {
             break;
         }
         let Ok(Some(e)) =
@@ -94,23 +134,28 @@ pub async fn follow(core: &Core, ids: &[JobId], tty: bool, quiet: bool) -> anyho
             continue;
         }
         match e {
-            Event::Progress { kind, progress, .. } => {
-                let pct = (progress.fraction * 100.0).round();
-                if tty {
-                    eprint!("\r\x1b[2K{kind:>7} {pct:>3}% {}", progress.message);
-                    let _ = std::io::stderr().flush();
-                } else if progress.fraction > 0.0 {
+            Event::Progress {
+                id, kind, progress, ..
+            } => {
+                for (bar, ids, share) in bars.iter_mut() {
+                    if let Some(i) = ids.iter().position(|j| *j == id) {
+                        share[i] = share[i].max(progress.fraction.min(0.99));
+                        bar.set_message(format!("{kind}: {}", progress.message));
+                    }
+                }
+                if !tty && progress.fraction > 0.0 {
+                    let pct = (progress.fraction * 100.0).round();
                     eprintln!("{kind}: {pct}% {}", progress.message);
                 }
             }
-            Event::State(c) if c.to.is_terminal() => {
-                if tty {
-                    eprint!("\r\x1b[2K");
-                }
+            Event::State(c) if c.to.is_terminal() && !tty => {
                 eprintln!("{} {}: {}", c.kind, c.id, c.to);
             }
             _ => {}
         }
+    }
+    for (bar, _, _) in &bars {
+        bar.finish_and_clear();
     }
     Ok(())
 }

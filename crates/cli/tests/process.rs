@@ -368,3 +368,21 @@ fn watch_dry_run_lists_what_it_would_take() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing"));
 }
+
+#[test]
+fn settings_are_shown_changed_and_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| video2doc(&data).arg("--json").args(args).output().unwrap();
+    let o = run(&["settings", "set", "language", "zh"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["settings", "set", "concurrency.audio", "1"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&run(&["settings"]).stdout).unwrap();
+    assert_eq!(v["language"], "zh");
+    assert_eq!(v["concurrency"]["audio"], 1);
+    assert!(data.join("config/settings.json").is_file());
+    let o = run(&["settings", "set", "retention_days", "soon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("retention_days"));
+}

@@ -91,6 +91,12 @@ pub struct ProcessOptions {
     pub language: Option<String>,
     #[serde(default)]
     pub priority: Option<Priority>,
+    /// Translate the speech to English instead of transcribing it.
+    #[serde(default)]
+    pub translate: bool,
+    /// Words the transcription should expect (names, terms).
+    #[serde(default)]
+    pub prompt: Option<String>,
 }
 
 /// A job's status, as the old service's `/status` answered.
@@ -225,6 +231,8 @@ impl Core {
         let mut p = Settings::new(app.model_path(&self.dirs.models()));
         p.formats = o.formats.clone().unwrap_or(s.formats);
         p.transcribe.language = o.language.clone().or(s.language);
+        p.transcribe.translate = o.translate;
+        p.transcribe.initial_prompt = o.prompt.clone();
         p.transcribe.threads = s.threads;
         p.summary_endpoint = s.summary_endpoint;
         p

@@ -530,6 +530,7 @@ impl FolderWatcher {
             model: folder.model.clone(),
             language: folder.language.clone(),
             priority: Some(folder.priority),
+            ..ProcessOptions::default()
         };
         let w = self.core.submit_complete(p, &options).await?;
         // Mark the document folder as ours before anything is written into it.

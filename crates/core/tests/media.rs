@@ -204,6 +204,7 @@ fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             threads: 2,
             flash_attn: false,
             trim_short_audio: true,
+            own_windows: false,
         },
         pcm: pcm.to_path_buf(),
         offset_samples: 0,
@@ -379,4 +380,45 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
     .unwrap();
     assert_eq!(resumed.segments, t.segments);
     starts.clear();
+}
+
+#[test]
+fn own_windows_cover_long_audio_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = WORDS
+        .iter()
+        .map(|w| format!("Please write down the word {w}."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let wav = speech_wav_voice(dir.path(), &text, "en", 140);
+    let pcm = dir.path().join("long.f32");
+    extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
+    let mut req = request(&pcm, model());
+    req.options.own_windows = true;
+    req.options.word_timestamps = false;
+    let t = transcribe(
+        &worker(),
+        &[],
+        &req,
+        &Arc::new(AtomicBool::new(false)),
+        |_| {},
+        |_| {},
+    )
+    .unwrap();
+    let text = t
+        .segments
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sentences = text.matches("write down").count();
+    assert!(
+        (19..=20).contains(&sentences),
+        "{sentences} of 20 sentences in {text:?}"
+    );
+    let starts: Vec<u64> = t.segments.iter().map(|s| s.start_ms).collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "in time order: {starts:?}"
+    );
 }

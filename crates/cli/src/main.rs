@@ -504,12 +504,20 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
     }
 }
 
-/// Until no job is running, waiting or blocked.
+/// Until no job is running, waiting or blocked. Listings read the store outside a
+/// transaction and can catch a job between two index entries, so idleness must hold
+/// twice, a moment apart, with no worker slot busy.
 async fn wait_idle(core: &Core) -> anyhow::Result<()> {
     let mut events = core.queue().subscribe();
+    let idle = |core: &Core| -> anyhow::Result<bool> {
+        Ok(core.active(1)?.is_empty() && core.workers().iter().all(|w| w.running.is_empty()))
+    };
     loop {
-        if core.active(1)?.is_empty() {
-            return Ok(());
+        if idle(core)? {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if idle(core)? {
+                return Ok(());
+            }
         }
         let _ = tokio::time::timeout(std::time::Duration::from_millis(500), events.recv()).await;
     }
@@ -521,8 +529,9 @@ async fn process(
     files: &[PathBuf],
     o: &ProcessOptions,
 ) -> anyhow::Result<ExitCode> {
-    // Earlier interrupted work in this data folder resumes as soon as the workers start.
-    core.start().await?;
+    // Submitted before the workers start, so that the check for an interrupted run of
+    // the same file reads a store nothing else is changing; that earlier work resumes as
+    // soon as the workers start.
     let mut flows = Vec::new();
     let mut report = Vec::new();
     for f in files {
@@ -534,6 +543,7 @@ async fn process(
             Err(e) => return Err(e.into()),
         }
     }
+    core.start().await?;
     let tty = std::io::stderr().is_terminal() && !out.json;
     output::follow(core, &flows, tty, out.json).await?;
     for (input, w) in &flows {

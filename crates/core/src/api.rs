@@ -192,6 +192,21 @@ impl Core {
             self.queue.set_concurrency(q, n).await?;
         }
         self.queue.start()?;
+        // Work folders follow the retention of finished jobs.
+        let root = self.dirs.work();
+        let keep = std::time::Duration::from_secs(u64::from(s.retention_days.max(1)) * 86_400);
+        tokio::spawn(async move {
+            loop {
+                let r = root.clone();
+                let n = tokio::task::spawn_blocking(move || crate::pipeline::sweep_work(&r, keep))
+                    .await
+                    .unwrap_or(0);
+                if n > 0 {
+                    tracing::info!(folders = n, "deleted work folders past their retention");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
         Ok(())
     }
 

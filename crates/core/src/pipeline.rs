@@ -211,6 +211,16 @@ pub fn audio_stage(
     Ok(Some(pcm))
 }
 
+fn transcript_key(settings: &Settings) -> String {
+    key_of(&(&settings.transcribe, &settings.chunks, "transcript-1"))
+}
+
+/// The transcript made earlier with these settings, if any (then the audio need not
+/// be decoded again).
+pub fn cached_transcript(work: &Path, settings: &Settings) -> Option<Transcript> {
+    load::<Transcript>(&work.join("transcript.json"), &transcript_key(settings))
+}
+
 /// Stage 3: the transcript (chunked, checkpointed).
 pub fn transcript_stage(
     pcm: Option<&Path>,
@@ -226,7 +236,7 @@ pub fn transcript_stage(
             segments: Vec::new(),
         });
     };
-    let key = key_of(&(&settings.transcribe, &settings.chunks, "transcript-1"));
+    let key = transcript_key(settings);
     let path = work.join("transcript.json");
     if let Some(t) = load::<Transcript>(&path, &key) {
         return Ok(t);
@@ -252,7 +262,43 @@ pub fn transcript_stage(
             e => e.into(),
         })?;
     store(&path, &key, &t)?;
+    // The decoded audio (about 230 MB an hour) is not needed once transcribed; it is
+    // decoded again if other transcription settings are ever asked for.
+    if pcm.starts_with(work) {
+        let _ = std::fs::remove_file(work.join("audio.done"));
+        let _ = std::fs::remove_file(pcm);
+    }
     Ok(t)
+}
+
+/// Deletes work folders under `root` untouched for `keep` (their documents are in the
+/// output folders; a work folder only speeds up processing the same file again).
+/// Returns how many were deleted.
+pub fn sweep_work(root: &Path, keep: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut n = 0;
+    for e in entries.flatten() {
+        let p = e.path();
+        if !p.is_dir() {
+            continue;
+        }
+        // The newest file inside says when the folder was last used.
+        let newest = std::fs::read_dir(&p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|f| f.metadata().ok()?.modified().ok())
+            .chain(e.metadata().ok().and_then(|m| m.modified().ok()))
+            .max();
+        let old = newest.is_some_and(|t| now.duration_since(t).unwrap_or_default() > keep);
+        if old && std::fs::remove_dir_all(&p).is_ok() {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// A slide found in the video, with its images in the work folder.
@@ -485,9 +531,12 @@ pub fn process(
     progress.stage("probe", 1.0, "probed");
     let (transcript, slides) = std::thread::scope(|s| {
         let frames = s.spawn(|| slides_stage(input, &info, &work, settings, cancel, progress));
-        let transcript = audio_stage(input, &info, &work, cancel, progress).and_then(|pcm| {
-            transcript_stage(pcm.as_deref(), &work, settings, worker, cancel, progress)
-        });
+        let transcript = match cached_transcript(&work, settings).filter(|_| info.audio.is_some()) {
+            Some(t) => Ok(t),
+            None => audio_stage(input, &info, &work, cancel, progress).and_then(|pcm| {
+                transcript_stage(pcm.as_deref(), &work, settings, worker, cancel, progress)
+            }),
+        };
         if transcript.is_err() {
             cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         }
@@ -515,6 +564,36 @@ pub fn process(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_work_folders_are_swept_and_recent_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let old = root.path().join("aaaa");
+        let recent = root.path().join("bbbb");
+        for d in [&old, &recent] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("transcript.json"), "{}").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(10 * 86_400);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(old.join("transcript.json"))
+            .unwrap();
+        f.set_modified(long_ago).unwrap();
+        std::fs::File::open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        assert_eq!(
+            sweep_work(root.path(), std::time::Duration::from_secs(7 * 86_400)),
+            1
+        );
+        assert!(!old.exists() && recent.exists());
+        assert_eq!(
+            sweep_work(&root.path().join("missing"), std::time::Duration::ZERO),
+            0
+        );
+    }
 
     #[test]
     fn rfc3339_has_the_right_shape() {

@@ -117,7 +117,13 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
                 crate::probe::probe(&w.input)?;
                 let work = pipeline::work_dir(&r, &w.input)?;
                 let info = pipeline::probe_stage(&w.input, &work)?;
-                let pcm = pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?;
+                // Transcribed before with these settings: the audio is not needed again.
+                let pcm = match pipeline::cached_transcript(&work, &w.settings) {
+                    Some(_) => None,
+                    None => {
+                        pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?
+                    }
+                };
                 Ok(json!({ "work": work, "info": info, "pcm": pcm }))
             })
             .await
@@ -137,6 +143,9 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
                 let work = work_for(known, &r, &w.input)?;
                 // Cached when the video step ran; done here when the task runs alone.
                 let info = pipeline::probe_stage(&w.input, &work)?;
+                if let Some(t) = pipeline::cached_transcript(&work, &w.settings) {
+                    return Ok(json!({ "work": work, "segments": t.segments.len(), "language": t.language }));
+                }
                 let pcm = pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?;
                 let t = pipeline::transcript_stage(
                     pcm.as_deref(),
@@ -244,6 +253,9 @@ fn transcript_of(
     w: &WorkflowInput,
     worker: &WorkerCommand,
 ) -> Result<Transcript, PipelineError> {
+    if let Some(t) = pipeline::cached_transcript(work, &w.settings) {
+        return Ok(t);
+    }
     let info = pipeline::probe_stage(&w.input, work)?;
     let never = Arc::new(AtomicBool::new(false));
     let silent = |_: &str, _: f32, _: &str| {};

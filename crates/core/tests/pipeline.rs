@@ -146,12 +146,23 @@ fn a_narrated_lecture_becomes_documents_and_a_rerun_reuses_stages() {
     let full = image::image_dimensions(o.folder.join("slides/slide-001.jpg")).unwrap();
     assert_eq!(full, (640, 360), "keyframes at full resolution");
 
-    // Same file, same settings: every stage is reused.
+    // The decoded audio is gone once transcribed; the transcript stays.
+    let work_dirs: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(work_dirs.len(), 1);
+    assert!(!work_dirs[0].join("audio.f32").exists());
+    assert!(work_dirs[0].join("transcript.json").is_file());
+
+    // Same file, same settings: every stage is reused (the audio is not decoded again).
     let t1 = Instant::now();
     let again = run(&input, &out, &work).unwrap();
     assert_eq!(again.slides, o.slides);
     assert_eq!(again.segments, o.segments);
     assert!(t1.elapsed() < first, "the rerun reused finished stages");
+    assert!(!work_dirs[0].join("audio.f32").exists());
 }
 
 #[test]

@@ -180,6 +180,15 @@ pub fn probe_stage(input: &Path, work: &Path) -> Result<MediaInfo, PipelineError
     Ok(info)
 }
 
+/// Probes `input` (so a missing or broken file fails in plain words before anything
+/// else), then opens its work folder with that probe recorded: one probe per file.
+pub fn open_work(root: &Path, input: &Path) -> Result<(PathBuf, MediaInfo), PipelineError> {
+    let info = probe::probe(input)?;
+    let work = work_dir(root, input)?;
+    store(&work.join("probe.json"), "probe-1", &info)?;
+    Ok((work, info))
+}
+
 /// Stage 2: 16 kHz mono audio (none for a video without sound).
 pub fn audio_stage(
     input: &Path,
@@ -519,15 +528,13 @@ pub fn process(
 ) -> Result<Outputs, PipelineError> {
     let span = tracing::info_span!("process", input = %input.display());
     let _g = span.enter();
-    let info = probe::probe(input)?;
+    let (work, info) = open_work(work_root, input)?;
     if info.audio.is_some() && !settings.transcribe.model.is_file() {
         return Err(TranscribeError::ModelMissing {
             path: settings.transcribe.model.clone(),
         }
         .into());
     }
-    let work = work_dir(work_root, input)?;
-    let info = probe_stage(input, &work).unwrap_or(info);
     progress.stage("probe", 1.0, "probed");
     let (transcript, slides) = std::thread::scope(|s| {
         let frames = s.spawn(|| slides_stage(input, &info, &work, settings, cancel, progress));

@@ -114,9 +114,7 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
             let c = ctx.clone();
             blocking(move || {
                 // Probe first: a missing or broken file fails here, in plain words.
-                crate::probe::probe(&w.input)?;
-                let work = pipeline::work_dir(&r, &w.input)?;
-                let info = pipeline::probe_stage(&w.input, &work)?;
+                let (work, info) = pipeline::open_work(&r, &w.input)?;
                 // Transcribed before with these settings: the audio is not needed again.
                 let pcm = match pipeline::cached_transcript(&work, &w.settings) {
                     Some(_) => None,
@@ -239,10 +237,7 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
 fn work_for(known: Option<Value>, root: &Path, input: &Path) -> Result<PathBuf, PipelineError> {
     match known.and_then(|v| v.as_str().map(PathBuf::from)) {
         Some(p) if p.is_dir() => Ok(p),
-        _ => {
-            crate::probe::probe(input)?;
-            pipeline::work_dir(root, input)
-        }
+        _ => pipeline::open_work(root, input).map(|(work, _)| work),
     }
 }
 

@@ -8,20 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn model() -> PathBuf {
-    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
-        });
-    assert!(
-        p.is_file(),
-        "the test model {} is missing: run scripts/fetch-test-model.sh",
-        p.display()
-    );
-    p
-}
+mod common;
+use common::model;
 
 fn lecture(dir: &Path) -> PathBuf {
     let wav = dir.join("n.wav");

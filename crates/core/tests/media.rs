@@ -13,6 +13,9 @@ use video2doc_core::transcribe::{
     transcribe, TranscribeError, TranscribeOptions, WorkerRequest, SAMPLE_RATE,
 };
 
+mod common;
+use common::model;
+
 const SPEECH: &str = "The quick brown fox jumps over the lazy dog. Video to document.";
 
 fn run(cmd: &mut Command) {
@@ -67,21 +70,6 @@ fn lecture(dir: &Path, name: &str, with_audio: bool) -> PathBuf {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     ffmpeg(&a);
     out
-}
-
-fn model() -> PathBuf {
-    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
-        });
-    assert!(
-        p.is_file(),
-        "the test model {} is missing: run scripts/fetch-test-model.sh",
-        p.display()
-    );
-    p
 }
 
 fn worker() -> PathBuf {

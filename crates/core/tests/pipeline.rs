@@ -11,20 +11,8 @@ use std::time::Instant;
 use video2doc_core::export::Format;
 use video2doc_core::pipeline::{process, PipelineError, Settings, WorkerCommand};
 
-fn model() -> PathBuf {
-    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
-        });
-    assert!(
-        p.is_file(),
-        "the test model {} is missing: run scripts/fetch-test-model.sh",
-        p.display()
-    );
-    p
-}
+mod common;
+use common::model;
 
 fn worker() -> WorkerCommand {
     WorkerCommand {

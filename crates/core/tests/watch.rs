@@ -13,16 +13,8 @@ use video2doc_core::pipeline::WorkerCommand;
 use video2doc_core::watch::{FolderWatcher, OutputPlace, WatchEvent, WatchTiming, WatchedFolder};
 use video2doc_queue::State;
 
-fn model() -> PathBuf {
-    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
-        });
-    assert!(p.is_file(), "run scripts/fetch-test-model.sh");
-    p
-}
+mod common;
+use common::model;
 
 async fn core(dir: &Path) -> Arc<Core> {
     let dirs = CoreDirs {

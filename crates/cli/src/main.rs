@@ -221,24 +221,7 @@ enum ModelsAction {
 }
 
 fn dirs(cli: &Cli) -> CoreDirs {
-    let project = directories::ProjectDirs::from("app", "Video2Doc", "Video2Doc");
-    let data = cli.data_dir.clone().unwrap_or_else(|| {
-        project
-            .as_ref()
-            .map(|d| d.data_dir().to_path_buf())
-            .unwrap_or_else(|| PathBuf::from(".video2doc"))
-    });
-    let config = cli
-        .config_dir
-        .clone()
-        .unwrap_or_else(|| match &cli.data_dir {
-            Some(d) => d.join("config"),
-            None => project
-                .as_ref()
-                .map(|d| d.config_dir().to_path_buf())
-                .unwrap_or_else(|| data.join("config")),
-        });
-    CoreDirs { data, config }
+    CoreDirs::resolve(cli.data_dir.clone(), cli.config_dir.clone())
 }
 
 fn main() -> ExitCode {
@@ -253,7 +236,8 @@ fn main() -> ExitCode {
         return ExitCode::from(video2doc_core::transcribe::worker_main() as u8);
     }
     let dirs = dirs(&cli);
-    let _log = output::init_logging(&dirs.logs());
+    let _log = video2doc_core::logging::init(&dirs.logs());
+    video2doc_core::logging::log_panics();
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     match rt.block_on(run(cli, dirs)) {
         Ok(code) => code,

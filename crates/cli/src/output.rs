@@ -1,5 +1,5 @@
 //! What the command prints: JSON on stdout with `--json` (and nothing else there),
-//! readable text otherwise; live progress on stderr; logs to rotating files.
+//! readable text otherwise; live progress on stderr.
 
 use std::path::Path;
 
@@ -25,49 +25,6 @@ impl Out {
             println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
         }
     }
-}
-
-/// Logs: daily-rotated files in `dir` (info and up) plus warnings on stderr.
-/// `VIDEO2DOC_LOG` overrides the filter.
-pub fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{fmt, EnvFilter, Layer};
-    let stderr = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(EnvFilter::try_from_env("VIDEO2DOC_LOG").unwrap_or_else(|_| "warn".into()));
-    let (file, guard) = match std::fs::create_dir_all(dir) {
-        Ok(()) => {
-            let appender = tracing_appender::rolling::Builder::new()
-                .rotation(tracing_appender::rolling::Rotation::DAILY)
-                .filename_prefix("video2doc")
-                .filename_suffix("log")
-                .max_log_files(14)
-                .build(dir)
-                .ok();
-            match appender {
-                Some(a) => {
-                    let (w, g) = tracing_appender::non_blocking(a);
-                    (
-                        Some(
-                            fmt::layer()
-                                .with_ansi(false)
-                                .with_writer(w)
-                                .with_filter(EnvFilter::new("info")),
-                        ),
-                        Some(g),
-                    )
-                }
-                None => (None, None),
-            }
-        }
-        Err(_) => (None, None),
-    };
-    let _ = tracing_subscriber::registry()
-        .with(stderr)
-        .with(file)
-        .try_init();
-    guard
 }
 
 /// Shows progress until every workflow has finished: a bar per input on a terminal,

@@ -26,6 +26,26 @@ pub struct CoreDirs {
 }
 
 impl CoreDirs {
+    /// The folders given, else the user's: data in the OS data folder, settings in the OS
+    /// config folder (with only a data folder given, settings go in its `config`).
+    pub fn resolve(data: Option<PathBuf>, config: Option<PathBuf>) -> CoreDirs {
+        let project = directories::ProjectDirs::from("app", "Video2Doc", "Video2Doc");
+        let config = config.unwrap_or_else(|| match &data {
+            Some(d) => d.join("config"),
+            None => project
+                .as_ref()
+                .map(|d| d.config_dir().to_path_buf())
+                .unwrap_or_else(|| PathBuf::from(".video2doc/config")),
+        });
+        let data = data.unwrap_or_else(|| {
+            project
+                .as_ref()
+                .map(|d| d.data_dir().to_path_buf())
+                .unwrap_or_else(|| PathBuf::from(".video2doc"))
+        });
+        CoreDirs { data, config }
+    }
+
     pub fn models(&self) -> PathBuf {
         self.data.join("models")
     }
@@ -52,6 +72,16 @@ pub enum CoreError {
     NoOutput,
     #[error(transparent)]
     ModelMissing(crate::transcribe::TranscribeError),
+    #[error("{0:?} is not an item: items are g<number> (a workflow) or j<number> (a task)")]
+    BadKey(String),
+    #[error("{0} has no failed or cancelled step to retry")]
+    NothingToRetry(String),
+    #[error("{path}: {reason}")]
+    Unsupported { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Model(#[from] crate::models::catalogue::ModelError),
+    #[error("the settings were not saved: {}", .0.join("; "))]
+    InvalidSettings(Vec<String>),
 }
 
 impl CoreError {
@@ -63,6 +93,11 @@ impl CoreError {
                 | CoreError::UnknownKind(_)
                 | CoreError::NoOutput
                 | CoreError::ModelMissing(_)
+                | CoreError::BadKey(_)
+                | CoreError::NothingToRetry(_)
+                | CoreError::Unsupported { .. }
+                | CoreError::InvalidSettings(_)
+                | CoreError::Model(_)
                 | CoreError::Queue(QueueError::Rejected(_))
         )
     }
@@ -154,6 +189,7 @@ pub struct Core {
     queue: Queue,
     dirs: CoreDirs,
     settings: RwLock<AppSettings>,
+    models: crate::models::library::ModelLibrary,
 }
 
 impl Core {
@@ -174,6 +210,7 @@ impl Core {
         workflow::register(&queue, dirs.work(), worker);
         Ok(Core {
             queue,
+            models: crate::models::library::ModelLibrary::new(dirs.models()),
             dirs,
             settings: RwLock::new(settings),
         })
@@ -211,8 +248,8 @@ impl Core {
     }
 
     /// Stops the workers; running jobs are put back and resume at the next start.
-    pub async fn close(self) {
-        self.queue.close().await
+    pub async fn close(&self) {
+        self.queue.shutdown().await
     }
 
     pub fn queue(&self) -> &Queue {
@@ -230,11 +267,34 @@ impl Core {
             .clone()
     }
 
-    /// Replaces the settings and saves them.
+    /// Replaces the settings and saves them, refusing settings with problems.
     pub fn set_settings(&self, s: AppSettings) -> Result<(), CoreError> {
+        let problems = s.problems();
+        if !problems.is_empty() {
+            return Err(CoreError::InvalidSettings(problems));
+        }
         s.save(&self.dirs.config)?;
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
         Ok(())
+    }
+
+    /// Saves new settings and applies what can change while running (queue slots).
+    pub async fn apply_settings(&self, s: AppSettings) -> Result<(), CoreError> {
+        self.set_settings(s.clone())?;
+        for q in KINDS {
+            let n = s
+                .concurrency
+                .get(q)
+                .copied()
+                .unwrap_or_else(|| default_concurrency(q));
+            self.queue.set_concurrency(q, n).await?;
+        }
+        Ok(())
+    }
+
+    /// The installed models and their downloads.
+    pub fn models(&self) -> &crate::models::library::ModelLibrary {
+        &self.models
     }
 
     fn pipeline_settings(&self, o: &ProcessOptions) -> Settings {

@@ -251,6 +251,8 @@ pub fn transcript_stage(
         return Ok(t);
     }
     let checkpoints = work.join(format!("chunks-{}", &key[..12]));
+    // Lines as they come, for the window; a resumed run keeps the lines it had.
+    let live = LiveLines::open(work, checkpoints.is_dir());
     let args: Vec<&str> = worker.args.iter().map(String::as_str).collect();
     let run = ChunkedRun {
         pcm,
@@ -263,7 +265,10 @@ pub fn transcript_stage(
     let t = run
         .run(
             cancel,
-            |s| progress.segment(s),
+            |s| {
+                live.push(s);
+                progress.segment(s)
+            },
             |p| progress.stage("transcribe", p, "transcribing"),
         )
         .map_err(|e| match e {
@@ -278,6 +283,84 @@ pub fn transcript_stage(
         let _ = std::fs::remove_file(pcm);
     }
     Ok(t)
+}
+
+/// The transcript file a running transcription appends each segment to, one JSON line
+/// each, so that a window can show lines as they come.
+const LIVE_TRANSCRIPT: &str = "transcript-live.jsonl";
+
+struct LiveLines(std::sync::Mutex<Option<std::fs::File>>);
+
+impl LiveLines {
+    fn open(work: &Path, resume: bool) -> LiveLines {
+        let path = work.join(LIVE_TRANSCRIPT);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(resume)
+            .write(true)
+            .truncate(!resume)
+            .open(&path);
+        if let Err(e) = &file {
+            tracing::warn!(path = %path.display(), error = %e, "live transcript not written");
+        }
+        LiveLines(std::sync::Mutex::new(file.ok()))
+    }
+
+    fn push(&self, s: &Segment) {
+        use std::io::Write;
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = guard.as_mut() {
+            let mut line =
+                serde_json::to_vec(&(s.start_ms, s.end_ms, &s.text)).expect("serializes");
+            line.push(b'\n');
+            if f.write_all(&line).is_err() {
+                *guard = None;
+            }
+        }
+    }
+}
+
+/// The transcript of a work folder so far: the finished one, or the lines a running
+/// transcription has written.
+pub fn transcript_so_far(work: &Path) -> Vec<Segment> {
+    #[derive(Deserialize)]
+    struct Stored {
+        value: Transcript,
+    }
+    if let Some(t) = std::fs::read(work.join("transcript.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+    {
+        return t.value.segments;
+    }
+    let text = std::fs::read_to_string(work.join(LIVE_TRANSCRIPT)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<(u64, u64, String)>(l).ok())
+        .map(|(start_ms, end_ms, text)| Segment {
+            start_ms,
+            end_ms,
+            text,
+            words: Vec::new(),
+        })
+        .collect()
+}
+
+/// The slide thumbnails of a work folder so far, in order: (index, thumbnail, image).
+pub fn slides_so_far(work: &Path) -> Vec<(usize, PathBuf, PathBuf)> {
+    let dir = work.join("slides");
+    let mut out: Vec<(usize, PathBuf, PathBuf)> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = name.strip_prefix("slide-")?.strip_suffix("-thumb.jpg")?;
+            let index: usize = n.parse().ok()?;
+            Some((index, e.path(), dir.join(format!("slide-{n}.jpg"))))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Deletes work folders under `root` untouched for `keep` (their documents are in the

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::Format;
 use crate::summary::Endpoint;
+use crate::watch::WatchedFolder;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -28,6 +29,40 @@ pub struct AppSettings {
     pub retention_days: u32,
     /// Threads whisper uses (0: all cores).
     pub threads: usize,
+    /// Folders whose new videos are processed on their own (the window runs them).
+    pub watch: Vec<WatchedFolder>,
+    /// The local HTTP API (the old server's endpoints) while the window runs.
+    pub http_api: HttpApi,
+    /// `en` or `zh-CN`; `None` follows the OS.
+    pub ui_language: Option<String>,
+    pub theme: Theme,
+    /// A desktop notification when an item or a batch finishes.
+    pub notify: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpApi {
+    pub enabled: bool,
+    pub port: u16,
+}
+
+impl Default for HttpApi {
+    fn default() -> Self {
+        HttpApi {
+            enabled: false,
+            port: 8000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
 }
 
 impl Default for AppSettings {
@@ -41,6 +76,11 @@ impl Default for AppSettings {
             concurrency: BTreeMap::new(),
             retention_days: 7,
             threads: 0,
+            watch: Vec::new(),
+            http_api: HttpApi::default(),
+            ui_language: None,
+            theme: Theme::System,
+            notify: true,
         }
     }
 }
@@ -92,6 +132,73 @@ impl AppSettings {
         std::fs::rename(&tmp, &path).map_err(io)
     }
 
+    /// What is wrong with these settings, in plain words, one line each (empty: fine).
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.formats.is_empty() {
+            p.push("choose at least one output format".to_string());
+        }
+        if self.model.trim().is_empty() {
+            p.push("choose a model".to_string());
+        }
+        if !(1..=3650).contains(&self.retention_days) {
+            p.push("keep finished items between 1 and 3650 days".to_string());
+        }
+        for (q, n) in &self.concurrency {
+            if !crate::api::KINDS.contains(&q.as_str()) {
+                p.push(format!("there is no queue called {q:?}"));
+            } else if !(1..=64).contains(n) {
+                p.push(format!("the {q} queue needs 1 to 64 slots, not {n}"));
+            }
+        }
+        if self.threads > 256 {
+            p.push(format!(
+                "{} threads is too many (0 uses every core)",
+                self.threads
+            ));
+        }
+        if self.http_api.port < 1024 {
+            p.push(format!(
+                "port {} is reserved; use 1024 to 65535",
+                self.http_api.port
+            ));
+        }
+        if let Some(l) = &self.ui_language {
+            if !["en", "zh-CN"].contains(&l.as_str()) {
+                p.push(format!("the window speaks en or zh-CN, not {l:?}"));
+            }
+        }
+        if let Some(e) = &self.summary_endpoint {
+            if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
+                p.push(format!(
+                    "the summary endpoint {:?} must start with http:// or https://",
+                    e.base_url
+                ));
+            }
+        }
+        for w in &self.watch {
+            if !w.path.is_dir() {
+                p.push(format!(
+                    "the watched folder {} does not exist",
+                    w.path.display()
+                ));
+            }
+        }
+        p
+    }
+
+    /// Where documents go: the chosen folder, else `Video2Doc` in the user's Documents.
+    pub fn output_dir_or_default(&self) -> PathBuf {
+        self.output_dir.clone().unwrap_or_else(|| {
+            let docs = directories::UserDirs::new().and_then(|u| {
+                u.document_dir()
+                    .map(Path::to_path_buf)
+                    .or_else(|| Some(u.home_dir().join("Documents")))
+            });
+            docs.unwrap_or_else(|| PathBuf::from(".")).join("Video2Doc")
+        })
+    }
+
     /// The model file: a path as given, else `<models>/ggml-<name>.bin`.
     pub fn model_path(&self, models_dir: &Path) -> PathBuf {
         let p = PathBuf::from(&self.model);
@@ -132,5 +239,36 @@ mod tests {
             s.model_path(Path::new("/m")),
             PathBuf::from("/m/ggml-small.bin")
         );
+        assert!(s.notify && s.theme == Theme::System && !s.http_api.enabled);
+    }
+
+    #[test]
+    fn problems_are_named_in_plain_words() {
+        assert!(AppSettings::default().problems().is_empty());
+        let mut s = AppSettings {
+            formats: Vec::new(),
+            retention_days: 0,
+            ui_language: Some("fr".into()),
+            ..AppSettings::default()
+        };
+        s.concurrency.insert("audio".into(), 0);
+        s.concurrency.insert("gpu".into(), 1);
+        s.http_api.port = 80;
+        s.watch.push(WatchedFolder::new(
+            "/no/such/folder".into(),
+            crate::watch::OutputPlace::BesideSource,
+        ));
+        let p = s.problems().join("\n");
+        for want in [
+            "at least one output format",
+            "between 1 and 3650 days",
+            "not \"fr\"",
+            "audio queue needs 1 to 64 slots",
+            "no queue called \"gpu\"",
+            "port 80 is reserved",
+            "/no/such/folder does not exist",
+        ] {
+            assert!(p.contains(want), "{want} missing from:\n{p}");
+        }
     }
 }

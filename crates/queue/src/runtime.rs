@@ -261,6 +261,12 @@ impl Queue {
     /// Stops dispatching, gives running jobs `shutdown_grace` to stop (they run again at
     /// the next start), and waits until everything is recorded.
     pub async fn close(self) {
+        self.shutdown().await
+    }
+
+    /// What [`Queue::close`] does, for an owner that holds the queue behind a shared
+    /// reference; the data folder stays locked until the queue is dropped.
+    pub async fn shutdown(&self) {
         let inner = &self.inner;
         inner.shutdown.cancel();
         let slots: Vec<_> = lock(&inner.slots).values().cloned().collect();

@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{self, Index};
-use crate::job::{now_ms, GroupId, JobId, JobRecord, Millis, Priority, Progress, State};
+use crate::job::{
+    now_ms, GroupId, GroupRecord, JobId, JobRecord, Millis, Priority, Progress, State,
+};
 use crate::runtime::{Inner, Queue, QueueError};
 use crate::store::{self, prefix_end, Space};
 use crate::transition::Rejection;
@@ -340,15 +342,24 @@ impl Queue {
     pub fn group(&self, id: GroupId) -> Result<GroupStatus, QueueError> {
         let g = store::load_group(self.inner.store.as_ref(), id)?
             .ok_or(QueueError::Rejected(Rejection::GroupNotFound(id)))?;
+        let mut jobs = Vec::with_capacity(g.members.len());
+        for m in &g.members {
+            if let Some(job) = store::load_job(self.inner.store.as_ref(), *m)? {
+                jobs.push(job);
+            }
+        }
+        Ok(self.summarize_group(g, jobs))
+    }
+
+    /// A group's status from its record and its members' records (as loaded by the
+    /// caller, e.g. from one listing of many groups).
+    pub fn summarize_group(&self, g: GroupRecord, jobs: Vec<JobRecord>) -> GroupStatus {
         let mut counts: BTreeMap<State, u64> = BTreeMap::new();
         let mut members = Vec::new();
         let mut sum = 0.0f32;
         let mut cancelled = std::collections::BTreeSet::new();
         let mut upstream_of_failed = Vec::new();
-        for m in &g.members {
-            let Some(job) = store::load_job(self.inner.store.as_ref(), *m)? else {
-                continue;
-            };
+        for job in jobs {
             let progress = if job.state.is_terminal() {
                 1.0
             } else if job.state == State::Running {
@@ -399,7 +410,7 @@ impl Queue {
         } else {
             State::Succeeded
         };
-        Ok(GroupStatus {
+        GroupStatus {
             id: g.id,
             name: g.name,
             created_at: g.created_at,
@@ -408,7 +419,13 @@ impl Queue {
             total,
             progress: if total == 0 { 1.0 } else { sum / total as f32 },
             members,
-        })
+        }
+    }
+
+    /// A group's stored record (name and members).
+    pub fn group_record(&self, id: GroupId) -> Result<GroupRecord, QueueError> {
+        store::load_group(self.inner.store.as_ref(), id)?
+            .ok_or(QueueError::Rejected(Rejection::GroupNotFound(id)))
     }
 
     /// Jobs, newest first, optionally of one state and/or queue.
@@ -418,6 +435,27 @@ impl Queue {
         queue: Option<&str>,
         limit: usize,
     ) -> Result<Vec<JobSummary>, QueueError> {
+        Ok(self
+            .records(state, queue, limit)?
+            .iter()
+            .map(|job| {
+                let mut s = JobSummary::from(job);
+                if let Some(p) = self.progress(job.id) {
+                    s.progress = p;
+                }
+                s
+            })
+            .collect())
+    }
+
+    /// Whole job records, newest first, optionally of one state and/or queue. The
+    /// progress in them is the last persisted one; [`Queue::progress`] has the live one.
+    pub fn records(
+        &self,
+        state: Option<State>,
+        queue: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, QueueError> {
         let store = self.inner.store.as_ref();
         let mut ids: Vec<JobId> = match state {
             Some(s) => {
@@ -450,11 +488,7 @@ impl Queue {
             }
             if let Some(job) = store::load_job(store, id)? {
                 if queue.is_none_or(|q| q == job.queue) {
-                    let mut s = JobSummary::from(&job);
-                    if let Some(p) = self.progress(id) {
-                        s.progress = p;
-                    }
-                    out.push(s);
+                    out.push(job);
                 }
             }
         }

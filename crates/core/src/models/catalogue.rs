@@ -191,6 +191,8 @@ pub enum ModelError {
     },
     #[error("cancelled")]
     Cancelled,
+    #[error("{0} is already downloading")]
+    Busy(String),
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> ModelError + '_ {

@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod convert;
 pub mod ct2;
+pub mod library;
 pub mod mel;
 
 pub use convert::{convert_ct2_dir, convert_ct2_dir_as, ConvertError, Converted, WeightType};

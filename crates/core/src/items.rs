@@ -1,0 +1,614 @@
+//! The user's view of the queue: one item per input, that is a complete workflow (a
+//! group of five jobs, key `g<group>`) or a task submitted on its own (key `j<job>`).
+//! This module owns how items are listed, detailed (timeline, outputs, the transcript
+//! and slides so far) and acted on (cancel, retry, priority) as one; it extends
+//! [`Core`] and reads only what the queue and the work folders already hold.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use video2doc_queue::{
+    now_ms, GroupId, JobId, JobRecord, Payload, Priority, Progress, QueueError, Rejection, State,
+};
+
+use crate::api::{Core, CoreError};
+use crate::export::Format;
+use crate::pipeline::{self, Outputs, SlideImage};
+use crate::workflow::WorkflowInput;
+
+/// Which item a request is about: `g12` (a workflow) or `j40` (a lone task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ItemKey {
+    Group(GroupId),
+    Job(JobId),
+}
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ItemKey::Group(g) => write!(f, "g{g}"),
+            ItemKey::Job(j) => write!(f, "j{j}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ItemKey {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
+        let bad = || CoreError::BadKey(s.to_string());
+        let (kind, n) = s.split_at_checked(1).ok_or_else(bad)?;
+        let n: u64 = n.parse().map_err(|_| bad())?;
+        match kind {
+            "g" => Ok(ItemKey::Group(GroupId(n))),
+            "j" => Ok(ItemKey::Job(JobId(n))),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// One step (job) of an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRow {
+    pub job: JobId,
+    pub kind: String,
+    pub queue: String,
+    pub state: State,
+    pub progress: Progress,
+    pub attempts: u32,
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// One row of the queue as a person sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemRow {
+    pub key: String,
+    pub group: Option<GroupId>,
+    /// The input's file name.
+    pub title: String,
+    pub input: Option<PathBuf>,
+    pub state: State,
+    pub priority: Priority,
+    /// The queue of the stage running now, or of the last one that ran.
+    pub queue: String,
+    /// 0..=1 over all stages.
+    pub progress: f32,
+    /// Estimated time left, while running.
+    pub eta_ms: Option<u64>,
+    pub created_at: u64,
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+    /// The first failure in plain words (a stage's own, not one passed downstream).
+    pub error: Option<String>,
+    pub stages: Vec<StageRow>,
+}
+
+/// One change of state of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub job: JobId,
+    pub kind: String,
+    pub at: u64,
+    pub from: Option<State>,
+    pub to: State,
+    pub note: String,
+    /// The technical detail of a failure.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputFile {
+    pub path: PathBuf,
+    pub format: Format,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlideThumb {
+    pub index: usize,
+    /// Unknown while the slides are still being saved.
+    pub start_ms: Option<u64>,
+    pub thumbnail: PathBuf,
+    pub image: PathBuf,
+}
+
+/// Everything the detail view shows about one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemDetail {
+    pub row: ItemRow,
+    pub timeline: Vec<TimelineEntry>,
+    pub output_dir: Option<PathBuf>,
+    pub outputs: Vec<OutputFile>,
+    pub transcript: Vec<TranscriptLine>,
+    pub slides: Vec<SlideThumb>,
+    pub preview_html: Option<PathBuf>,
+}
+
+/// A filter of the item list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemFilter {
+    #[serde(default)]
+    pub state: Option<State>,
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+fn input_of(job: &JobRecord) -> Option<WorkflowInput> {
+    match &job.payload {
+        Payload::Inline(v) => serde_json::from_value(v.clone()).ok(),
+        Payload::File(_) => None,
+    }
+}
+
+/// Builds an item's row from its jobs (in id order, as the workflow made them).
+fn row_of(
+    key: ItemKey,
+    overall: State,
+    jobs: &[JobRecord],
+    live: impl Fn(JobId) -> Option<Progress>,
+    now: u64,
+) -> ItemRow {
+    let stages: Vec<StageRow> = jobs
+        .iter()
+        .map(|j| StageRow {
+            job: j.id,
+            kind: j.kind.clone(),
+            queue: j.queue.clone(),
+            state: j.state,
+            progress: if j.state == State::Running {
+                live(j.id).unwrap_or_else(|| j.progress.clone())
+            } else {
+                j.progress.clone()
+            },
+            attempts: j.attempts,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            error: j.error.as_ref().map(|e| e.message.clone()),
+        })
+        .collect();
+    let fraction = |s: &StageRow| match s.state {
+        State::Running => s.progress.fraction.clamp(0.0, 1.0),
+        s if s.is_terminal() => 1.0,
+        _ => 0.0,
+    };
+    let progress = if stages.is_empty() {
+        0.0
+    } else {
+        stages.iter().map(fraction).sum::<f32>() / stages.len() as f32
+    };
+    let input = jobs.first().and_then(input_of).map(|w| w.input);
+    let title = input
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| key.to_string());
+    let current = stages
+        .iter()
+        .find(|s| s.state == State::Running)
+        .or_else(|| stages.iter().rev().find(|s| s.started_at.is_some()))
+        .or(stages.first());
+    let started_at = stages.iter().filter_map(|s| s.started_at).min();
+    let finished = overall.is_terminal();
+    let finished_at = if finished {
+        stages.iter().filter_map(|s| s.finished_at).max()
+    } else {
+        None
+    };
+    let eta_ms = match (overall, started_at) {
+        (State::Running, Some(t)) if progress > 0.02 => {
+            let elapsed = now.saturating_sub(t) as f64;
+            Some((elapsed * f64::from(1.0 - progress) / f64::from(progress)).round() as u64)
+        }
+        _ => None,
+    };
+    // A stage's own failure, not the "upstream failed" of the stages after it.
+    let error = jobs
+        .iter()
+        .filter_map(|j| j.error.as_ref())
+        .find(|e| e.upstream.is_none())
+        .or_else(|| jobs.iter().find_map(|j| j.error.as_ref()))
+        .map(|e| e.message.clone());
+    ItemRow {
+        key: key.to_string(),
+        group: match key {
+            ItemKey::Group(g) => Some(g),
+            ItemKey::Job(_) => None,
+        },
+        title,
+        input,
+        state: overall,
+        priority: jobs.iter().map(|j| j.priority).max().unwrap_or_default(),
+        queue: current.map(|s| s.queue.clone()).unwrap_or_default(),
+        progress: if finished { 1.0 } else { progress },
+        eta_ms,
+        created_at: jobs.iter().map(|j| j.created_at).min().unwrap_or(0),
+        started_at,
+        finished_at,
+        error,
+        stages,
+    }
+}
+
+impl Core {
+    /// The items, newest first, filtered by their overall state and/or the queue of
+    /// their current stage.
+    pub fn items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>, CoreError> {
+        let queue = self.queue();
+        let mut by_key: BTreeMap<ItemKey, Vec<JobRecord>> = BTreeMap::new();
+        for job in queue.records(None, None, usize::MAX)? {
+            let key = match job.group {
+                Some(g) => ItemKey::Group(g),
+                None => ItemKey::Job(job.id),
+            };
+            by_key.entry(key).or_default().push(job);
+        }
+        let now = now_ms();
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let mut rows = Vec::new();
+        for (key, mut jobs) in by_key.into_iter().rev() {
+            jobs.sort_by_key(|j| j.id);
+            let row = self.row(key, jobs, now)?;
+            let keep = filter.state.is_none_or(|s| s == row.state)
+                && filter.queue.as_deref().is_none_or(|q| q == row.queue);
+            if keep {
+                rows.push(row);
+                if rows.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    fn row(&self, key: ItemKey, jobs: Vec<JobRecord>, now: u64) -> Result<ItemRow, CoreError> {
+        let queue = self.queue();
+        let overall = match key {
+            ItemKey::Group(g) => match queue.group_record(g) {
+                Ok(record) => queue.summarize_group(record, jobs.clone()).state,
+                Err(QueueError::Rejected(Rejection::GroupNotFound(_))) => {
+                    jobs.iter().map(|j| j.state).max().unwrap_or(State::Pending)
+                }
+                Err(e) => return Err(e.into()),
+            },
+            ItemKey::Job(_) => jobs.first().map(|j| j.state).unwrap_or(State::Pending),
+        };
+        Ok(row_of(key, overall, &jobs, |id| queue.progress(id), now))
+    }
+
+    /// The jobs of one item, in id order.
+    fn item_jobs(&self, key: ItemKey) -> Result<Vec<JobRecord>, CoreError> {
+        let queue = self.queue();
+        let mut jobs = match key {
+            ItemKey::Group(g) => queue
+                .group_record(g)?
+                .members
+                .iter()
+                .map(|m| queue.get(*m))
+                .collect::<Result<Vec<_>, _>>()?,
+            ItemKey::Job(j) => vec![queue.get(j)?],
+        };
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// One item's row.
+    pub fn item(&self, key: ItemKey) -> Result<ItemRow, CoreError> {
+        let jobs = self.item_jobs(key)?;
+        self.row(key, jobs, now_ms())
+    }
+
+    /// The item a job belongs to.
+    pub fn item_of(&self, job: JobId) -> Result<ItemKey, CoreError> {
+        Ok(match self.queue().get(job)?.group {
+            Some(g) => ItemKey::Group(g),
+            None => ItemKey::Job(job),
+        })
+    }
+
+    /// One item with its timeline, outputs, and the transcript and slides so far.
+    pub fn item_detail(&self, key: ItemKey) -> Result<ItemDetail, CoreError> {
+        let jobs = self.item_jobs(key)?;
+        let mut timeline = Vec::new();
+        for j in &jobs {
+            let mut from = None;
+            let last = j.history.len().saturating_sub(1);
+            for (i, h) in j.history.iter().enumerate() {
+                let error = (i == last && matches!(h.state, State::Failed | State::Dead))
+                    .then_some(j.error.as_ref())
+                    .flatten()
+                    .map(|e| match &e.detail {
+                        Some(d) => format!("{}: {d}", e.message),
+                        None => e.message.clone(),
+                    });
+                timeline.push(TimelineEntry {
+                    job: j.id,
+                    kind: j.kind.clone(),
+                    at: h.at,
+                    from,
+                    to: h.state,
+                    note: h.note.clone(),
+                    error,
+                });
+                from = Some(h.state);
+            }
+        }
+        timeline.sort_by_key(|t| (t.at, t.job));
+
+        let queue = self.queue();
+        // The work folder, from the first stage's result (nothing is in it before).
+        let work = jobs
+            .iter()
+            .filter(|j| j.state == State::Succeeded)
+            .filter_map(|j| queue.result(j.id).ok().flatten())
+            .find_map(|r| r.get("work").and_then(|w| w.as_str()).map(PathBuf::from));
+        let outputs: Option<Outputs> = jobs
+            .iter()
+            .filter(|j| j.kind == "export" && j.state == State::Succeeded)
+            .find_map(|j| queue.result(j.id).ok().flatten())
+            .and_then(|v| serde_json::from_value(v).ok());
+        let output_dir = outputs.as_ref().map(|o| o.folder.clone()).or_else(|| {
+            let w = jobs.first().and_then(input_of)?;
+            let stem = w.input.file_stem()?.to_string_lossy().into_owned();
+            Some(w.out_dir.join(crate::export::safe_stem(&stem)))
+        });
+        let files: Vec<OutputFile> = outputs
+            .iter()
+            .flat_map(|o| o.files.iter())
+            .map(|(format, path)| OutputFile {
+                path: path.clone(),
+                format: *format,
+                bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            })
+            .collect();
+        let preview_html = files
+            .iter()
+            .find(|f| f.format == Format::Html && f.path.is_file())
+            .map(|f| f.path.clone());
+
+        let (transcript, slides) = match &work {
+            Some(w) => (
+                pipeline::transcript_so_far(w)
+                    .into_iter()
+                    .map(|s| TranscriptLine {
+                        start_ms: s.start_ms,
+                        end_ms: s.end_ms,
+                        text: s.text.trim().to_string(),
+                    })
+                    .collect(),
+                slides_of(w),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(ItemDetail {
+            row: self.row(key, jobs, now_ms())?,
+            timeline,
+            output_dir,
+            outputs: files,
+            transcript,
+            slides,
+            preview_html,
+        })
+    }
+
+    /// Cancels every stage of the item that has not finished.
+    pub async fn cancel_item(&self, key: ItemKey) -> Result<ItemRow, CoreError> {
+        for j in self.item_jobs(key)? {
+            if !j.state.is_terminal() {
+                ignore_finished(self.queue().cancel(j.id).await)?;
+            }
+        }
+        self.item(key)
+    }
+
+    /// Runs again the stages that failed or were cancelled on their own; the stages
+    /// after them come back with them.
+    pub async fn retry_item(&self, key: ItemKey) -> Result<ItemRow, CoreError> {
+        let jobs = self.item_jobs(key)?;
+        let own = |j: &&JobRecord| {
+            matches!(j.state, State::Failed | State::Dead | State::Cancelled)
+                && j.error.as_ref().is_none_or(|e| e.upstream.is_none())
+        };
+        let targets: Vec<JobId> = jobs.iter().filter(own).map(|j| j.id).collect();
+        if targets.is_empty() {
+            return Err(CoreError::NothingToRetry(key.to_string()));
+        }
+        for id in targets {
+            ignore_finished(self.queue().retry(id).await)?;
+        }
+        self.item(key)
+    }
+
+    /// Changes the priority of the stages that have not started.
+    pub async fn set_item_priority(
+        &self,
+        key: ItemKey,
+        priority: Priority,
+    ) -> Result<ItemRow, CoreError> {
+        for j in self.item_jobs(key)? {
+            if matches!(j.state, State::Pending | State::Blocked) {
+                ignore_finished(self.queue().set_priority(j.id, priority).await)?;
+            }
+        }
+        self.item(key)
+    }
+
+    /// Removes finished items from the list (their documents stay). Returns how many
+    /// jobs were removed.
+    pub fn clear_finished(&self) -> Result<usize, CoreError> {
+        Ok(self.queue().purge_finished(now_ms() + 1)?)
+    }
+}
+
+/// A job that finished between listing and acting is not an error for the item.
+fn ignore_finished(r: Result<(), QueueError>) -> Result<(), CoreError> {
+    match r {
+        Err(QueueError::Rejected(Rejection::NotFound(_) | Rejection::WrongState { .. })) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// The slides of a work folder: the finished list, or the thumbnails saved so far.
+fn slides_of(work: &Path) -> Vec<SlideThumb> {
+    #[derive(Deserialize)]
+    struct Stored {
+        value: Vec<SlideImage>,
+    }
+    if let Some(s) = std::fs::read(work.join("slides.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+    {
+        return s
+            .value
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| SlideThumb {
+                index: i + 1,
+                start_ms: Some(s.start_ms),
+                thumbnail: s.thumbnail,
+                image: s.image,
+            })
+            .collect();
+    }
+    pipeline::slides_so_far(work)
+        .into_iter()
+        .map(|(index, thumbnail, image)| SlideThumb {
+            index,
+            start_ms: None,
+            thumbnail,
+            image,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use video2doc_queue::{Backoff, Failure, FailureKind};
+
+    fn job(id: u64, kind: &str, state: State) -> JobRecord {
+        let input = serde_json::json!({
+            "input": "/videos/lecture 1.mp4",
+            "out_dir": "/docs",
+            "settings": serde_json::to_value(pipeline::Settings::new("/m.bin".into())).unwrap(),
+        });
+        JobRecord {
+            id: JobId(id),
+            kind: kind.into(),
+            queue: kind.into(),
+            priority: Priority::Normal,
+            payload: Payload::Inline(input),
+            state,
+            attempts: 0,
+            max_retries: 0,
+            retries_used: 0,
+            backoff: Backoff::default(),
+            timeout_ms: None,
+            created_at: 1_000 + id,
+            ready_at: 0,
+            waiting_until: None,
+            started_at: None,
+            finished_at: None,
+            deps: Vec::new(),
+            dependents: Vec::new(),
+            deps_remaining: 0,
+            dedup_key: None,
+            group: Some(GroupId(1)),
+            lease: None,
+            crashes: 0,
+            cancel_requested: false,
+            progress: Progress::default(),
+            result: None,
+            error: None,
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_and_bad_ones_are_refused() {
+        for k in [ItemKey::Group(GroupId(12)), ItemKey::Job(JobId(40))] {
+            assert_eq!(k.to_string().parse::<ItemKey>().unwrap(), k);
+        }
+        for bad in ["", "g", "x12", "g-1", "j1.5"] {
+            assert!(bad.parse::<ItemKey>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_running_workflow_shows_its_current_stage_progress_and_eta() {
+        let mut v = job(1, "video", State::Succeeded);
+        v.started_at = Some(10_000);
+        v.finished_at = Some(20_000);
+        let mut a = job(2, "audio", State::Running);
+        a.started_at = Some(20_000);
+        let jobs = vec![
+            v,
+            a,
+            job(3, "image", State::Pending),
+            job(4, "summary", State::Blocked),
+            job(5, "export", State::Blocked),
+        ];
+        let live = |id: JobId| {
+            (id == JobId(2)).then(|| Progress {
+                fraction: 0.5,
+                stage: "transcribe".into(),
+                message: "00:10 hello".into(),
+            })
+        };
+        let row = row_of(
+            ItemKey::Group(GroupId(1)),
+            State::Running,
+            &jobs,
+            live,
+            40_000,
+        );
+        assert_eq!(row.key, "g1");
+        assert_eq!(row.title, "lecture 1.mp4");
+        assert_eq!(row.queue, "audio");
+        assert!((row.progress - 0.3).abs() < 1e-6, "{}", row.progress);
+        // 30 s for 30 %: 70 s to go.
+        assert_eq!(row.eta_ms, Some(70_000));
+        assert_eq!(row.stages[1].progress.message, "00:10 hello");
+        assert_eq!(row.finished_at, None);
+    }
+
+    #[test]
+    fn the_error_shown_is_the_stage_that_failed_not_the_ones_after_it() {
+        let fail = |msg: &str, upstream: Option<JobId>| Failure {
+            kind: FailureKind::Error,
+            message: msg.into(),
+            detail: None,
+            retryable: false,
+            upstream,
+        };
+        let mut v = job(1, "video", State::Succeeded);
+        v.finished_at = Some(5);
+        let mut a = job(2, "audio", State::Failed);
+        a.error = Some(fail("the model is damaged", None));
+        a.finished_at = Some(9);
+        let mut s = job(4, "summary", State::Failed);
+        s.error = Some(fail("upstream audio failed", Some(JobId(2))));
+        let jobs = vec![v, a, job(3, "image", State::Succeeded), s];
+        let row = row_of(
+            ItemKey::Group(GroupId(1)),
+            State::Failed,
+            &jobs,
+            |_| None,
+            10,
+        );
+        assert_eq!(row.error.as_deref(), Some("the model is damaged"));
+        assert_eq!(row.progress, 1.0);
+        assert_eq!(row.finished_at, Some(9));
+        assert_eq!(row.eta_ms, None);
+    }
+}

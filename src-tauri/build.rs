@@ -1,0 +1,56 @@
+//! Generates the app's context and an `allow-<command>` permission for each of the
+//! shell's commands, so that capabilities/main.json can grant exactly those.
+
+/// Every command of src-tauri/src/commands.rs.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_items",
+    "item_detail",
+    "import_paths",
+    "pick_files",
+    "pick_folder",
+    "pick_model_file",
+    "cancel_item",
+    "retry_item",
+    "set_priority",
+    "pause_queue",
+    "resume_queue",
+    "clear_finished",
+    "dashboard",
+    "get_settings",
+    "save_settings",
+    "list_models",
+    "download_model",
+    "cancel_download",
+    "import_model",
+    "open_path",
+    "reveal_path",
+];
+
+fn main() {
+    // Build facts for the About box.
+    for (name, var) in [
+        ("VIDEO2DOC_TARGET", "TARGET"),
+        ("VIDEO2DOC_PROFILE", "PROFILE"),
+    ] {
+        println!(
+            "cargo:rustc-env={name}={}",
+            std::env::var(var).unwrap_or_default()
+        );
+    }
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok());
+    if let Some(c) = commit {
+        println!("cargo:rustc-env=VIDEO2DOC_COMMIT={}", c.trim());
+    }
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("the Tauri context builds");
+}

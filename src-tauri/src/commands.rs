@@ -1,0 +1,276 @@
+//! The window's commands: each parses its arguments, calls one `Core` method (work that
+//! blocks runs on the blocking pool) and maps the error. Nothing here decides anything
+//! about videos or jobs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use video2doc_core::api::{Core, ProcessOptions};
+use video2doc_core::intake::ImportReport;
+use video2doc_core::items::{ItemDetail, ItemFilter, ItemKey, ItemRow};
+use video2doc_core::models::library::ModelRow;
+use video2doc_core::settings::AppSettings;
+use video2doc_queue::{Priority, State as JobState, Stats, WorkerInfo};
+
+use crate::dialogs;
+use crate::error::CommandError;
+use crate::shell::Shell;
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+/// Runs blocking core work off the async threads.
+async fn blocking<T: Send + 'static>(
+    core: &Arc<Core>,
+    f: impl FnOnce(&Core) -> std::result::Result<T, video2doc_core::api::CoreError> + Send + 'static,
+) -> Result<T> {
+    let core = core.clone();
+    Ok(tauri::async_runtime::spawn_blocking(move || f(&core)).await??)
+}
+
+fn key(k: &str) -> Result<ItemKey> {
+    Ok(k.parse::<ItemKey>()?)
+}
+
+#[derive(Serialize)]
+pub struct AppInfo {
+    version: &'static str,
+    commit: Option<&'static str>,
+    target: &'static str,
+    profile: &'static str,
+    data_dir: PathBuf,
+    config_dir: PathBuf,
+    logs_dir: PathBuf,
+    output_dir: PathBuf,
+    locale: String,
+    extensions: Vec<&'static str>,
+}
+
+#[tauri::command]
+pub fn app_info(shell: State<'_, Shell>) -> AppInfo {
+    let dirs = shell.core.dirs();
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        commit: option_env!("VIDEO2DOC_COMMIT"),
+        target: crate::build_info::TARGET,
+        profile: crate::build_info::PROFILE,
+        data_dir: dirs.data.clone(),
+        config_dir: dirs.config.clone(),
+        logs_dir: dirs.logs(),
+        output_dir: shell.output_dir(),
+        locale: sys_locale::get_locale().unwrap_or_else(|| "en".into()),
+        extensions: video2doc_core::watch::MEDIA_EXTENSIONS.to_vec(),
+    }
+}
+
+#[tauri::command]
+pub async fn list_items(
+    shell: State<'_, Shell>,
+    state: Option<JobState>,
+    queue: Option<String>,
+    limit: Option<usize>,
+) -> Result<Vec<ItemRow>> {
+    let filter = ItemFilter {
+        state,
+        queue,
+        limit,
+    };
+    blocking(&shell.core, move |c| c.items(&filter)).await
+}
+
+#[tauri::command]
+pub async fn item_detail<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    key: String,
+) -> Result<ItemDetail> {
+    let k = self::key(&key)?;
+    let detail = blocking(&shell.core, move |c| c.item_detail(k)).await?;
+    // Its documents and images may now be shown and opened.
+    if let Some(dir) = &detail.output_dir {
+        shell.allow_folder(&app, dir);
+    }
+    Ok(detail)
+}
+
+#[tauri::command]
+pub async fn import_paths(
+    shell: State<'_, Shell>,
+    paths: Vec<PathBuf>,
+    options: Option<ProcessOptions>,
+) -> Result<ImportReport> {
+    if paths.is_empty() {
+        return Err(CommandError::bad_request("nothing to import"));
+    }
+    let mut o = options.unwrap_or_default();
+    if o.out_dir.is_none() {
+        o.out_dir = Some(shell.output_dir());
+    }
+    Ok(shell.core.import_paths(&paths, &o).await?)
+}
+
+#[tauri::command]
+pub async fn pick_files<R: Runtime>(app: AppHandle<R>) -> Result<Vec<PathBuf>> {
+    dialogs::pick_files(&app).await
+}
+
+#[tauri::command]
+pub async fn pick_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {
+    dialogs::pick_folder(&app).await
+}
+
+#[tauri::command]
+pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {
+    dialogs::pick_model_file(&app).await
+}
+
+#[tauri::command]
+pub async fn cancel_item(shell: State<'_, Shell>, key: String) -> Result<ItemRow> {
+    Ok(shell.core.cancel_item(self::key(&key)?).await?)
+}
+
+#[tauri::command]
+pub async fn retry_item(shell: State<'_, Shell>, key: String) -> Result<ItemRow> {
+    Ok(shell.core.retry_item(self::key(&key)?).await?)
+}
+
+#[tauri::command]
+pub async fn set_priority(
+    shell: State<'_, Shell>,
+    key: String,
+    priority: Priority,
+) -> Result<ItemRow> {
+    Ok(shell
+        .core
+        .set_item_priority(self::key(&key)?, priority)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn pause_queue(
+    shell: State<'_, Shell>,
+    queue: Option<String>,
+) -> Result<Vec<WorkerInfo>> {
+    shell.core.pause(queue.as_deref().unwrap_or("all")).await?;
+    Ok(shell.core.workers())
+}
+
+#[tauri::command]
+pub async fn resume_queue(
+    shell: State<'_, Shell>,
+    queue: Option<String>,
+) -> Result<Vec<WorkerInfo>> {
+    shell.core.resume(queue.as_deref().unwrap_or("all")).await?;
+    Ok(shell.core.workers())
+}
+
+#[tauri::command]
+pub async fn clear_finished(shell: State<'_, Shell>) -> Result<usize> {
+    blocking(&shell.core, |c| c.clear_finished()).await
+}
+
+#[derive(Serialize)]
+pub struct Dashboard {
+    stats: Stats,
+    workers: Vec<WorkerInfo>,
+    health: video2doc_core::api::AppHealth,
+}
+
+#[tauri::command]
+pub async fn dashboard(shell: State<'_, Shell>) -> Result<Dashboard> {
+    blocking(&shell.core, |c| {
+        Ok(Dashboard {
+            stats: c.stats()?,
+            workers: c.workers(),
+            health: c.health(),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn get_settings(shell: State<'_, Shell>) -> AppSettings {
+    shell.core.settings()
+}
+
+#[tauri::command]
+pub async fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    settings: AppSettings,
+) -> Result<AppSettings> {
+    shell.core.apply_settings(settings).await?;
+    shell.settings_changed(&app).await;
+    Ok(shell.core.settings())
+}
+
+#[tauri::command]
+pub async fn list_models(shell: State<'_, Shell>) -> Result<Vec<ModelRow>> {
+    blocking(&shell.core, |c| Ok(c.models().list())).await
+}
+
+#[derive(Clone, Serialize)]
+struct ModelProgress<'a> {
+    name: &'a str,
+    done: u64,
+    total: u64,
+}
+
+#[tauri::command]
+pub async fn download_model<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    name: String,
+) -> Result<ModelRow> {
+    blocking(&shell.core, move |c| {
+        let mut last = std::time::Instant::now() - std::time::Duration::from_secs(1);
+        Ok(c.models().download(&name, |done, total| {
+            // A few updates a second are plenty for a progress bar.
+            if last.elapsed().as_millis() >= 200 || done == total {
+                last = std::time::Instant::now();
+                let _ = app.emit(
+                    "model-progress",
+                    ModelProgress {
+                        name: &name,
+                        done,
+                        total,
+                    },
+                );
+            }
+        })?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn cancel_download(shell: State<'_, Shell>, name: String) -> Result<()> {
+    if shell.core.models().cancel(&name) {
+        Ok(())
+    } else {
+        Err(CommandError::bad_request(format!(
+            "{name} is not downloading"
+        )))
+    }
+}
+
+#[tauri::command]
+pub async fn import_model(shell: State<'_, Shell>, path: PathBuf) -> Result<ModelRow> {
+    blocking(&shell.core, move |c| Ok(c.models().import(&path)?)).await
+}
+
+#[tauri::command]
+pub fn open_path<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<()> {
+    let shell = app.state::<Shell>();
+    let path = shell.openable(&path)?;
+    opener::open(&path)
+        .map_err(|e| CommandError::failed(format!("{} could not be opened: {e}", path.display())))
+}
+
+#[tauri::command]
+pub fn reveal_path<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<()> {
+    let shell = app.state::<Shell>();
+    let path = shell.openable(&path)?;
+    opener::reveal(&path)
+        .map_err(|e| CommandError::failed(format!("{} could not be shown: {e}", path.display())))
+}

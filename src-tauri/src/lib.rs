@@ -1,0 +1,197 @@
+//! Video2Doc's desktop shell: a Tauri window over `video2doc_core::api::Core`. It owns
+//! only shell concerns: the window, the commands (thin calls into Core), events to the
+//! window, native dialogs, single-instance hand-over of files, notifications and the
+//! asset scope. The only crate that knows Tauri and IPC types.
+
+pub mod commands;
+pub mod dialogs;
+pub mod error;
+pub mod events;
+pub mod shell;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::{Emitter, Manager, Runtime};
+use video2doc_core::api::{Core, CoreDirs, ProcessOptions};
+use video2doc_core::pipeline::WorkerCommand;
+
+pub use shell::Shell;
+
+/// How this binary was built (shown in the About box).
+pub mod build_info {
+    pub const TARGET: &str = env!("VIDEO2DOC_TARGET");
+    pub const PROFILE: &str = env!("VIDEO2DOC_PROFILE");
+}
+
+/// Adds the commands and the state to a builder (the real one, or tauri's mock in tests).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, shell: Shell) -> tauri::Builder<R> {
+    builder
+        .manage(shell)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_items,
+            commands::item_detail,
+            commands::import_paths,
+            commands::pick_files,
+            commands::pick_folder,
+            commands::pick_model_file,
+            commands::cancel_item,
+            commands::retry_item,
+            commands::set_priority,
+            commands::pause_queue,
+            commands::resume_queue,
+            commands::clear_finished,
+            commands::dashboard,
+            commands::get_settings,
+            commands::save_settings,
+            commands::list_models,
+            commands::download_model,
+            commands::cancel_download,
+            commands::import_model,
+            commands::open_path,
+            commands::reveal_path,
+        ])
+}
+
+/// The files among command-line arguments (a launch with files, or a second launch).
+fn files_in(args: &[String], cwd: &std::path::Path) -> Vec<PathBuf> {
+    args.iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| cwd.join(a))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Imports files handed over on the command line and tells the window.
+fn hand_over<R: Runtime>(app: &tauri::AppHandle<R>, files: Vec<PathBuf>) {
+    if files.is_empty() {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let shell = app.state::<Shell>();
+        let o = ProcessOptions {
+            out_dir: Some(shell.output_dir()),
+            ..ProcessOptions::default()
+        };
+        match shell.core.import_paths(&files, &o).await {
+            Ok(report) => {
+                let _ = app.emit("items-imported", report);
+            }
+            Err(e) => {
+                let _ = app.emit(
+                    "items-imported",
+                    serde_json::json!({
+                        "accepted": [],
+                        "rejected": files.iter().map(|f| serde_json::json!({
+                            "path": f, "reason": e.to_string()
+                        })).collect::<Vec<_>>(),
+                    }),
+                );
+            }
+        }
+    });
+}
+
+fn env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A message box for failures that leave no window to show them in.
+fn fatal(message: &str) {
+    tracing::error!("{message}");
+    eprintln!("video2doc-desktop: {message}");
+    if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        let _ = rfd::MessageDialog::new()
+            .set_level(rfd::MessageLevel::Error)
+            .set_title("Video2Doc cannot start")
+            .set_description(message)
+            .show();
+    }
+}
+
+/// Runs the app; returns the process's exit code.
+pub fn run() -> i32 {
+    let dirs = CoreDirs::resolve(
+        env_dir("VIDEO2DOC_DATA_DIR"),
+        env_dir("VIDEO2DOC_CONFIG_DIR"),
+    );
+    let _log = video2doc_core::logging::init(&dirs.logs());
+    video2doc_core::logging::log_panics();
+    let worker = match std::env::current_exe() {
+        Ok(program) => WorkerCommand {
+            program,
+            args: vec!["worker".into()],
+        },
+        Err(e) => {
+            fatal(&format!("cannot find its own program file: {e}"));
+            return 1;
+        }
+    };
+    let core = match Core::open(dirs, worker) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            fatal(&e.to_string());
+            return 1;
+        }
+    };
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+            hand_over(app, files_in(&args, std::path::Path::new(&cwd)));
+        }))
+        .plugin(tauri_plugin_notification::init());
+    let c = core.clone();
+    let app = with_commands(builder, Shell::new(core.clone()))
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let shell = app.state::<Shell>();
+            shell.allow_defaults(&handle);
+            tauri::async_runtime::block_on(c.start())?;
+            shell.restart_watching(&handle);
+            let notify: events::Notify = Arc::new(move |title: &str, body: &str| {
+                use tauri_plugin_notification::NotificationExt;
+                if let Err(e) = handle
+                    .notification()
+                    .builder()
+                    .title(title)
+                    .body(body)
+                    .show()
+                {
+                    tracing::warn!(error = %e, "notification not shown");
+                }
+            });
+            tauri::async_runtime::spawn(events::forward(
+                app.handle().clone(),
+                c.clone(),
+                Some(notify),
+            ));
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let args: Vec<String> = std::env::args().collect();
+            hand_over(app.handle(), files_in(&args, &cwd));
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(a) => a,
+        Err(e) => {
+            fatal(&format!("the window could not be created: {e}"));
+            return 1;
+        }
+    };
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Running jobs are put back in line (not counted as crashes) and resume at
+            // the next start.
+            tauri::async_runtime::block_on(core.close());
+        }
+    });
+    0
+}

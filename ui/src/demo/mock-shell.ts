@@ -1,0 +1,182 @@
+// A fake shell for `npm run demo` (vite --mode demo): the UI in a plain browser, with simulated
+// work. Never part of a production build (main.ts imports it only in demo mode).
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import { QUEUES } from '../lib/types';
+import type { AppSettings, Commands, ItemDetail, ItemRow, ModelRow, State, WorkerInfo } from '../lib/types';
+
+const params = new URLSearchParams(location.search);
+const COUNT = Number(params.get('n') ?? 200);
+const now = Date.now();
+const rows = new Map<string, ItemRow>();
+const names = ['Lecture', 'Meeting', 'Screencast', '讲座', 'Webinar', 'Standup', 'Interview'];
+const stateCycle: State[] = ['succeeded', 'running', 'pending', 'pending', 'failed', 'blocked', 'succeeded', 'cancelled', 'dead'];
+
+function stagesFor(state: State, progress: number, job: number) {
+  const done = Math.floor(progress * QUEUES.length);
+  return QUEUES.map((kind, i) => {
+    const s: State = state === 'succeeded' ? 'succeeded' : i < done ? 'succeeded' : i === done ? (state === 'running' ? 'running' : state === 'failed' ? 'failed' : 'pending') : 'blocked';
+    return {
+      job: job * 10 + i,
+      kind,
+      queue: kind,
+      state: s,
+      progress: { fraction: s === 'running' ? (progress * QUEUES.length) % 1 : s === 'succeeded' ? 1 : 0, stage: kind, message: s === 'running' ? `Working on ${kind}…` : '' },
+      attempts: s === 'failed' ? 3 : 1,
+      started_at: now - 60_000,
+      finished_at: null,
+      error: s === 'failed' ? 'ffmpeg could not read the audio track.' : null,
+    };
+  });
+}
+
+for (let i = 0; i < COUNT; i += 1) {
+  const state = stateCycle[i % stateCycle.length];
+  const progress = state === 'succeeded' ? 1 : state === 'running' ? (i * 37) % 100 / 100 : state === 'failed' ? 0.3 : 0;
+  const row: ItemRow = {
+    key: `g${i + 1}`,
+    group: i + 1,
+    title: `${names[i % names.length]} ${String(i + 1).padStart(4, '0')}.mp4`,
+    input: `/home/me/Videos/${names[i % names.length]} ${i + 1}.mp4`,
+    state,
+    priority: (['normal', 'normal', 'high', 'low', 'critical'] as const)[i % 5],
+    queue: QUEUES[Math.min(4, Math.floor(progress * 5))],
+    progress,
+    eta_ms: state === 'running' ? (1 - progress) * 400_000 : null,
+    created_at: now - (COUNT - i) * 60_000,
+    started_at: state === 'pending' || state === 'blocked' ? null : now - 300_000,
+    finished_at: state === 'succeeded' || state === 'failed' ? now - 1000 : null,
+    error: state === 'failed' ? 'The audio could not be read: the file may be damaged.' : null,
+    stages: [],
+  };
+  row.stages = stagesFor(state, progress, i + 1);
+  rows.set(row.key, row);
+}
+
+let workers: WorkerInfo[] = QUEUES.map((queue) => ({ queue, concurrency: queue === 'image' ? 2 : 1, paused: false, running: [] }));
+let settings: AppSettings = {
+  formats: ['md', 'html', 'pdf', 'srt'],
+  output_dir: null,
+  model: 'base',
+  language: null,
+  summary_endpoint: null,
+  concurrency: { video: 1, audio: 1, image: 2, summary: 1, export: 2 },
+  retention_days: 30,
+  threads: 0,
+  watch: [],
+  http_api: { enabled: false, port: 8765 },
+  ui_language: (params.get('lang') as AppSettings['ui_language']) ?? null,
+  theme: (params.get('theme') as AppSettings['theme']) ?? 'system',
+  notify: true,
+};
+const models: ModelRow[] = [
+  { name: 'tiny', size_bytes: 77_691_713, multilingual: true, present: true, path: '/models/ggml-tiny.bin', downloading: null },
+  { name: 'base', size_bytes: 147_951_465, multilingual: true, present: true, path: '/models/ggml-base.bin', downloading: null },
+  { name: 'small', size_bytes: 487_601_967, multilingual: true, present: false, path: '/models/ggml-small.bin', downloading: null },
+  { name: 'medium', size_bytes: 1_533_763_059, multilingual: true, present: false, path: '/models/ggml-medium.bin', downloading: null },
+];
+
+const slide = (n: number) =>
+  `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180"><rect width="320" height="180" fill="#234"/><text x="20" y="100" font-size="28" fill="#fff">Slide ${n}</text></svg>`)}`;
+
+function detail(key: string): ItemDetail {
+  const row = rows.get(key);
+  if (!row) throw { code: 'not_found', message: `No item ${key}.`, detail: null };
+  const lines = Math.round(row.progress * 40);
+  return {
+    row,
+    timeline: row.stages.filter((s) => s.state !== 'blocked').map((s) => ({
+      job: s.job, kind: s.kind, at: now - 50_000, from: 'pending', to: s.state, note: '', error: s.error ? 'ffmpeg exited with status 1: Invalid data found when processing input' : null,
+    })),
+    output_dir: row.state === 'succeeded' ? `/home/me/Documents/Video2Doc/${row.title}` : null,
+    outputs: row.state === 'succeeded' ? settings.formats.map((format) => ({ path: `/home/me/Documents/Video2Doc/${row.title}/${row.title}.${format}`, format, bytes: 12_345 * (format.length + 3) })) : [],
+    transcript: Array.from({ length: lines }, (_, i) => ({ start_ms: i * 4200, end_ms: i * 4200 + 4000, text: `Sentence number ${i + 1} of the talk, spoken clearly.` })),
+    slides: Array.from({ length: Math.round(row.progress * 8) }, (_, i) => ({ index: i, start_ms: i * 30_000, thumbnail: slide(i + 1), image: `/tmp/slide-${i}.png` })),
+    preview_html: row.state === 'succeeded' ? 'data:text/html,<h1>Preview</h1><p>The document.</p>' : null,
+  };
+}
+
+type Handler = { [K in keyof Commands]: (args: Commands[K][0]) => Commands[K][1] | Promise<Commands[K][1]> };
+const handlers: Handler = {
+  app_info: () => ({
+    version: '0.1.0-demo', commit: 'abc1234', target: 'x86_64-unknown-linux-gnu', profile: 'debug',
+    data_dir: '/home/me/.local/share/video2doc', config_dir: '/home/me/.config/video2doc', logs_dir: '/home/me/.local/share/video2doc/logs',
+    output_dir: '/home/me/Documents/Video2Doc', locale: params.get('locale') ?? navigator.language,
+    extensions: ['mp4', 'mkv', 'mov', 'webm', 'avi', 'mp3', 'wav', 'm4a', 'flac'],
+  }),
+  list_items: ({ limit }) => [...rows.values()].slice(0, limit ?? undefined),
+  item_detail: ({ key }) => detail(key),
+  import_paths: ({ paths }) => ({
+    accepted: paths.filter((p) => p.endsWith('.mp4')).map((path, i) => ({ path, key: `g${rows.size + i + 1}` })),
+    rejected: paths.filter((p) => !p.endsWith('.mp4')).map((path) => ({ path, reason: 'not a video or audio file Video2Doc can read' })),
+  }),
+  pick_files: () => ['/home/me/a.mp4', '/home/me/notes.txt'],
+  pick_folder: () => '/home/me/Recordings',
+  pick_model_file: () => null,
+  cancel_item: ({ key }) => update(key, { state: 'cancelled', eta_ms: null }),
+  retry_item: ({ key }) => update(key, { state: 'pending', error: null }),
+  set_priority: ({ key, priority }) => update(key, { priority }),
+  pause_queue: ({ queue }) => (workers = workers.map((w) => (queue === null || w.queue === queue ? { ...w, paused: true } : w))),
+  resume_queue: ({ queue }) => (workers = workers.map((w) => (queue === null || w.queue === queue ? { ...w, paused: false } : w))),
+  clear_finished: () => {
+    const gone = [...rows.values()].filter((r) => r.state === 'succeeded').map((r) => r.key);
+    gone.forEach((k) => rows.delete(k));
+    return gone.length;
+  },
+  dashboard: () => {
+    const totals: Partial<Record<State, number>> = {};
+    const counts: Record<string, Partial<Record<State, number>>> = {};
+    for (const r of rows.values()) {
+      totals[r.state] = (totals[r.state] ?? 0) + 1;
+      counts[r.queue] ??= {};
+      counts[r.queue][r.state] = (counts[r.queue][r.state] ?? 0) + 1;
+    }
+    const running = [...rows.values()].filter((r) => r.state === 'running').slice(0, 6);
+    return {
+      stats: { at: Date.now(), counts, totals, kinds: {}, finished_last_hour: 42, throughput_per_minute: Array.from({ length: 60 }, (_, i) => Math.round(3 + 3 * Math.sin(i / 5) + (i % 7 === 0 ? 4 : 0))), failure_rate: 0.08 },
+      workers: workers.map((w) => ({ ...w, running: w.paused ? [] : running.filter((r) => r.queue === w.queue).slice(0, w.concurrency).map((r) => ({ job: r.group ?? 0, kind: w.queue, since: now - 90_000, progress: { fraction: r.progress, stage: w.queue, message: '' } })) })),
+      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: 'small', model_present: false },
+    };
+  },
+  get_settings: () => settings,
+  save_settings: ({ settings: next }) => (settings = next),
+  list_models: () => models,
+  download_model: async ({ name }) => {
+    const m = models.find((x) => x.name === name)!;
+    for (let done = 0; done <= m.size_bytes; done += m.size_bytes / 20) {
+      await new Promise((r) => setTimeout(r, 200));
+      void emit('model-progress', { name, done, total: m.size_bytes });
+    }
+    m.present = true;
+    return m;
+  },
+  cancel_download: () => null,
+  import_model: () => models[0],
+  open_path: () => null,
+  reveal_path: () => null,
+};
+
+function update(key: string, patch: Partial<ItemRow>): ItemRow {
+  const row = { ...rows.get(key)!, ...patch };
+  rows.set(key, row);
+  void emit('items-changed', { items: [row], removed: [] });
+  return row;
+}
+
+mockWindows('main');
+mockIPC((cmd, args) => (handlers as unknown as Record<string, (a: unknown) => unknown>)[cmd]?.(args ?? {}), { shouldMockEvents: true });
+(window as unknown as { __TAURI_INTERNALS__: { convertFileSrc: (p: string) => string } }).__TAURI_INTERNALS__.convertFileSrc = (p) => p;
+
+// Progress ticks, four times a second, like the shell.
+setInterval(() => {
+  const changed: ItemRow[] = [];
+  for (const r of rows.values()) {
+    if (r.state !== 'running' || workers.every((w) => w.paused)) continue;
+    const progress = Math.min(1, r.progress + 0.004);
+    const next: ItemRow = { ...r, progress, eta_ms: (1 - progress) * 400_000, state: progress >= 1 ? 'succeeded' : 'running' };
+    next.stages = stagesFor(next.state, progress, r.group ?? 0);
+    rows.set(r.key, next);
+    changed.push(next);
+  }
+  if (changed.length) void emit('items-changed', { items: changed, removed: [] });
+}, 250);

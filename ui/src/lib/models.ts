@@ -1,0 +1,71 @@
+// Speech models: the catalogue, downloads with progress ('model-progress'), imports.
+import { writable } from 'svelte/store';
+import { call } from './api';
+import type { ModelRow } from './types';
+
+export interface DownloadProgress {
+  done: number;
+  total: number;
+}
+
+export const models = writable<ModelRow[]>([]);
+/** Downloads in progress by model name. */
+export const downloads = writable<Record<string, DownloadProgress>>({});
+
+export function progressFraction(p: DownloadProgress | null | undefined): number {
+  if (!p || !(p.total > 0)) return 0;
+  return Math.min(1, Math.max(0, p.done / p.total));
+}
+
+export function onModelProgress(event: { name: string; done: number; total: number }): void {
+  downloads.update((all) => ({ ...all, [event.name]: { done: event.done, total: event.total } }));
+}
+
+function replaceRow(row: ModelRow): void {
+  models.update((all) => (all.some((m) => m.name === row.name) ? all.map((m) => (m.name === row.name ? row : m)) : [...all, row]));
+}
+
+function forget(name: string): void {
+  downloads.update((all) => {
+    const { [name]: _dropped, ...rest } = all;
+    void _dropped;
+    return rest;
+  });
+}
+
+export async function loadModels(): Promise<ModelRow[]> {
+  const list = await call('list_models');
+  models.set(list);
+  downloads.update((all) => {
+    const next = { ...all };
+    for (const m of list) if (m.downloading && !next[m.name]) next[m.name] = { ...m.downloading };
+    return next;
+  });
+  return list;
+}
+
+/** Resolves when the download is done (or rejects when it fails or is cancelled). */
+export async function downloadModel(name: string): Promise<ModelRow> {
+  downloads.update((all) => ({ ...all, [name]: all[name] ?? { done: 0, total: 0 } }));
+  try {
+    const row = await call('download_model', { name });
+    replaceRow(row);
+    return row;
+  } finally {
+    forget(name);
+  }
+}
+
+export async function cancelDownload(name: string): Promise<void> {
+  await call('cancel_download', { name });
+  forget(name);
+}
+
+/** Returns null when the picker was dismissed. */
+export async function importModelFile(): Promise<ModelRow | null> {
+  const path = await call('pick_model_file');
+  if (!path) return null;
+  const row = await call('import_model', { path });
+  replaceRow(row);
+  return row;
+}

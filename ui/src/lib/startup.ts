@@ -1,0 +1,45 @@
+// Starts the app: app info, settings, live events, the initial list, drag and drop.
+import { call } from './api';
+import { loadAppInfo, loadSettings, workers } from './app-state';
+import { listenDragDrop } from './drag-drop';
+import { items } from './item-list';
+import { startLiveEvents } from './live-events';
+import { selectedDetail } from './selected-detail';
+import { toastError } from './toasts';
+import type { CommandError } from './types';
+
+export const INITIAL_LIMIT = 10000;
+
+export function shellAvailable(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+export async function startApp(setDragOver: (over: boolean) => void): Promise<() => void> {
+  const stops: (() => void)[] = [];
+  const report = (e: unknown) => toastError(e as CommandError);
+
+  await Promise.all([loadAppInfo().catch(report), loadSettings().catch(report)]);
+
+  const live = await startLiveEvents(items, selectedDetail);
+  stops.push(live.stop);
+  try {
+    items.load(await call('list_items', { limit: INITIAL_LIMIT }));
+  } catch (e) {
+    report(e);
+  }
+  live.loaded();
+
+  call('dashboard')
+    .then((d) => workers.set(d.workers))
+    .catch(report);
+
+  try {
+    stops.push(await listenDragDrop(setDragOver));
+  } catch (e) {
+    report(e);
+  }
+  return () => {
+    stops.forEach((stop) => stop());
+    selectedDetail.destroy();
+  };
+}

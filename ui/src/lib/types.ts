@@ -1,0 +1,262 @@
+// The contract between the desktop shell (src-tauri/src/commands.rs) and the UI.
+// Data returned by commands uses the Rust field names (snake_case); command arguments
+// are passed in camelCase, as Tauri maps them to the Rust parameter names.
+
+export type State =
+  | 'blocked'
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'dead';
+export type Priority = 'low' | 'normal' | 'high' | 'critical';
+export const QUEUES = ['video', 'audio', 'image', 'summary', 'export'] as const;
+export type QueueName = (typeof QUEUES)[number];
+export type Format = 'md' | 'html' | 'docx' | 'pdf' | 'srt' | 'vtt' | 'txt' | 'json';
+
+export interface Progress {
+  fraction: number; // 0..1
+  stage: string;
+  message: string;
+}
+
+/** One step (job) of an item. */
+export interface StageRow {
+  job: number;
+  kind: string; // video | audio | image | summary | export
+  queue: string;
+  state: State;
+  progress: Progress;
+  attempts: number;
+  started_at: number | null; // ms since the epoch
+  finished_at: number | null;
+  error: string | null;
+}
+
+/** One row of the queue view: a video's workflow (key "g<group>") or a lone task (key "j<job>"). */
+export interface ItemRow {
+  key: string;
+  group: number | null;
+  title: string; // the input's file name
+  input: string | null; // the input's path
+  state: State; // overall
+  priority: Priority;
+  queue: string; // the queue of the stage that runs now (or ran last)
+  progress: number; // 0..1 overall
+  eta_ms: number | null; // estimated time left, when running
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null; // plain words
+  stages: StageRow[];
+}
+
+export interface TimelineEntry {
+  job: number;
+  kind: string;
+  at: number;
+  from: State | null;
+  to: State;
+  note: string;
+  error: string | null; // the technical detail
+}
+
+export interface OutputFile {
+  path: string;
+  format: Format;
+  bytes: number;
+}
+
+export interface TranscriptLine {
+  start_ms: number;
+  end_ms: number;
+  text: string;
+}
+
+export interface SlideThumb {
+  index: number;
+  start_ms: number | null; // null while the slides are still being saved
+  thumbnail: string; // a file path; show it with convertFileSrc
+  image: string;
+}
+
+export interface ItemDetail {
+  row: ItemRow;
+  timeline: TimelineEntry[];
+  output_dir: string | null;
+  outputs: OutputFile[];
+  transcript: TranscriptLine[]; // so far, while it runs
+  slides: SlideThumb[]; // so far, while it runs
+  preview_html: string | null; // path of the HTML document when there is one
+}
+
+export interface ProcessOptions {
+  out_dir?: string | null;
+  formats?: Format[] | null;
+  model?: string | null;
+  language?: string | null;
+  priority?: Priority | null;
+  translate?: boolean;
+  prompt?: string | null;
+}
+
+export interface ImportReport {
+  accepted: { path: string; key: string }[];
+  rejected: { path: string; reason: string }[];
+}
+
+export interface KindStats {
+  [k: string]: unknown;
+}
+
+export interface Stats {
+  at: number;
+  counts: Record<string, Partial<Record<State, number>>>;
+  totals: Partial<Record<State, number>>;
+  kinds: Record<string, KindStats>;
+  finished_last_hour: number;
+  throughput_per_minute: number[]; // 60 buckets, oldest first
+  failure_rate: number;
+}
+
+export interface SlotInfo {
+  job: number;
+  kind: string;
+  since: number;
+  progress: Progress;
+}
+
+export interface WorkerInfo {
+  queue: string;
+  concurrency: number;
+  paused: boolean;
+  running: SlotInfo[];
+}
+
+export interface QueueHealth {
+  ok: boolean;
+  store: string;
+  store_writable: boolean;
+  store_error: string | null;
+  free_disk_bytes: number | null;
+  all_paused: boolean;
+  [k: string]: unknown;
+}
+
+export interface AppHealth {
+  ok: boolean;
+  queue: QueueHealth;
+  ffmpeg: string | null; // version line, null when not found
+  ffprobe: string | null;
+  model: string;
+  model_present: boolean;
+}
+
+export interface Dashboard {
+  stats: Stats;
+  workers: WorkerInfo[];
+  health: AppHealth;
+}
+
+export interface Endpoint {
+  base_url: string;
+  model: string;
+  api_key?: string | null;
+  prompt?: string;
+  timeout_s?: number;
+}
+
+/** One watched folder (the Rust `watch::WatchedFolder`, serde's externally tagged enums). */
+export interface WatchSetting {
+  path: string;
+  recursive: boolean;
+  extensions: string[]; // empty: every supported type
+  output: 'beside_source' | { folder: string };
+  formats: Format[] | null; // null: the settings' formats
+  model: string | null;
+  language: string | null;
+  priority: Priority;
+  after_success: 'keep' | 'delete' | { move_to: string };
+}
+
+export interface AppSettings {
+  formats: Format[];
+  output_dir: string | null;
+  model: string;
+  language: string | null;
+  summary_endpoint: Endpoint | null;
+  concurrency: Record<string, number>;
+  retention_days: number;
+  threads: number;
+  watch: WatchSetting[];
+  http_api: { enabled: boolean; port: number };
+  ui_language: 'en' | 'zh-CN' | null; // null: from the OS
+  theme: 'system' | 'light' | 'dark';
+  notify: boolean;
+}
+
+export interface ModelRow {
+  name: string;
+  size_bytes: number;
+  multilingual: boolean;
+  present: boolean;
+  path: string;
+  downloading: { done: number; total: number } | null;
+}
+
+export interface AppInfo {
+  version: string;
+  commit: string | null;
+  target: string;
+  profile: string;
+  data_dir: string;
+  config_dir: string;
+  logs_dir: string;
+  output_dir: string; // the effective default output folder
+  locale: string; // the OS locale, e.g. "zh-CN"
+  extensions: string[]; // supported input extensions, lower case, no dot
+}
+
+/** Every command rejects with this. */
+export interface CommandError {
+  code: 'bad_request' | 'not_found' | 'failed';
+  message: string; // plain words
+  detail: string | null; // the technical detail
+}
+
+/** Command name -> [arguments, result]. */
+export interface Commands {
+  app_info: [Record<string, never>, AppInfo];
+  list_items: [{ state?: State | null; queue?: string | null; limit?: number | null }, ItemRow[]];
+  item_detail: [{ key: string }, ItemDetail];
+  import_paths: [{ paths: string[]; options?: ProcessOptions | null }, ImportReport];
+  pick_files: [Record<string, never>, string[]]; // native dialog; [] when dismissed
+  pick_folder: [Record<string, never>, string | null];
+  pick_model_file: [Record<string, never>, string | null];
+  cancel_item: [{ key: string }, ItemRow];
+  retry_item: [{ key: string }, ItemRow];
+  set_priority: [{ key: string; priority: Priority }, ItemRow];
+  pause_queue: [{ queue: string | null }, WorkerInfo[]]; // null: all queues
+  resume_queue: [{ queue: string | null }, WorkerInfo[]];
+  clear_finished: [Record<string, never>, number]; // rows removed
+  dashboard: [Record<string, never>, Dashboard];
+  get_settings: [Record<string, never>, AppSettings];
+  save_settings: [{ settings: AppSettings }, AppSettings];
+  list_models: [Record<string, never>, ModelRow[]];
+  download_model: [{ name: string }, ModelRow]; // resolves when done; progress via 'model-progress'
+  cancel_download: [{ name: string }, null];
+  import_model: [{ path: string }, ModelRow];
+  open_path: [{ path: string }, null]; // with the OS default app
+  reveal_path: [{ path: string }, null]; // in the file manager
+}
+
+/** Events the shell emits. */
+export interface Events {
+  /** Rows that changed since the last event, at most ~4 per second. */
+  'items-changed': { items: ItemRow[]; removed: string[] };
+  'queues-changed': WorkerInfo[];
+  'model-progress': { name: string; done: number; total: number };
+  /** Files handed over by a second launch, the command line or a watched folder, already imported. */
+  'items-imported': ImportReport;
+}

@@ -1,0 +1,54 @@
+import type { AppSettings, ItemRow, StageRow, State } from '../src/lib/types';
+
+export function makeStage(kind: string, state: State, fraction = 0): StageRow {
+  return {
+    job: Math.floor(Math.random() * 1e9),
+    kind,
+    queue: kind,
+    state,
+    progress: { fraction, stage: kind, message: '' },
+    attempts: 1,
+    started_at: null,
+    finished_at: null,
+    error: null,
+  };
+}
+
+export function makeRow(n: number, over: Partial<ItemRow> = {}): ItemRow {
+  return {
+    key: `g${n}`,
+    group: n,
+    title: `video-${String(n).padStart(5, '0')}.mp4`,
+    input: `/videos/video-${n}.mp4`,
+    state: 'pending',
+    priority: 'normal',
+    queue: 'video',
+    progress: 0,
+    eta_ms: null,
+    created_at: 1_700_000_000_000 + n * 1000,
+    started_at: null,
+    finished_at: null,
+    error: null,
+    stages: [],
+    ...over,
+  };
+}
+
+export function makeSettings(over: Partial<AppSettings> = {}): AppSettings {
+  return {
+    formats: ['md', 'html'],
+    output_dir: null,
+    model: 'base',
+    language: null,
+    summary_endpoint: null,
+    concurrency: { video: 1, audio: 1, image: 2, summary: 1, export: 2 },
+    retention_days: 30,
+    threads: 0,
+    watch: [],
+    http_api: { enabled: false, port: 8765 },
+    ui_language: null,
+    theme: 'system',
+    notify: true,
+    ...over,
+  };
+}

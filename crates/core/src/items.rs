@@ -212,12 +212,15 @@ fn row_of(
         }
         _ => None,
     };
-    // A stage's own failure, not the "upstream failed" of the stages after it.
+    // A stage's own failure, not the "upstream failed" of the stages after it; a
+    // cancelled item did not go wrong.
+    let failed = matches!(overall, State::Failed | State::Dead);
     let error = jobs
         .iter()
         .filter_map(|j| j.error.as_ref())
         .find(|e| e.upstream.is_none())
         .or_else(|| jobs.iter().find_map(|j| j.error.as_ref()))
+        .filter(|_| failed)
         .map(|e| e.message.clone());
     ItemRow {
         key: key.to_string(),

@@ -278,7 +278,13 @@ fn decode_window(
     };
     params.set_n_threads(threads as i32);
     params.set_translate(o.translate);
-    params.set_language(Some(o.language.as_deref().unwrap_or("auto")));
+    // English-only models know one language; "auto" would only waste a detection pass.
+    let language = match o.language.as_deref() {
+        _ if !ctx.is_multilingual() => "en",
+        Some(l) => l,
+        None => "auto",
+    };
+    params.set_language(Some(language));
     if let Some(p) = prompt {
         params.set_initial_prompt(p);
     }
@@ -442,7 +448,12 @@ fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<Strin
             }
         }
     }
-    let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string);
+    // An English-only model detects nothing: its language id is meaningless.
+    let lang = if ctx.is_multilingual() {
+        whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
+    } else {
+        Some("en".to_string())
+    };
     Ok(lang)
 }
 

@@ -331,7 +331,8 @@ impl Queue {
                         .settings
                         .concurrency
                         .unwrap_or(inner.config.default_concurrency),
-                    paused: lane.settings.paused,
+                    // Paused on its own or with all queues: either way nothing starts.
+                    paused: lane.settings.paused || inner.all_paused.load(Ordering::SeqCst),
                     running,
                 }
             })

@@ -1,0 +1,295 @@
+// End-to-end tests of the real desktop app: the release binary in a real window under
+// Xvfb, driven through tauri-driver and WebKitWebDriver, with real ffmpeg, the real
+// whisper test model and a real sled data folder. Each test saves a screenshot in
+// $E2E_OUT (default: tests/e2e/output).
+//
+// Needs: VIDEO2DOC_APP (the desktop binary), TAURI_DRIVER (tauri-driver), DISPLAY.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remote } from 'webdriverio';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const APP = process.env.VIDEO2DOC_APP;
+const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
+const OUT = process.env.E2E_OUT ?? path.join(here, 'output');
+const MODEL =
+  process.env.VIDEO2DOC_TEST_MODEL ?? path.join(homedir(), '.cache/video2doc/models/ggml-tiny.en-test.bin');
+
+assert.ok(APP && existsSync(APP), `VIDEO2DOC_APP must name the built desktop app (got ${APP})`);
+assert.ok(existsSync(MODEL), `the test model ${MODEL} is missing: run scripts/fetch-test-model.sh`);
+assert.ok(process.env.DISPLAY, 'DISPLAY must be set (start Xvfb)');
+
+const root = mkdtempSync(path.join(tmpdir(), 'video2doc-e2e-'));
+const dirs = {
+  data: path.join(root, 'data'),
+  config: path.join(root, 'config'),
+  out: path.join(root, 'documents'),
+  videos: path.join(root, 'videos'),
+};
+for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+mkdirSync(OUT, { recursive: true });
+
+let driver;
+let port;
+let browser;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitForPort(p, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(p, '127.0.0.1', () => {
+        c.end();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not listen on ${p} within ${ms} ms`);
+}
+
+/** Starts the app (a new WebDriver session) and waits for its window to be ready. */
+async function launch() {
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port,
+    logLevel: 'warn',
+    connectionRetryTimeout: 120_000,
+    capabilities: { 'tauri:options': { application: APP } },
+  });
+  await $('[data-testid="nav-queue"]').waitForExist({ timeout: 60_000 });
+  return browser;
+}
+
+/** Ends the session: the app quits, as when its window is closed. */
+async function quit() {
+  if (browser) {
+    await browser.deleteSession().catch(() => {});
+    browser = undefined;
+    // The data folder is locked until the app has exited.
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+}
+
+const $ = (sel) => browser.$(sel);
+const row = (key) => $(`[data-testid="item-row"][data-key="${key}"]`);
+
+async function shot(name) {
+  await browser.saveScreenshot(path.join(OUT, `${name}.png`));
+}
+
+/** Imports through the same function a drop on the window calls. */
+async function importPaths(paths) {
+  return browser.execute((p) => window.video2docImport(p), paths);
+}
+
+/** Imports one file and returns its item's key (from the row that appears). */
+async function importOne(file) {
+  const before = new Set(
+    await browser.$$('[data-testid="item-row"]').map((r) => r.getAttribute('data-key')),
+  );
+  await importPaths([file]);
+  let key;
+  await browser.waitUntil(
+    async () => {
+      const keys = await browser.$$('[data-testid="item-row"]').map((r) => r.getAttribute('data-key'));
+      key = keys.find((k) => !before.has(k));
+      return Boolean(key);
+    },
+    { timeout: 30_000, timeoutMsg: `no row appeared for ${file}` },
+  );
+  return key;
+}
+
+/** Every row's key and state, for failure messages. */
+async function rows() {
+  return browser.$$('[data-testid="item-row"]').map(async (r) => `${await r.getAttribute('data-key')}=${await r.getAttribute('data-state')}`);
+}
+
+async function waitState(key, states, timeout = 240_000) {
+  const want = [].concat(states);
+  let last;
+  try {
+    await browser.waitUntil(
+      async () => {
+        last = await row(key).getAttribute('data-state');
+        return want.includes(last);
+      },
+      { timeout, interval: 250 },
+    );
+  } catch {
+    await shot(`failed-wait-${key}`);
+    throw new Error(`item ${key} did not become ${want.join('/')} (last: ${last}); rows: ${await rows()}`);
+  }
+  return last;
+}
+
+async function nav(tab) {
+  await $(`[data-testid="nav-${tab}"]`).click();
+}
+
+before(async () => {
+  // The settings a person would have chosen: the test model, a documents folder.
+  writeFileSync(
+    path.join(dirs.config, 'settings.json'),
+    JSON.stringify({ model: MODEL, output_dir: dirs.out, formats: ['md', 'html', 'txt', 'srt'] }),
+  );
+  execFileSync(path.join(repo, 'scripts/sample-video.sh'), [path.join(dirs.videos, 'lecture.mp4')]);
+  writeFileSync(path.join(dirs.videos, 'broken.mp4'), 'this is a text file, not a video\n');
+  port = await freePort();
+  driver = spawn(DRIVER, ['--port', String(port), '--native-driver', '/usr/bin/WebKitWebDriver'], {
+    env: { ...process.env, VIDEO2DOC_DATA_DIR: dirs.data, VIDEO2DOC_CONFIG_DIR: dirs.config },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForPort(port, 30_000);
+  await launch();
+});
+
+after(async () => {
+  await quit();
+  driver?.kill();
+});
+
+test('a dropped video is processed to documents, shown live, and its result opens', async () => {
+  const video = path.join(dirs.videos, 'lecture.mp4');
+  const key = await importOne(video);
+  await row(key).click();
+  await $('[data-testid="detail-pane"]').waitForExist();
+  // Progress is shown while it runs: some stage is running or done before the end.
+  await waitState(key, ['running', 'succeeded']);
+  await shot('1-running');
+  await waitState(key, 'succeeded');
+  await row(key).click();
+  // The outputs are listed and the document previews in the window.
+  await $('[data-testid="outputs-list"]').waitForExist({ timeout: 10_000 });
+  const outputs = await browser.$$('[data-testid="output-item"]').map((o) => o.getText());
+  assert.ok(outputs.length >= 4, `outputs listed: ${outputs.join(' | ')}`);
+  await $('[data-testid="detail-tab-transcript"]').click();
+  const transcript = (await $('[data-testid="transcript"]').getText()).toLowerCase();
+  assert.match(transcript, /photosynthesis|sunlight|oxygen/, `transcript shown: ${transcript}`);
+  await $('[data-testid="detail-tab-preview"]').click();
+  const frame = await $('[data-testid="document-preview"]');
+  await frame.waitForExist({ timeout: 10_000 });
+  assert.match(await frame.getAttribute('src'), /asset|lecture/);
+  await browser.switchFrame(frame);
+  await browser.waitUntil(async () => (await browser.$('body').getText()).length > 20, {
+    timeout: 10_000,
+    timeoutMsg: 'the document preview stayed empty',
+  });
+  const text = (await browser.$('body').getText()).toLowerCase();
+  await browser.switchFrame(null);
+  assert.match(text, /photosynthesis|oxygen|sunlight/, 'the preview shows the document');
+  await shot('1-done-preview');
+  // The files are on disk where the settings said.
+  const docDir = path.join(dirs.out, 'lecture');
+  const md = readFileSync(path.join(docDir, 'lecture.md'), 'utf8').toLowerCase();
+  assert.match(md, /photosynthesis|oxygen/);
+});
+
+test('a broken file fails alone with an error naming it', async () => {
+  const key = await importOne(path.join(dirs.videos, 'broken.mp4'));
+  await waitState(key, 'failed', 60_000);
+  await row(key).click();
+  const err = await $('[data-testid="item-error"]').getText();
+  assert.match(err, /broken\.mp4/, `error shown: ${err}`);
+  await shot('2-broken-file');
+});
+
+test('cancel and retry', async () => {
+  // Paused, so the item is surely cancelled before it runs.
+  await $('[data-testid="pause-all"]').click();
+  const key = await importOne(path.join(dirs.videos, 'lecture.mp4'));
+  await waitState(key, ['pending', 'blocked', 'running']);
+  await row(key).click();
+  await $('[data-testid="cancel-button"]').click();
+  if (await $('[data-testid="confirm-yes"]').isExisting()) await $('[data-testid="confirm-yes"]').click();
+  await waitState(key, 'cancelled', 30_000);
+  await shot('3-cancelled');
+  await $('[data-testid="pause-all"]').click(); // now "Resume all"
+  await row(key).click();
+  await $('[data-testid="retry-button"]').click();
+  await waitState(key, 'succeeded');
+  await shot('3-retried-done');
+});
+
+test('pausing a queue holds its stage until resumed', async () => {
+  await nav('dashboard');
+  const pause = $('[data-testid="pause-queue"][data-queue="audio"]');
+  await pause.waitForExist({ timeout: 15_000 });
+  await pause.click();
+  await $('[data-testid="resume-queue"][data-queue="audio"]').waitForExist({ timeout: 10_000 });
+  await shot('4-audio-paused');
+  await nav('queue');
+  // A copy under another name: the same content would be found already done.
+  const copy = path.join(dirs.videos, 'lecture-2.mp4');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(dirs.videos, 'lecture.mp4'), '-t', '12', '-c', 'copy', copy]);
+  const key = await importOne(copy);
+  // The video stage runs; transcription waits in the paused audio queue, so the item
+  // stays unfinished however long it waits (unpaused, this clip takes a few seconds).
+  await waitState(key, 'running', 60_000);
+  await new Promise((r) => setTimeout(r, 8000));
+  assert.equal(await row(key).getAttribute('data-state'), 'running', 'a paused queue ran a job');
+  await row(key).click();
+  await shot('4-waiting-for-audio');
+  await nav('dashboard');
+  await $('[data-testid="resume-queue"][data-queue="audio"]').click();
+  await $('[data-testid="pause-queue"][data-queue="audio"]').waitForExist({ timeout: 10_000 });
+  await nav('queue');
+  await waitState(key, 'succeeded');
+  await shot('4-resumed-done');
+});
+
+test('a setting survives a restart', async () => {
+  await nav('settings');
+  const retention = $('[data-testid="setting-retention-days"]');
+  await retention.waitForExist();
+  await retention.setValue('12');
+  await $('[data-testid="settings-save"]').click();
+  await browser.waitUntil(
+    async () => JSON.parse(readFileSync(path.join(dirs.config, 'settings.json'), 'utf8')).retention_days === 12,
+    { timeout: 10_000, timeoutMsg: 'the setting was not saved' },
+  );
+  await quit();
+  await launch();
+  await nav('settings');
+  await $('[data-testid="setting-retention-days"]').waitForExist();
+  assert.equal(await $('[data-testid="setting-retention-days"]').getValue(), '12');
+  // The finished items are still there after the restart.
+  await nav('queue');
+  const states = await browser.$$('[data-testid="item-row"]').map((r) => r.getAttribute('data-state'));
+  assert.ok(states.filter((s) => s === 'succeeded').length >= 3, `rows after restart: ${states}`);
+  await shot('5-after-restart');
+});
+
+test('the Chinese UI shows', async () => {
+  await $('[data-testid="language-switch"]').selectByAttribute('value', 'zh-CN');
+  await browser.waitUntil(async () => (await $('[data-testid="nav-queue"]').getText()) === '队列', {
+    timeout: 10_000,
+    timeoutMsg: 'the navigation did not switch to Chinese',
+  });
+  assert.equal(await $('[data-testid="nav-settings"]').getText(), '设置');
+  await shot('6-chinese');
+  const saved = JSON.parse(readFileSync(path.join(dirs.config, 'settings.json'), 'utf8'));
+  assert.equal(saved.ui_language, 'zh-CN');
+  assert.ok(readdirSync(OUT).length >= 6, 'screenshots saved');
+});

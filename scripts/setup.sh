@@ -2,8 +2,13 @@
 # Installs what building, running and testing Video2Doc needs on Debian/Ubuntu.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils)
+PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils
+  # the desktop window (Tauri 2 on WebKitGTK), and its end-to-end tests under Xvfb
+  libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev libxdo-dev webkit2gtk-driver xvfb xauth)
+# The UI is built with Node.js (18 or newer): the distribution's, unless one is installed.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -28,4 +33,17 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
-echo "setup: ok ($(cargo --version))"
+# tauri-driver: the WebDriver bridge the desktop end-to-end tests drive the app through.
+TOOLS="$HOME/.cache/video2doc/tools"
+if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --version 2.1.0 --locked --root "$TOOLS" -q
+fi
+# The UI's and the end-to-end tests' packages, as locked.
+for dir in ui tests/e2e; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+echo "setup: ok ($(cargo --version), node $(node --version))"

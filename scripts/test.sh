@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs what is needed, then runs every check and test of the workspace.
+# Installs what is needed, then runs every check and test: the UI's, the workspace's
+# (queue, core, CLI, desktop commands) and the real desktop app's end to end under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . scripts/env.sh
 ./scripts/fetch-test-model.sh
 
+echo "== ui: type check, build, unit tests"
+npm --prefix ui run build
+npm --prefix ui test
 echo "== format"
 cargo fmt --all --check
 echo "== lint"
@@ -14,4 +18,6 @@ echo "== tests"
 cargo test --workspace --locked
 echo "== benches build"
 cargo bench --workspace --locked --no-run
+echo "== desktop app end to end (Xvfb, tauri-driver)"
+./scripts/e2e.sh
 echo "all tests passed"

@@ -185,7 +185,10 @@ fn a_video_goes_from_import_to_documents_through_the_commands() {
         .iter()
         .map(|l| l["text"].as_str().unwrap().to_lowercase())
         .collect();
-    assert!(text.contains("photosynthesis") || text.contains("oxygen"), "{text}");
+    assert!(
+        text.contains("photosynthesis") || text.contains("oxygen"),
+        "{text}"
+    );
     assert!(!d["slides"].as_array().unwrap().is_empty());
     assert!(d["timeline"].as_array().unwrap().len() >= 15);
     let html = d["preview_html"].as_str().unwrap();
@@ -240,14 +243,15 @@ fn bad_input_is_named_and_fails_alone() {
     let key = report["accepted"][0]["key"].as_str().unwrap();
     let row = a.wait(key, &["failed", "succeeded"]);
     assert_eq!(row["state"], "failed");
-    assert!(
-        row["error"].as_str().unwrap().contains("fake.mp4"),
-        "{row}"
-    );
+    assert!(row["error"].as_str().unwrap().contains("fake.mp4"), "{row}");
     let e = a.err("import_paths", json!({ "paths": [] }));
     assert_eq!(e["code"], "bad_request");
 
-    for (key, code) in [("x1", "bad_request"), ("g999", "not_found"), ("j999", "not_found")] {
+    for (key, code) in [
+        ("x1", "bad_request"),
+        ("g999", "not_found"),
+        ("j999", "not_found"),
+    ] {
         let e = a.err("cancel_item", json!({ "key": key }));
         assert_eq!(e["code"], code, "{key}: {e}");
     }
@@ -277,10 +281,9 @@ fn settings_queues_and_models_through_the_commands() {
     s["concurrency"] = json!({ "export": 3 });
     let saved = a.ok("save_settings", json!({ "settings": s }));
     assert_eq!(saved["retention_days"], 30);
-    let on_disk: Value = serde_json::from_slice(
-        &std::fs::read(a.dir.path().join("config/settings.json")).unwrap(),
-    )
-    .unwrap();
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(a.dir.path().join("config/settings.json")).unwrap())
+            .unwrap();
     assert_eq!(on_disk["ui_language"], "zh-CN");
     // Queue slots apply at once.
     let d = a.ok("dashboard", json!({}));
@@ -317,6 +320,27 @@ fn settings_queues_and_models_through_the_commands() {
     let e = a.err("pause_queue", json!({ "queue": "gpu" }));
     assert_eq!(e["code"], "bad_request");
 
+    // The local HTTP API follows its setting.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/api/openapi.json");
+    let mut s = a.ok("get_settings", json!({}));
+    s["http_api"] = json!({ "enabled": true, "port": port });
+    a.ok("save_settings", json!({ "settings": s.clone() }));
+    let spec: Value = ureq::get(&url).call().unwrap().into_json().unwrap();
+    assert!(spec["paths"]["/api/queue/workflows/complete"].is_object());
+    let status = ureq::get(&format!("http://127.0.0.1:{port}/api/queue/health"))
+        .call()
+        .unwrap_err();
+    assert!(matches!(status, ureq::Error::Status(401, _)), "{status}");
+    s["http_api"]["enabled"] = json!(false);
+    a.ok("save_settings", json!({ "settings": s }));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(ureq::get(&url).call().is_err(), "still serving after being turned off");
+
     let models = a.ok("list_models", json!({}));
     assert!(models
         .as_array()
@@ -328,7 +352,10 @@ fn settings_queues_and_models_through_the_commands() {
     let bogus = a.dir.path().join("ggml-bogus.bin");
     std::fs::write(&bogus, b"not a model").unwrap();
     let e = a.err("import_model", json!({ "path": bogus }));
-    assert!(e["message"].as_str().unwrap().contains("ggml-bogus.bin"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("ggml-bogus.bin"),
+        "{e}"
+    );
     let row = a.ok("import_model", json!({ "path": model() }));
     assert_eq!(row["present"], true);
     assert!(a

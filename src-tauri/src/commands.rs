@@ -201,7 +201,7 @@ pub async fn save_settings<R: Runtime>(
     settings: AppSettings,
 ) -> Result<AppSettings> {
     shell.core.apply_settings(settings).await?;
-    shell.settings_changed(&app).await;
+    shell.settings_changed(&app).await?;
     Ok(shell.core.settings())
 }
 

@@ -156,6 +156,9 @@ pub fn run() -> i32 {
             shell.allow_defaults(&handle);
             tauri::async_runtime::block_on(c.start())?;
             shell.restart_watching(&handle);
+            if let Err(e) = tauri::async_runtime::block_on(shell.restart_http()) {
+                tracing::warn!("{e}");
+            }
             let notify: events::Notify = Arc::new(move |title: &str, body: &str| {
                 use tauri_plugin_notification::NotificationExt;
                 if let Err(e) = handle

@@ -18,6 +18,8 @@ pub struct Shell {
     /// Output folders shown in this session (they may be opened and previewed).
     shown: Mutex<BTreeSet<PathBuf>>,
     watching: Mutex<Option<CancellationToken>>,
+    /// The local HTTP API while it runs: its port and how to stop it.
+    http: tokio::sync::Mutex<Option<(u16, CancellationToken)>>,
 }
 
 impl Shell {
@@ -26,6 +28,7 @@ impl Shell {
             core,
             shown: Mutex::new(BTreeSet::new()),
             watching: Mutex::new(None),
+            http: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -86,10 +89,45 @@ impl Shell {
         }
     }
 
-    /// Applies settings that need the shell: the watched folders.
-    pub async fn settings_changed<R: Runtime>(&self, app: &AppHandle<R>) {
+    /// Applies settings that need the shell: the watched folders and the HTTP API.
+    pub async fn settings_changed<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+    ) -> Result<(), CommandError> {
         self.allow_defaults(app);
         self.restart_watching(app);
+        self.restart_http().await
+    }
+
+    /// Starts, moves or stops the local HTTP API as the settings say.
+    pub async fn restart_http(&self) -> Result<(), CommandError> {
+        let want = self.core.settings().http_api;
+        let mut http = self.http.lock().await;
+        if let Some((port, stop)) = http.as_ref() {
+            if want.enabled && *port == want.port {
+                return Ok(());
+            }
+            stop.cancel();
+            *http = None;
+        }
+        if !want.enabled {
+            return Ok(());
+        }
+        let listener = video2doc_cli::http::bind(want.port).await.map_err(|e| {
+            CommandError::bad_request(format!("the HTTP API cannot use port {}: {e}", want.port))
+        })?;
+        let stop = CancellationToken::new();
+        let s = stop.clone();
+        let core = self.core.clone();
+        tauri::async_runtime::spawn(async move {
+            let shutdown = async move { s.cancelled().await };
+            if let Err(e) = video2doc_cli::http::serve(core, listener, shutdown).await {
+                tracing::warn!(error = %e, "the HTTP API stopped");
+            }
+        });
+        tracing::info!(port = want.port, "HTTP API on 127.0.0.1");
+        *http = Some((want.port, stop));
+        Ok(())
     }
 
     /// (Re)starts watching the folders of the settings.

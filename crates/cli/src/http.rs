@@ -24,8 +24,6 @@ use video2doc_core::api::{Core, CoreError, ProcessOptions};
 use video2doc_core::export::Format;
 use video2doc_queue::{GroupId, JobId, Priority};
 
-use crate::output::Out;
-
 /// An API error: a status and `{"error": {"code", "message"}}`.
 pub struct ApiError(StatusCode, &'static str, String);
 
@@ -163,7 +161,7 @@ impl TaskBody {
     }
 }
 
-type Shared = Arc<Core>;
+pub type Shared = Arc<Core>;
 
 async fn submit_task(
     State(core): State<Shared>,
@@ -364,7 +362,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The token in `<data>/api-token`, created (owner-only) when missing.
-pub fn token(data: &Path) -> anyhow::Result<String> {
+pub fn token(data: &Path) -> std::io::Result<String> {
     let path = data.join("api-token");
     if let Ok(t) = std::fs::read_to_string(&path) {
         if t.trim().len() >= 32 {
@@ -414,33 +412,29 @@ pub fn router(core: Shared, token: String) -> Router {
         })
 }
 
-/// Serves until Ctrl+C or SIGTERM.
-pub async fn serve(core: Shared, port: u16, out: &Out) -> anyhow::Result<()> {
-    let token = token(&core.dirs().data)?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+/// Binds the API's port on the loopback interface only.
+pub async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port)).await
+}
+
+/// Where a bound API answers, for people and scripts.
+pub fn describe(core: &Core, listener: &tokio::net::TcpListener) -> std::io::Result<Value> {
     let addr = listener.local_addr()?;
-    let info = json!({
+    Ok(json!({
         "url": format!("http://{addr}"),
         "token_file": core.dirs().data.join("api-token"),
         "openapi": format!("http://{addr}/api/openapi.json"),
-    });
-    out.value(&info);
-    let app = router(core, token);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("a SIGTERM handler installs");
-                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = ctrl_c.await;
-            }
-        })
-        .await?;
-    Ok(())
+    }))
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    core: Shared,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let token = token(&core.dirs().data)?;
+    axum::serve(listener, router(core, token))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

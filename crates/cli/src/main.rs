@@ -4,7 +4,6 @@
 //! setup error. The commands mirror the old REST service one for one; `serve` runs
 //! the same calls as a local HTTP API.
 
-mod http;
 mod output;
 
 use std::io::IsTerminal;
@@ -19,6 +18,7 @@ use video2doc_core::pipeline::WorkerCommand;
 use video2doc_queue::{GroupId, JobId, Priority};
 
 use output::Out;
+use video2doc_cli::http;
 
 #[derive(Parser)]
 #[command(name = "video2doc", version, about = "Turn videos into documents")]
@@ -481,7 +481,9 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
         }
         Command::Serve { port } => {
             core.start().await?;
-            http::serve(core.clone(), *port, out).await?;
+            let listener = http::bind(*port).await?;
+            out.value(&http::describe(core, &listener)?);
+            http::serve(core.clone(), listener, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Models { .. } | Command::Worker => unreachable!("handled earlier"),
@@ -627,4 +629,19 @@ fn models(out: &Out, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes at Ctrl+C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler installs");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }

@@ -339,7 +339,10 @@ fn settings_queues_and_models_through_the_commands() {
     s["http_api"]["enabled"] = json!(false);
     a.ok("save_settings", json!({ "settings": s }));
     std::thread::sleep(Duration::from_millis(300));
-    assert!(ureq::get(&url).call().is_err(), "still serving after being turned off");
+    assert!(
+        ureq::get(&url).call().is_err(),
+        "still serving after being turned off"
+    );
 
     let models = a.ok("list_models", json!({}));
     assert!(models

@@ -114,6 +114,31 @@ fn fatal(message: &str) {
     }
 }
 
+/// Tells the window of panics (after they are logged), so that an internal error is never
+/// silent; the technical detail is in the log.
+fn tell_window_of_panics<R: Runtime>(app: tauri::AppHandle<R>) {
+    let logged = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        logged(info);
+        let detail = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let _ = app.emit(
+            "app-error",
+            error::CommandError {
+                code: "failed",
+                message: "Video2Doc hit an internal error; what it was doing stopped. \
+                          The log (About > Logs) has the details."
+                    .into(),
+                detail: Some(detail),
+            },
+        );
+    }));
+}
+
 /// Runs the app; returns the process's exit code.
 pub fn run() -> i32 {
     let dirs = CoreDirs::resolve(
@@ -152,6 +177,7 @@ pub fn run() -> i32 {
     let app = with_commands(builder, Shell::new(core.clone()))
         .setup(move |app| {
             let handle = app.handle().clone();
+            tell_window_of_panics(handle.clone());
             let shell = app.state::<Shell>();
             shell.allow_defaults(&handle);
             tauri::async_runtime::block_on(c.start())?;

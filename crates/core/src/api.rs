@@ -166,6 +166,10 @@ pub struct AppHealth {
     pub ffprobe: Option<String>,
     pub model: PathBuf,
     pub model_present: bool,
+    /// Why transcription cannot run on this processor, if it cannot.
+    pub cpu_problem: Option<String>,
+    /// The ffmpeg program used (bundled beside the app, else from PATH).
+    pub ffmpeg_path: Option<PathBuf>,
 }
 
 /// The job kinds, each on its own queue.
@@ -332,8 +336,14 @@ impl Core {
         })
     }
 
-    /// Work that transcribes fails at once, before any work, when the model is missing.
+    /// Work that transcribes fails at once, before any work, when the model is missing
+    /// or the processor cannot run it.
     fn need_model(w: &WorkflowInput) -> Result<(), CoreError> {
+        if let Some(problem) = crate::transcribe::cpu_problem() {
+            return Err(CoreError::ModelMissing(
+                crate::transcribe::TranscribeError::Cpu(problem),
+            ));
+        }
         let model = &w.settings.transcribe.model;
         if model.is_file() {
             return Ok(());
@@ -517,13 +527,16 @@ impl Core {
         let ffmpeg = version("ffmpeg");
         let ffprobe = version("ffprobe");
         let model_present = model.is_file();
+        let cpu_problem = crate::transcribe::cpu_problem();
         AppHealth {
-            ok: queue.ok && ffmpeg.is_some() && ffprobe.is_some(),
+            ok: queue.ok && ffmpeg.is_some() && ffprobe.is_some() && cpu_problem.is_none(),
             queue,
             ffmpeg,
             ffprobe,
             model,
             model_present,
+            cpu_problem,
+            ffmpeg_path: crate::process::tool_location("ffmpeg"),
         }
     }
 

@@ -48,6 +48,17 @@ pub fn tool_path(name: &str) -> PathBuf {
     PathBuf::from(file)
 }
 
+/// Where a tool is found: the bundled one beside the executable, else the first on PATH.
+pub fn tool_location(name: &str) -> Option<PathBuf> {
+    let p = tool_path(name);
+    if p.is_absolute() {
+        return Some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(&p))
+        .find(|c| c.is_file())
+}
+
 fn spawn_error(tool: &str, source: std::io::Error) -> ProcessError {
     if source.kind() == std::io::ErrorKind::NotFound {
         ProcessError::NotFound { tool: tool.into() }

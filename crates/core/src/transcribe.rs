@@ -110,6 +110,36 @@ pub enum TranscribeError {
     Failed { pcm: PathBuf, message: String },
     #[error(transparent)]
     Process(#[from] ProcessError),
+    #[error("{0}")]
+    Cpu(String),
+}
+
+/// Why this computer's processor cannot run the speech recognition as built, if it
+/// cannot. Builds are portable (`GGML_NATIVE=OFF`), which on x86-64 means whisper.cpp
+/// uses AVX, AVX2, FMA and F16C: a processor without them would crash with an illegal
+/// instruction, so the app says so instead.
+pub fn cpu_problem() -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let missing: Vec<&str> = [
+            ("AVX", std::is_x86_feature_detected!("avx")),
+            ("AVX2", std::is_x86_feature_detected!("avx2")),
+            ("FMA", std::is_x86_feature_detected!("fma")),
+            ("F16C", std::is_x86_feature_detected!("f16c")),
+        ]
+        .into_iter()
+        .filter(|(_, has)| !has)
+        .map(|(name, _)| name)
+        .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "this computer's processor lacks {}, which Video2Doc's speech recognition needs \
+                 (processors from about 2013 on have them); transcription cannot run here",
+                missing.join(", ")
+            ));
+        }
+    }
+    None
 }
 
 /// The result of transcribing one range.
@@ -133,6 +163,9 @@ pub fn transcribe(
         return Err(TranscribeError::ModelMissing {
             path: request.options.model.clone(),
         });
+    }
+    if let Some(problem) = cpu_problem() {
+        return Err(TranscribeError::Cpu(problem));
     }
     let line = serde_json::to_string(request).expect("requests serialize");
     let mut segments = Vec::new();

@@ -1,5 +1,6 @@
 // Wires the shell's events into the stores.
 import type { UnlistenFn } from '@tauri-apps/api/event';
+import { toastError } from './toasts';
 import { on } from './api';
 import { workers } from './app-state';
 import type { DetailLoader } from './detail-loader';
@@ -43,6 +44,7 @@ export async function startLiveEvents(list: ItemList, detail: DetailLoader): Pro
     on('queues-changed', (next) => workers.set(next)),
     on('model-progress', onModelProgress),
     on('items-imported', (report) => reportImport(report, true)),
+    on('app-error', (error) => toastError(error)),
   ]);
   return { loaded: () => gate.open(), stop: () => unlisten.forEach((u) => u()) };
 }

@@ -151,6 +151,8 @@ export interface AppHealth {
   ffprobe: string | null;
   model: string;
   model_present: boolean;
+  cpu_problem: string | null; // why transcription cannot run on this processor
+  ffmpeg_path: string | null; // the ffmpeg used: bundled beside the app, else from PATH
 }
 
 export interface Dashboard {
@@ -259,4 +261,6 @@ export interface Events {
   'model-progress': { name: string; done: number; total: number };
   /** Files handed over by a second launch, the command line or a watched folder, already imported. */
   'items-imported': ImportReport;
+  /** The app hit an internal error (a panic); the detail is also in the log. */
+  'app-error': CommandError;
 }

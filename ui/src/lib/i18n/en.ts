@@ -130,6 +130,8 @@ export const en = {
   'dash.problem': 'Problem',
   'dash.ffmpeg': 'ffmpeg',
   'dash.ffmpegMissing': 'ffmpeg was not found. Install it and restart Video2Doc.',
+  'dash.cpu': 'Processor',
+  'dash.cpuOk': 'can run speech recognition',
   'dash.ffprobe': 'ffprobe',
   'dash.ffprobeMissing': 'ffprobe was not found.',
   'dash.model': 'Speech model',

@@ -132,6 +132,8 @@ export const zhCN: Record<MessageKey, string> = {
   'dash.problem': '有问题',
   'dash.ffmpeg': 'ffmpeg',
   'dash.ffmpegMissing': '未找到 ffmpeg。请安装后重新启动 Video2Doc。',
+  'dash.cpu': '处理器',
+  'dash.cpuOk': '可以运行语音识别',
   'dash.ffprobe': 'ffprobe',
   'dash.ffprobeMissing': '未找到 ffprobe。',
   'dash.model': '语音模型',

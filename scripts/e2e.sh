@@ -18,6 +18,6 @@ XVFB=$!
 trap 'kill $XVFB 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
 export DISPLAY=":$n"
-# No session bus here: notifications and single-instance say so in the log and go on.
-(cd tests/e2e && npm test)
+# A session bus of their own, as a desktop has: single instance needs it.
+(cd tests/e2e && dbus-run-session -- npm test)
 echo "e2e screenshots: $E2E_OUT"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils
   # the desktop window (Tauri 2 on WebKitGTK), and its end-to-end tests under Xvfb
-  libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev libxdo-dev webkit2gtk-driver xvfb xauth)
+  libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev libxdo-dev webkit2gtk-driver xvfb xauth x11-utils dbus-daemon)
 # The UI is built with Node.js (18 or newer): the distribution's, unless one is installed.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 

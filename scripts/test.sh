@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, then runs every check and test: the UI's, the workspace's
-# (queue, core, CLI, desktop commands) and the real desktop app's end to end under Xvfb.
+# (queue, core, CLI, desktop commands), the real desktop app's end to end under Xvfb,
+# and the Linux installers built, installed, run and removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -20,4 +21,6 @@ echo "== benches build"
 cargo bench --workspace --locked --no-run
 echo "== desktop app end to end (Xvfb, tauri-driver)"
 ./scripts/e2e.sh
+echo "== installers: build the .deb and .rpm, install, run, remove"
+./scripts/package-test.sh
 echo "all tests passed"

@@ -64,7 +64,8 @@ fn app() -> App {
     let core = Arc::new(Core::open(dirs, worker).unwrap());
     // The mock runtime has no event loop to run `setup`; start what it would.
     tauri::async_runtime::block_on(core.start()).unwrap();
-    let app = with_commands(mock_builder(), Shell::new(core.clone()))
+    let app = with_commands(mock_builder())
+        .manage(Shell::new(core.clone()))
         .build(tauri::generate_context!())
         .unwrap();
     tauri::async_runtime::spawn(video2doc_desktop::events::forward(
@@ -194,16 +195,29 @@ fn a_video_goes_from_import_to_documents_through_the_commands() {
     let html = d["preview_html"].as_str().unwrap();
     assert!(Path::new(html).is_file());
 
-    // The window was told as the item moved, and saw it finish.
-    let seen = a.events.lock().unwrap().clone();
-    let states: Vec<&str> = seen
-        .iter()
-        .flat_map(|e| e["items"].as_array().unwrap())
-        .filter(|r| r["key"] == key.as_str())
-        .map(|r| r["state"].as_str().unwrap())
-        .collect();
-    assert!(states.contains(&"running"), "{states:?}");
-    assert_eq!(states.last(), Some(&"succeeded"), "{states:?}");
+    // The window was told as the item moved, and saw it finish (within a few of the
+    // quarter-second ticks).
+    let states_seen = || -> Vec<String> {
+        a.events
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["items"].as_array().unwrap().clone())
+            .filter(|r| r["key"] == key.as_str())
+            .map(|r| r["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let end = Instant::now() + Duration::from_secs(5);
+    while states_seen().last().map(String::as_str) != Some("succeeded") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let states = states_seen();
+    assert!(states.iter().any(|s| s == "running"), "{states:?}");
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("succeeded"),
+        "{states:?}"
+    );
 
     // Its documents may be opened; other files may not.
     let e = a.err("open_path", json!({ "path": "/etc/passwd" }));

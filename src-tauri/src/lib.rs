@@ -24,34 +24,33 @@ pub mod build_info {
     pub const PROFILE: &str = env!("VIDEO2DOC_PROFILE");
 }
 
-/// Adds the commands and the state to a builder (the real one, or tauri's mock in tests).
-pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, shell: Shell) -> tauri::Builder<R> {
-    builder
-        .manage(shell)
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::list_items,
-            commands::item_detail,
-            commands::import_paths,
-            commands::pick_files,
-            commands::pick_folder,
-            commands::pick_model_file,
-            commands::cancel_item,
-            commands::retry_item,
-            commands::set_priority,
-            commands::pause_queue,
-            commands::resume_queue,
-            commands::clear_finished,
-            commands::dashboard,
-            commands::get_settings,
-            commands::save_settings,
-            commands::list_models,
-            commands::download_model,
-            commands::cancel_download,
-            commands::import_model,
-            commands::open_path,
-            commands::reveal_path,
-        ])
+/// Adds the commands to a builder (the real one, or tauri's mock in tests); the caller
+/// manages the [`Shell`] they use.
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::list_items,
+        commands::item_detail,
+        commands::import_paths,
+        commands::pick_files,
+        commands::pick_folder,
+        commands::pick_model_file,
+        commands::cancel_item,
+        commands::retry_item,
+        commands::set_priority,
+        commands::pause_queue,
+        commands::resume_queue,
+        commands::clear_finished,
+        commands::dashboard,
+        commands::get_settings,
+        commands::save_settings,
+        commands::list_models,
+        commands::download_model,
+        commands::cancel_download,
+        commands::import_model,
+        commands::open_path,
+        commands::reveal_path,
+    ])
 }
 
 /// The files among command-line arguments (a launch with files, or a second launch).
@@ -157,14 +156,9 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    let core = match Core::open(dirs, worker) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            fatal(&e.to_string());
-            return 1;
-        }
-    };
     let builder = tauri::Builder::default()
+        // First: a second launch hands its files to the running app and ends here,
+        // before it would touch the data folder the first one holds.
         .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.unminimize();
@@ -173,14 +167,24 @@ pub fn run() -> i32 {
             hand_over(app, files_in(&args, std::path::Path::new(&cwd)));
         }))
         .plugin(tauri_plugin_notification::init());
-    let c = core.clone();
-    let app = with_commands(builder, Shell::new(core.clone()))
+    let told = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let t = told.clone();
+    let app = with_commands(builder)
         .setup(move |app| {
+            let core = match Core::open(dirs.clone(), worker.clone()) {
+                Ok(c) => Arc::new(c),
+                Err(e) => {
+                    fatal(&e.to_string());
+                    t.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Err(Box::new(e));
+                }
+            };
+            app.manage(Shell::new(core.clone()));
             let handle = app.handle().clone();
             tell_window_of_panics(handle.clone());
             let shell = app.state::<Shell>();
             shell.allow_defaults(&handle);
-            tauri::async_runtime::block_on(c.start())?;
+            tauri::async_runtime::block_on(core.start())?;
             shell.restart_watching(&handle);
             if let Err(e) = tauri::async_runtime::block_on(shell.restart_http()) {
                 tracing::warn!("{e}");
@@ -197,11 +201,7 @@ pub fn run() -> i32 {
                     tracing::warn!(error = %e, "notification not shown");
                 }
             });
-            tauri::async_runtime::spawn(events::forward(
-                app.handle().clone(),
-                c.clone(),
-                Some(notify),
-            ));
+            tauri::async_runtime::spawn(events::forward(app.handle().clone(), core, Some(notify)));
             let cwd = std::env::current_dir().unwrap_or_default();
             let args: Vec<String> = std::env::args().collect();
             hand_over(app.handle(), files_in(&args, &cwd));
@@ -211,15 +211,19 @@ pub fn run() -> i32 {
     let app = match app {
         Ok(a) => a,
         Err(e) => {
-            fatal(&format!("the window could not be created: {e}"));
+            if !told.load(std::sync::atomic::Ordering::SeqCst) {
+                fatal(&format!("the window could not be created: {e}"));
+            }
             return 1;
         }
     };
-    app.run(move |_, event| {
+    app.run(move |app, event| {
         if let tauri::RunEvent::Exit = event {
             // Running jobs are put back in line (not counted as crashes) and resume at
             // the next start.
-            tauri::async_runtime::block_on(core.close());
+            if let Some(shell) = app.try_state::<Shell>() {
+                tauri::async_runtime::block_on(shell.core.close());
+            }
         }
     });
     0

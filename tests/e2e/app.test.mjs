@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import net from 'node:net';
@@ -281,6 +281,33 @@ test('a setting survives a restart', async () => {
   await shot('5-after-restart');
 });
 
+test('a second launch hands its files to the running window', async () => {
+  const copy = path.join(dirs.videos, 'second-launch.mp4');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(dirs.videos, 'lecture.mp4'), '-t', '10', '-c', 'copy', copy]);
+  const second = spawnSync(APP, [copy], {
+    env: { ...process.env, VIDEO2DOC_DATA_DIR: dirs.data, VIDEO2DOC_CONFIG_DIR: dirs.config },
+    timeout: 30_000,
+    encoding: 'utf8',
+  });
+  assert.equal(second.status, 0, `the second launch did not end quietly: ${second.stderr}`);
+  let key;
+  await browser.waitUntil(
+    async () => {
+      for (const r of await browser.$$('[data-testid="item-row"]')) {
+        const title = await r.$('.title').getAttribute('title');
+        if (title?.endsWith('second-launch.mp4')) key = await r.getAttribute('data-key');
+      }
+      return Boolean(key);
+    },
+    { timeout: 30_000, timeoutMsg: 'the handed-over file did not appear in the window' },
+  ).catch(async (e) => {
+    await shot('failed-second-launch');
+    throw new Error(`${e.message}; rows: ${await rows()}`);
+  });
+  await waitState(key, 'succeeded');
+  await shot('6-second-launch');
+});
+
 test('the Chinese UI shows', async () => {
   await $('[data-testid="language-switch"]').selectByAttribute('value', 'zh-CN');
   await browser.waitUntil(async () => (await $('[data-testid="nav-queue"]').getText()) === '队列', {
@@ -288,7 +315,7 @@ test('the Chinese UI shows', async () => {
     timeoutMsg: 'the navigation did not switch to Chinese',
   });
   assert.equal(await $('[data-testid="nav-settings"]').getText(), '设置');
-  await shot('6-chinese');
+  await shot('7-chinese');
   const saved = JSON.parse(readFileSync(path.join(dirs.config, 'settings.json'), 'utf8'));
   assert.equal(saved.ui_language, 'zh-CN');
   assert.ok(readdirSync(OUT).length >= 6, 'screenshots saved');

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run by `tauri build` (bundle/*.conf.json) before it builds the app: builds the
+# `video2doc` CLI for the bundle's target and puts it in binaries/ under the name Tauri
+# expects of an external binary (video2doc-<target triple>), so that every installer
+# carries the CLI beside the app. ffmpeg and ffprobe for Windows and macOS are put there
+# by the release workflow; Linux packages depend on the distribution's ffmpeg.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+TRIPLE="${TAURI_ENV_TARGET_TRIPLE:-$(rustc -vV | sed -n 's/^host: //p')}"
+EXE=""
+case "$TRIPLE" in *windows*) EXE=".exe" ;; esac
+HOST="$(rustc -vV | sed -n 's/^host: //p')"
+if [ "$TRIPLE" = "$HOST" ]; then
+  cargo build --release --locked -q -p video2doc-cli
+  BUILT="$CARGO_TARGET_DIR/release/video2doc$EXE"
+else
+  cargo build --release --locked -q -p video2doc-cli --target "$TRIPLE"
+  BUILT="$CARGO_TARGET_DIR/$TRIPLE/release/video2doc$EXE"
+fi
+mkdir -p binaries
+cp "$BUILT" "binaries/video2doc-$TRIPLE$EXE"
+echo "stage-sidecars: binaries/video2doc-$TRIPLE$EXE"

@@ -1,0 +1,80 @@
+//! The release workflow (.github/workflows/release.yml) parses, builds every platform's
+//! installers from the bundle configs that exist here, and smoke-tests each platform
+//! it builds. (It runs on GitHub; this is what can be checked without it.)
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_norway::Value;
+
+fn workflow() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/release.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_norway::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()))
+}
+
+fn matrix(w: &Value, job: &str) -> Vec<Value> {
+    w["jobs"][job]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("job {job} has no matrix"))
+        .clone()
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v:?}"))
+}
+
+#[test]
+fn every_platform_is_built_and_smoke_tested() {
+    let w = workflow();
+    let on = &w["on"];
+    assert!(on["push"]["tags"].as_sequence().is_some(), "runs on tags");
+    let build = matrix(&w, "build");
+    let targets: BTreeSet<&str> = build.iter().map(|m| s(m, "target")).collect();
+    for t in [
+        "x86_64-unknown-linux-gnu",
+        "x86_64-pc-windows-msvc",
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+    ] {
+        assert!(targets.contains(t), "no build for {t}");
+    }
+    let bundles: BTreeSet<&str> = build
+        .iter()
+        .flat_map(|m| s(m, "bundles").split(','))
+        .collect();
+    for b in ["deb", "rpm", "appimage", "msi", "nsis", "dmg"] {
+        assert!(bundles.contains(b), "no {b} installer");
+    }
+    for m in &build {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(s(m, "config"));
+        let c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+        let bins = c["bundle"]["externalBin"].as_array().unwrap();
+        assert!(
+            bins.contains(&"binaries/video2doc".into()),
+            "{}: the CLI is not bundled",
+            config.display()
+        );
+        let bundles_ffmpeg = bins.contains(&"binaries/ffmpeg".into());
+        let linux = s(m, "target").contains("linux");
+        assert_eq!(
+            bundles_ffmpeg,
+            !linux,
+            "{}: ffmpeg is bundled on Windows and macOS only",
+            config.display()
+        );
+    }
+    let built: BTreeSet<&str> = build.iter().map(|m| s(m, "name")).collect();
+    let smoke = matrix(&w, "smoke");
+    let smoked: BTreeSet<&str> = smoke.iter().map(|m| s(m, "name")).collect();
+    assert_eq!(built, smoked, "every platform built is installed and run");
+    let steps = format!("{:?}", w["jobs"]["smoke"]["steps"]);
+    assert!(
+        steps.contains("process smoke.mp4"),
+        "the smoke test processes a video"
+    );
+}

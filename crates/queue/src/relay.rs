@@ -1,0 +1,148 @@
+//! Events between processes sharing a store. Outgoing: every event this process makes
+//! is wrapped with its origin (instance id, host) and published on the store's channel
+//! by a thread of its own, so no caller waits on the network. Incoming: events of other
+//! processes reach local subscribers stamped with their host; state changes wake the
+//! dispatcher (a job enqueued or released elsewhere), queue setting changes (pause,
+//! concurrency) are applied here too. Delivery is while connected only: nothing
+//! depends on an event arriving (the dispatcher and `wait` also poll the store).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::Event;
+use crate::registry::Identity;
+use crate::runtime::{lock, Inner, QueueError};
+use crate::store::Store;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    origin: u64,
+    host: String,
+    event: Event,
+}
+
+/// Starts relaying this process's events to the others (no-op unless the store is shared).
+pub(crate) fn start_outgoing(
+    store: &Arc<dyn Store>,
+    identity: &Identity,
+    bus: &crate::events::EventBus,
+) {
+    if store.shared().is_none() {
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    bus.set_relay(tx);
+    let store = store.clone();
+    let origin = identity.id;
+    let host = identity.host.clone();
+    let spawned = std::thread::Builder::new()
+        .name("video2doc-event-relay".into())
+        .spawn(move || {
+            let mut failing = false;
+            while let Ok(event) = rx.recv() {
+                let Some(shared) = store.shared() else { return };
+                let env = Envelope {
+                    origin,
+                    host: host.clone(),
+                    event,
+                };
+                let bytes = serde_json::to_vec(&env).expect("events serialize");
+                match shared.publish(&bytes) {
+                    Ok(()) if failing => {
+                        tracing::info!("events reach the other workers again");
+                        failing = false;
+                    }
+                    Ok(()) => {}
+                    Err(e) if !failing => {
+                        tracing::warn!(error = %e, "events could not be sent to the other workers");
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the event relay thread did not start");
+    }
+}
+
+impl Inner {
+    /// Receives other processes' events until shutdown (a task on the tokio runtime).
+    pub(crate) fn start_incoming(
+        self: &Arc<Self>,
+    ) -> Result<Option<tokio::task::JoinHandle<()>>, QueueError> {
+        let Some(shared) = self.store.shared() else {
+            return Ok(None);
+        };
+        let mut rx = shared.listen()?;
+        let inner = self.clone();
+        Ok(Some(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(bytes) => inner.receive(&bytes),
+                        None => break,
+                    },
+                    _ = inner.shutdown.cancelled() => break,
+                }
+            }
+        })))
+    }
+
+    fn receive(&self, bytes: &[u8]) {
+        let env: Envelope = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(error = %e, "ignored an unreadable event from another worker");
+                return;
+            }
+        };
+        if env.origin == self.identity.id {
+            return;
+        }
+        let event = match env.event {
+            Event::State(mut c) => {
+                c.host = Some(env.host);
+                self.wake.notify_one();
+                Event::State(c)
+            }
+            Event::Progress {
+                id,
+                kind,
+                queue,
+                progress,
+                ..
+            } => Event::Progress {
+                id,
+                kind,
+                queue,
+                progress,
+                host: Some(env.host),
+            },
+            Event::Queue {
+                queue,
+                paused,
+                concurrency,
+            } => {
+                match &queue {
+                    None => self.all_paused.store(paused, Ordering::SeqCst),
+                    Some(q) => {
+                        let mut lanes = lock(&self.lanes);
+                        let lane = lanes.entry(q.clone()).or_default();
+                        lane.settings.paused = paused;
+                        lane.settings.concurrency = concurrency;
+                    }
+                }
+                self.wake.notify_one();
+                Event::Queue {
+                    queue,
+                    paused,
+                    concurrency,
+                }
+            }
+        };
+        self.bus.publish_remote(event);
+    }
+}

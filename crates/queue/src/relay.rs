@@ -69,26 +69,40 @@ pub(crate) fn start_outgoing(
 }
 
 impl Inner {
-    /// Receives other processes' events until shutdown (a task on the tokio runtime).
-    pub(crate) fn start_incoming(
-        self: &Arc<Self>,
-    ) -> Result<Option<tokio::task::JoinHandle<()>>, QueueError> {
+    /// Receives other processes' events until shutdown, on a task of the current tokio
+    /// runtime; once per queue, and only on a shared store.
+    pub(crate) fn ensure_incoming(self: &Arc<Self>) -> Result<(), QueueError> {
         let Some(shared) = self.store.shared() else {
-            return Ok(None);
+            return Ok(());
         };
-        let mut rx = shared.listen()?;
-        let inner = self.clone();
-        Ok(Some(tokio::spawn(async move {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return Ok(());
+        };
+        if self.incoming.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut rx = match shared.listen() {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.incoming.store(false, Ordering::SeqCst);
+                return Err(e.into());
+            }
+        };
+        // Weak: the task must not keep a queue that was dropped without close() alive.
+        let weak = Arc::downgrade(self);
+        let shutdown = self.shutdown.clone();
+        rt.spawn(async move {
             loop {
                 tokio::select! {
-                    m = rx.recv() => match m {
-                        Some(bytes) => inner.receive(&bytes),
-                        None => break,
+                    m = rx.recv() => match (m, weak.upgrade()) {
+                        (Some(bytes), Some(inner)) => inner.receive(&bytes),
+                        _ => break,
                     },
-                    _ = inner.shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => break,
                 }
             }
-        })))
+        });
+        Ok(())
     }
 
     fn receive(&self, bytes: &[u8]) {

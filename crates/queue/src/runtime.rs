@@ -179,6 +179,8 @@ pub(crate) struct Inner {
     attempts: TaskTracker,
     pub recovered: usize,
     pub(crate) identity: crate::registry::Identity,
+    /// Whether other processes' events are being received.
+    pub(crate) incoming: AtomicBool,
     /// When this worker registered (set while started).
     pub(crate) registered_at: Mutex<Option<Millis>>,
 }
@@ -249,6 +251,7 @@ impl Queue {
             attempts: TaskTracker::new(),
             recovered: 0,
             identity,
+            incoming: AtomicBool::new(false),
             registered_at: Mutex::new(None),
         };
         inner.recovered = inner.recover()?;
@@ -275,20 +278,15 @@ impl Queue {
             self.inner.started.store(false, Ordering::SeqCst);
             return Err(e);
         }
-        let incoming = match self.inner.start_incoming() {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = self.inner.unregister_worker();
-                self.inner.started.store(false, Ordering::SeqCst);
-                return Err(e);
-            }
-        };
+        if let Err(e) = self.inner.ensure_incoming() {
+            let _ = self.inner.unregister_worker();
+            self.inner.started.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
         let d = tokio::spawn(self.inner.clone().dispatch());
         let m = tokio::spawn(self.inner.clone().maintain());
         let k = tokio::spawn(self.inner.clone().keep());
-        let mut tasks = lock(&self.inner.tasks);
-        tasks.extend([d, m, k]);
-        tasks.extend(incoming);
+        lock(&self.inner.tasks).extend([d, m, k]);
         Ok(())
     }
 
@@ -314,7 +312,12 @@ impl Queue {
     }
 
     /// Subscribes to events (every state change in commit order, progress, queue changes).
+    /// On a shared store this includes the events of the other processes (call it on a
+    /// tokio runtime: that starts receiving them, if `start` has not).
     pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+        if let Err(e) = self.inner.ensure_incoming() {
+            tracing::warn!(error = %e, "events of other workers will not be received");
+        }
         self.inner.bus.subscribe()
     }
 

@@ -2,8 +2,9 @@
 //! is wrapped with its origin (instance id, host) and published on the store's channel
 //! by a thread of its own, so no caller waits on the network. Incoming: events of other
 //! processes reach local subscribers stamped with their host; state changes wake the
-//! dispatcher (a job enqueued or released elsewhere), queue setting changes (pause,
-//! concurrency) are applied here too. Delivery is while connected only: nothing
+//! dispatcher (a job enqueued or released elsewhere), and a queue paused or resumed
+//! elsewhere is paused or resumed here too (concurrency is each worker's own: another
+//! worker's change is reported, not applied). Delivery is while connected only: nothing
 //! depends on an event arriving (the dispatcher and `wait` also poll the store).
 
 use std::sync::atomic::Ordering;
@@ -144,9 +145,8 @@ impl Inner {
                     None => self.all_paused.store(paused, Ordering::SeqCst),
                     Some(q) => {
                         let mut lanes = lock(&self.lanes);
-                        let lane = lanes.entry(q.clone()).or_default();
-                        lane.settings.paused = paused;
-                        lane.settings.concurrency = concurrency;
+                        // Pause is shared; slots are each worker's own.
+                        lanes.entry(q.clone()).or_default().settings.paused = paused;
                     }
                 }
                 self.wake.notify_one();

@@ -564,13 +564,17 @@ impl Inner {
         kinds
     }
 
-    /// Reads the persisted queue settings again (another process may have changed them
-    /// while its event did not reach this one).
+    /// Reads the persisted pauses again (another process may have paused or resumed a
+    /// queue while its event did not reach this one). Concurrency stays this worker's.
     pub(crate) fn refresh_settings(&self) -> Result<(), QueueError> {
         let (settings, all_paused) = load_settings(self.store.as_ref())?;
         let mut lanes = lock(&self.lanes);
         for (name, s) in settings {
-            lanes.entry(name).or_default().settings = s;
+            let lane = lanes.entry(name).or_default();
+            if lane.settings.paused && !s.paused {
+                self.wake.notify_one();
+            }
+            lane.settings.paused = s.paused;
         }
         drop(lanes);
         if self.all_paused.swap(all_paused, Ordering::SeqCst) && !all_paused {
@@ -659,8 +663,10 @@ impl Inner {
     }
 
     /// Keeps small values inline; writes large ones to `files/<id>/<name>.json`.
+    /// On a shared store everything stays inline: other machines cannot read this
+    /// one's files.
     fn store_payload(&self, id: JobId, name: &str, v: &Value) -> Result<Payload, QueueError> {
-        let Some(files) = &self.files else {
+        let Some(files) = self.files.as_ref().filter(|_| !self.is_shared()) else {
             return Ok(Payload::Inline(v.clone()));
         };
         let bytes = serde_json::to_vec(v).expect("JSON values serialize");

@@ -1010,6 +1010,7 @@ async fn jobs_without_a_handler_or_that_panic_fail_cleanly(b: Backend) {
 
 // ---------------------------------------------------------------- data
 
+/// On an exclusive store large values live in files; on a shared one, inline.
 async fn large_payloads_and_results_live_in_files(b: Backend) {
     let q = b.open();
     q.register("echo", |ctx: JobContext| async move {
@@ -1025,6 +1026,19 @@ async fn large_payloads_and_results_live_in_files(b: Backend) {
         .id;
     let job = q.wait(id).await.unwrap();
     assert_eq!(job.state, State::Succeeded);
+    if q.store().shared().is_some() {
+        // A shared store keeps them inline: other machines cannot read this one's files.
+        assert!(matches!(job.payload, Payload::Inline(_)));
+        assert!(matches!(job.result, Some(Payload::Inline(_))));
+        assert!(!b.files().join(id.to_string()).exists());
+        assert_eq!(
+            q.result(id).unwrap().unwrap()["text"].as_str().unwrap(),
+            big.to_uppercase()
+        );
+        assert_eq!(q.purge_finished(now_ms() + 1).unwrap(), 1);
+        q.close().await;
+        return;
+    }
     let Payload::File(p) = &job.payload else {
         panic!("large payload stored inline")
     };

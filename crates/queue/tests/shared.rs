@@ -533,7 +533,10 @@ async fn a_redis_restart_mid_run_loses_no_acknowledged_job() {
     // Kill -9 the server mid-run and start it again a second later on the same AOF.
     s.server.kill();
     let before = w1.done().len() + w2.done().len();
-    assert!(before < 40, "the restart comes mid-run ({before} of 40 done)");
+    assert!(
+        before < 40,
+        "the restart comes mid-run ({before} of 40 done)"
+    );
     s.server.restart_after(Duration::from_secs(1));
     // Enqueued (and acknowledged) after the restart, while workers reconnect.
     for i in 0..10 {

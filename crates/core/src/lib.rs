@@ -22,6 +22,7 @@ pub mod chunks;
 pub mod document;
 pub mod export;
 pub mod models;
+pub mod paths;
 pub mod pipeline;
 pub mod probe;
 pub mod process;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::export::Format;
+use crate::paths::PathMapping;
 use crate::summary::Endpoint;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +29,12 @@ pub struct AppSettings {
     pub retention_days: u32,
     /// Threads whisper uses (0: all cores).
     pub threads: usize,
+    /// A shared queue on Redis (`redis://[:password@]host:port/db`, `rediss://` for
+    /// TLS) instead of the embedded one; `--queue` overrides it.
+    pub queue_url: Option<String>,
+    /// Where shared storage is mounted on this machine, for jobs submitted elsewhere:
+    /// `[{"from": "/mnt/share", "to": "Z:\\"}]`.
+    pub path_map: PathMapping,
 }
 
 impl Default for AppSettings {
@@ -41,6 +48,8 @@ impl Default for AppSettings {
             concurrency: BTreeMap::new(),
             retention_days: 7,
             threads: 0,
+            queue_url: None,
+            path_map: PathMapping::default(),
         }
     }
 }

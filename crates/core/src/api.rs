@@ -86,9 +86,12 @@ fn open_shared(url: &str, dirs: &CoreDirs, config: QueueConfig) -> Result<Queue,
     use video2doc_queue::{RedisConfig, RedisStore, Store};
     // At start an unreachable server is reported after a short wait; once running,
     // lost connections are retried for longer.
-    let store =
-        RedisStore::open(RedisConfig::new(url).retry_for(std::time::Duration::from_secs(3)))
-            .map_err(QueueError::from)?;
+    let store = RedisStore::open(
+        RedisConfig::new(url)
+            .open_within(std::time::Duration::from_secs(3))
+            .retry_for(std::time::Duration::from_secs(30)),
+    )
+    .map_err(QueueError::from)?;
     let store: Arc<dyn Store> = Arc::new(store);
     Ok(Queue::with_store(
         store,

@@ -406,7 +406,7 @@ fn an_unreachable_server_is_a_clear_error_naming_it() {
     let started = Instant::now();
     let e = RedisStore::open(
         RedisConfig::new(format!("redis://:hunter2@127.0.0.1:{port}/3"))
-            .retry_for(Duration::from_millis(500)),
+            .open_within(Duration::from_millis(500)),
     )
     .err()
     .expect("nothing listens there");

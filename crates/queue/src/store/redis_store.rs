@@ -42,7 +42,8 @@
 //! reported as [`StoreError::Unreachable`]. A connection lost while `EXEC` was in
 //! flight leaves the outcome unknown: that is reported at once (never retried here), and
 //! the runtime's own retry re-runs the transition, whose lease check then refuses to
-//! record anything twice.
+//! record anything twice. Opening waits at most [`RedisConfig::open_within`], so that
+//! a server that is not there is a clear error at start.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -66,6 +67,8 @@ pub struct RedisConfig {
     pub namespace: String,
     /// How long an operation keeps retrying an unreachable server before it fails.
     pub retry_for: Duration,
+    /// How long opening waits for an unreachable server (a clear error at start).
+    pub open_within: Duration,
     /// Connect, read and write timeout of one connection.
     pub io_timeout: Duration,
 }
@@ -76,6 +79,7 @@ impl RedisConfig {
             url: url.into(),
             namespace: "video2doc".to_string(),
             retry_for: Duration::from_secs(10),
+            open_within: Duration::from_secs(10),
             io_timeout: Duration::from_secs(10),
         }
     }
@@ -87,6 +91,11 @@ impl RedisConfig {
 
     pub fn retry_for(mut self, d: Duration) -> RedisConfig {
         self.retry_for = d;
+        self
+    }
+
+    pub fn open_within(mut self, d: Duration) -> RedisConfig {
+        self.open_within = d;
         self
     }
 }
@@ -175,23 +184,24 @@ impl RedisStore {
     fn check_schema(&self) -> Result<(), StoreError> {
         let key = self.value_key(Space::Meta, SCHEMA_KEY);
         let index = self.index_key(Space::Meta);
-        let found: Option<Vec<u8>> = self.with_conn("reading the schema version", |c| {
-            let set: bool = redis::cmd("SET")
-                .arg(&key)
-                .arg(&SCHEMA_VERSION.to_be_bytes()[..])
-                .arg("NX")
-                .query::<Option<String>>(c)?
-                .is_some();
-            if set {
-                redis::cmd("ZADD")
-                    .arg(&index)
-                    .arg(0)
-                    .arg(SCHEMA_KEY)
-                    .query::<()>(c)?;
-                return Ok(None);
-            }
-            redis::cmd("GET").arg(&key).query(c)
-        })?;
+        let found: Option<Vec<u8>> =
+            self.with_conn_within(self.config.open_within, "connecting", |c| {
+                let set: bool = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&SCHEMA_VERSION.to_be_bytes()[..])
+                    .arg("NX")
+                    .query::<Option<String>>(c)?
+                    .is_some();
+                if set {
+                    redis::cmd("ZADD")
+                        .arg(&index)
+                        .arg(0)
+                        .arg(SCHEMA_KEY)
+                        .query::<()>(c)?;
+                    return Ok(None);
+                }
+                redis::cmd("GET").arg(&key).query(c)
+            })?;
         if let Some(v) = found {
             let found = u32::from_be_bytes(v.as_slice().try_into().unwrap_or([0xff; 4]));
             if found > SCHEMA_VERSION {
@@ -292,6 +302,15 @@ impl RedisStore {
     fn with_conn<T>(
         &self,
         what: &'static str,
+        f: impl FnMut(&mut Connection) -> Result<T, RedisError>,
+    ) -> Result<T, StoreError> {
+        self.with_conn_within(self.config.retry_for, what, f)
+    }
+
+    fn with_conn_within<T>(
+        &self,
+        window: Duration,
+        what: &'static str,
         mut f: impl FnMut(&mut Connection) -> Result<T, RedisError>,
     ) -> Result<T, StoreError> {
         let started = Instant::now();
@@ -304,7 +323,7 @@ impl RedisStore {
             });
             match r {
                 Ok(v) => return Ok(v),
-                Err(e) if is_unreachable(&e) && started.elapsed() < self.config.retry_for => {
+                Err(e) if is_unreachable(&e) && started.elapsed() < window => {
                     self.drop_pool();
                     tracing::debug!(error = %e, what, "Redis unreachable; retrying");
                     std::thread::sleep(pause);

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
 
-PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils redis-server)
+PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils redis-server openssl)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -81,16 +81,22 @@ impl CoreError {
 
 /// The shared queue on Redis; job files stay in this machine's data folder.
 #[cfg(feature = "redis")]
-fn open_shared(url: &str, dirs: &CoreDirs, config: QueueConfig) -> Result<Queue, CoreError> {
+fn open_shared(
+    url: &str,
+    ca_file: Option<&Path>,
+    dirs: &CoreDirs,
+    config: QueueConfig,
+) -> Result<Queue, CoreError> {
     use std::sync::Arc;
     use video2doc_queue::{RedisConfig, RedisStore, Store};
     // At start an unreachable server is reported after a short wait; once running,
     // lost connections are retried for longer.
-    let store = RedisStore::open(
-        RedisConfig::new(url)
+    let store = RedisStore::open(RedisConfig {
+        ca_file: ca_file.map(Path::to_path_buf),
+        ..RedisConfig::new(url)
             .open_within(std::time::Duration::from_secs(3))
-            .retry_for(std::time::Duration::from_secs(30)),
-    )
+            .retry_for(std::time::Duration::from_secs(30))
+    })
     .map_err(QueueError::from)?;
     let store: Arc<dyn Store> = Arc::new(store);
     Ok(Queue::with_store(
@@ -101,7 +107,12 @@ fn open_shared(url: &str, dirs: &CoreDirs, config: QueueConfig) -> Result<Queue,
 }
 
 #[cfg(not(feature = "redis"))]
-fn open_shared(url: &str, _dirs: &CoreDirs, _config: QueueConfig) -> Result<Queue, CoreError> {
+fn open_shared(
+    url: &str,
+    _ca_file: Option<&Path>,
+    _dirs: &CoreDirs,
+    _config: QueueConfig,
+) -> Result<Queue, CoreError> {
     Err(CoreError::NoRedisSupport(url.to_string()))
 }
 
@@ -215,7 +226,7 @@ impl Core {
             .filter(|u| !u.trim().is_empty());
         let queue = match url {
             None => Queue::open(&dirs.data, config)?,
-            Some(url) => open_shared(&url, &dirs, config)?,
+            Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
         };
         workflow::register(&queue, dirs.work(), worker, settings.path_map.clone());
         Ok(Core {

@@ -32,6 +32,9 @@ pub struct AppSettings {
     /// A shared queue on Redis (`redis://[:password@]host:port/db`, `rediss://` for
     /// TLS) instead of the embedded one; `--queue` overrides it.
     pub queue_url: Option<String>,
+    /// For a `rediss://` queue: the PEM file of the CA that signed the server's
+    /// certificate, when it is not one the system trusts.
+    pub queue_ca_file: Option<PathBuf>,
     /// Where shared storage is mounted on this machine, for jobs submitted elsewhere:
     /// `[{"from": "/mnt/share", "to": "Z:\\"}]`.
     pub path_map: PathMapping,
@@ -49,6 +52,7 @@ impl Default for AppSettings {
             retention_days: 7,
             threads: 0,
             queue_url: None,
+            queue_ca_file: None,
             path_map: PathMapping::default(),
         }
     }

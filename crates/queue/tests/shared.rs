@@ -417,6 +417,113 @@ fn an_unreachable_server_is_a_clear_error_naming_it() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// A private CA and a server certificate for 127.0.0.1 it signed, made with the
+/// `openssl` command (PEM files in `dir`): (ca, server cert, server key).
+fn private_ca(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command runs (Debian package openssl)");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=video2doc test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_works_with_a_private_ca_and_refuses_an_untrusted_server() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca(certs.path());
+    let server = RedisServer::start_tls(cert, key);
+    let url = server.url();
+    assert!(url.starts_with("rediss://"));
+    // The system's roots do not know this CA: no connection.
+    let untrusted =
+        RedisStore::open(RedisConfig::new(url.clone()).open_within(Duration::from_millis(300)));
+    assert!(untrusted.is_err(), "an untrusted certificate is refused");
+    // With its CA, a queue runs over TLS.
+    let store: Arc<dyn Store> =
+        Arc::new(RedisStore::open(RedisConfig::new(url).namespace("tls").ca_file(&ca)).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let q = Queue::with_store(
+        store,
+        Some(dir.path().to_path_buf()),
+        config(Duration::from_secs(5)),
+    )
+    .unwrap();
+    q.register("k", |ctx: JobContext| async move { Ok(ctx.payload) });
+    q.start().unwrap();
+    let id = q
+        .enqueue(NewJob::new("k", "q", json!("over tls")))
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        wait_done(&q, id, Duration::from_secs(10)).await.state,
+        State::Succeeded
+    );
+    assert_eq!(q.result(id).unwrap(), Some(json!("over tls")));
+    q.close().await;
+}
+
 // ---------------------------------------------------------------- worker processes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -69,6 +69,9 @@ pub struct RedisConfig {
     pub retry_for: Duration,
     /// How long opening waits for an unreachable server (a clear error at start).
     pub open_within: Duration,
+    /// For `rediss://`: a PEM file of the certificate authority that signed the server's
+    /// certificate, instead of the system's trusted roots (a lab's private CA).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Connect, read and write timeout of one connection.
     pub io_timeout: Duration,
 }
@@ -80,6 +83,7 @@ impl RedisConfig {
             namespace: "video2doc".to_string(),
             retry_for: Duration::from_secs(10),
             open_within: Duration::from_secs(10),
+            ca_file: None,
             io_timeout: Duration::from_secs(10),
         }
     }
@@ -96,6 +100,11 @@ impl RedisConfig {
 
     pub fn open_within(mut self, d: Duration) -> RedisConfig {
         self.open_within = d;
+        self
+    }
+
+    pub fn ca_file(mut self, pem: impl Into<std::path::PathBuf>) -> RedisConfig {
+        self.ca_file = Some(pem.into());
         self
     }
 }
@@ -149,10 +158,27 @@ impl RedisStore {
             // The ring provider, whatever else the process has linked in.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let client = Client::open(config.url.as_str()).map_err(|source| StoreError::Redis {
+        let bad_url = |source| StoreError::Redis {
             url: redact(&config.url),
             source,
-        })?;
+        };
+        let client = match &config.ca_file {
+            None => Client::open(config.url.as_str()).map_err(bad_url)?,
+            Some(ca) => {
+                let root = std::fs::read(ca).map_err(|source| StoreError::Io {
+                    path: ca.clone(),
+                    source,
+                })?;
+                Client::build_with_tls(
+                    config.url.as_str(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root),
+                    },
+                )
+                .map_err(bad_url)?
+            }
+        };
         let store = RedisStore {
             url: display_url(&client),
             client,

@@ -14,6 +14,8 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// TLS only (`rediss://`), with this certificate and key (PEM files).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn binary() -> PathBuf {
@@ -41,11 +43,21 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        RedisServer::start_with(None)
+    }
+
+    /// A server that speaks TLS only, with `cert` and `key` (PEM).
+    pub fn start_tls(cert: PathBuf, key: PathBuf) -> RedisServer {
+        RedisServer::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let mut s = RedisServer {
             child: None,
             port: 0,
             dir,
+            tls,
         };
         // A port found free may be taken before redis binds it: try a few.
         for _ in 0..5 {
@@ -61,13 +73,36 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
 
     fn spawn(&mut self) -> bool {
         let bin = binary();
-        let child = Command::new(&bin)
-            .args(["--port", &self.port.to_string()])
+        let logged = self.log().len();
+        let mut cmd = Command::new(&bin);
+        match &self.tls {
+            None => {
+                cmd.args(["--port", &self.port.to_string()]);
+            }
+            Some((cert, key)) => {
+                cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(cert)
+                    .arg("--tls-key-file")
+                    .arg(key)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+        }
+        let child = cmd
             .args(["--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -89,26 +124,18 @@ impl RedisServer {
                 eprintln!("redis-server exited at start ({status})");
                 return false;
             }
-            if self.ping() {
+            // Ready once it says so (after loading its AOF), in this run's part of the log.
+            if self
+                .log()
+                .get(logged..)
+                .is_some_and(|l| l.contains("Ready to accept connections"))
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         self.kill();
         false
-    }
-
-    /// `PING` over a bare socket (no client library: other crates' tests use this too).
-    fn ping(&self) -> bool {
-        use std::io::{Read, Write};
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
-        let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))
-        else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
     }
 
     /// Kills the server at once (SIGKILL: no shutdown save), as a crash would.

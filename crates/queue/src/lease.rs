@@ -40,34 +40,39 @@ impl Inner {
                 _ = self.shutdown.cancelled() => break,
             }
             if self.is_shared() {
-                self.check_running();
+                self.may_block(|| self.check_running());
             }
             if last_beat.elapsed() >= beat_every {
                 last_beat = Instant::now();
-                if let Err(e) = self.heartbeat() {
-                    tracing::warn!(error = %e, "the worker heartbeat was not recorded");
-                }
-                if self.is_shared() {
-                    match self.reap(now_ms()) {
-                        Ok(n) if n > 0 => tracing::warn!(
-                            jobs = n,
-                            "took back jobs whose worker stopped renewing their lease"
-                        ),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "looking for expired leases failed"),
-                    }
-                    if let Err(e) = self.refresh_settings() {
-                        tracing::debug!(error = %e, "queue settings not refreshed");
-                    }
-                }
-                match self.sweep_workers(now_ms()) {
-                    Ok(n) if n > 0 => {
-                        tracing::info!(workers = n, "removed workers whose heartbeat stopped")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!(error = %e, "sweeping worker records failed"),
-                }
+                self.may_block(|| self.periodic());
             }
+        }
+    }
+
+    /// Heartbeat; on a shared store also the reaper and the pauses made elsewhere.
+    fn periodic(&self) {
+        if let Err(e) = self.heartbeat() {
+            tracing::warn!(error = %e, "the worker heartbeat was not recorded");
+        }
+        if self.is_shared() {
+            match self.reap(now_ms()) {
+                Ok(n) if n > 0 => tracing::warn!(
+                    jobs = n,
+                    "took back jobs whose worker stopped renewing their lease"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "looking for expired leases failed"),
+            }
+            if let Err(e) = self.refresh_settings() {
+                tracing::debug!(error = %e, "queue settings not refreshed");
+            }
+        }
+        match self.sweep_workers(now_ms()) {
+            Ok(n) if n > 0 => {
+                tracing::info!(workers = n, "removed workers whose heartbeat stopped")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "sweeping worker records failed"),
         }
     }
 

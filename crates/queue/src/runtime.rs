@@ -551,6 +551,20 @@ fn load_settings(store: &dyn Store) -> Result<(BTreeMap<String, QueueSettings>, 
 }
 
 impl Inner {
+    /// Runs store work from async code. A shared store may wait for a lost connection
+    /// (retrying for seconds), so on a multi-threaded runtime the thread is handed over
+    /// for that time and other tasks (handlers, timers) go on running; an exclusive
+    /// store answers at once and runs inline.
+    pub(crate) fn may_block<R>(&self, f: impl FnOnce() -> R) -> R {
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi && self.is_shared() {
+            tokio::task::block_in_place(f)
+        } else {
+            f()
+        }
+    }
+
     /// Job kinds with a handler here.
     pub(crate) fn handler_kinds(&self) -> Vec<String> {
         let mut kinds: Vec<_> = self
@@ -750,14 +764,14 @@ impl Inner {
             if self.shutdown.is_cancelled() {
                 break;
             }
-            let next_due = match self.promote_due() {
+            let next_due = match self.may_block(|| self.promote_due()) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "promoting scheduled jobs failed");
                     None
                 }
             };
-            if let Err(e) = self.fill_slots() {
+            if let Err(e) = self.may_block(|| self.fill_slots()) {
                 tracing::error!(error = %e, "claiming jobs failed");
             }
             // On a shared store other processes enqueue too: their events wake this loop,
@@ -914,7 +928,7 @@ impl Inner {
         let gave_up_at = tokio::time::Instant::now() + Duration::from_secs(600);
         let r = loop {
             let now = now_ms();
-            let r = match &outcome {
+            let r = self.may_block(|| match &outcome {
                 AttemptEnd::Release => self.committer.apply(
                     true,
                     |t| transition::release(t, job.id, lease, now),
@@ -925,7 +939,7 @@ impl Inner {
                     |t| transition::finish(t, job.id, lease, o.clone(), now, jitter),
                     |c| state_events(c),
                 ),
-            };
+            });
             match r {
                 Err(CommitError::Store(e))
                     if e.is_unavailable() && tokio::time::Instant::now() < gave_up_at =>

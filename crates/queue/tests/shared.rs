@@ -381,6 +381,50 @@ async fn a_pause_from_another_process_stops_new_starts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_finished_while_redis_is_down_is_recorded_once_it_is_back() {
+    let mut s = Shared::new();
+    // The store gives up after 300 ms: the runtime's own retry has to record the end.
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::open(
+            RedisConfig::new(s.server.url())
+                .namespace(s.namespace.clone())
+                .retry_for(Duration::from_millis(300)),
+        )
+        .unwrap(),
+    );
+    let q = Queue::with_store(
+        store,
+        Some(s.dir.path().join("a")),
+        config(Duration::from_secs(20)),
+    )
+    .unwrap();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let st = started.clone();
+    q.register("work", move |_ctx: JobContext| {
+        let st = st.clone();
+        async move {
+            st.notify_one();
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            Ok(json!("kept"))
+        }
+    });
+    q.start().unwrap();
+    let id = q
+        .enqueue(NewJob::new("work", "q", json!(null)))
+        .await
+        .unwrap()
+        .id;
+    started.notified().await;
+    // Down for 3 s: the job ends in the middle, with nobody to tell.
+    s.server.restart_after(Duration::from_secs(3));
+    let job = wait_done(&q, id, Duration::from_secs(30)).await;
+    assert_eq!(job.state, State::Succeeded, "{:?}", job.history);
+    assert_eq!(job.attempts, 1, "the work was kept, not redone");
+    assert_eq!(q.result(id).unwrap(), Some(json!("kept")));
+    q.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_in_redis_is_refused() {
     let s = Shared::new();
     {

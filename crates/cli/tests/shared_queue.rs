@@ -1,12 +1,15 @@
 //! `video2doc` on a shared Redis queue (a real redis-server on loopback): an
 //! unreachable queue is a clear error at start; `workers` lists a worker running on
 //! another data folder; a worker that cannot read an input through its path mapping
-//! fails the job naming the path and its host.
+//! fails the job naming the path and its host; a complete workflow submitted from one
+//! data folder is run by a worker on another (the test model, generated media).
 
 #![cfg(feature = "redis")]
 
 #[path = "../../queue/tests/support/redis_server.rs"]
 mod redis_server;
+
+mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -146,4 +149,76 @@ fn workers_on_other_machines_are_listed_and_report_unreadable_inputs_with_their_
         "{text}"
     );
     drop(worker);
+}
+
+/// A short narrated video with one slide (espeak-ng and ffmpeg).
+fn lecture(dir: &Path) -> std::path::PathBuf {
+    let wav = dir.join("n.wav");
+    assert!(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w"])
+        .arg(&wav)
+        .arg("The quick brown fox jumps over the lazy dog. Video to document.")
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.join("shared lecture.mp4");
+    assert!(Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i"
+        ])
+        .arg("color=c=white:s=640x360:d=8:r=10,drawtext=text='Hello':fontsize=40:x=40:y=40")
+        .arg("-i")
+        .arg(&wav)
+        .args(["-af", "apad", "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    out
+}
+
+#[test]
+fn a_workflow_submitted_from_one_data_folder_runs_on_a_worker_with_another() {
+    let server = redis_server::RedisServer::start();
+    let url = server.url();
+    let root = tempfile::tempdir().unwrap();
+    let input = lecture(root.path());
+    let out = root.path().join("notes");
+    let client = root.path().join("client");
+    let submitted = json_of(
+        video2doc(&client, &url)
+            .arg("submit")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .arg("--model")
+            .arg(common::model())
+            .args(["--formats", "txt,md"]),
+    );
+    let export = submitted["workflows"][0]["export"].as_u64().unwrap();
+    // The worker has its own data folder (its own work folders) and runs until idle.
+    let o = video2doc(&root.path().join("worker"), &url)
+        .args(["run", "--until-idle"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let status = json_of(video2doc(&client, &url).args(["status", &export.to_string()]));
+    assert_eq!(status["state"], "succeeded", "{status}");
+    let txt = std::fs::read_dir(out.join("shared lecture"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "txt"))
+        .expect("the transcript document");
+    let text = std::fs::read_to_string(txt).unwrap().to_lowercase();
+    assert!(text.contains("fox") || text.contains("dog"), "{text}");
+    assert!(
+        !root.path().join("client").join("work").exists(),
+        "the client did no work"
+    );
 }

@@ -228,7 +228,13 @@ impl Core {
             None => Queue::open(&dirs.data, config)?,
             Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
         };
-        workflow::register(&queue, dirs.work(), worker, settings.path_map.clone());
+        workflow::register(
+            &queue,
+            dirs.work(),
+            worker,
+            settings.path_map.clone(),
+            dirs.models(),
+        );
         Ok(Core {
             queue,
             dirs,

@@ -85,28 +85,44 @@ impl pipeline::Progress for JobProgress<'_> {
     }
 }
 
-/// Where a worker runs: its path mapping, and on a shared queue its host name (the
-/// input was named on another machine, so it is checked before anything else).
+/// Where a worker runs: its path mapping, its models folder, and on a shared queue its
+/// host name (the input was named on another machine, so it is checked first).
 struct Place {
     paths: PathMapping,
     shared_host: Option<String>,
+    /// This machine's models folder.
+    models: PathBuf,
+}
+
+impl Place {
+    /// The model a job names, on this machine: through the path mapping, else (on a
+    /// shared queue, where the job was made on another machine) the model of the same
+    /// file name in this machine's models folder, else as mapped (the transcription
+    /// stage then names the missing file).
+    fn model(&self, named: &Path) -> PathBuf {
+        let mapped = self.paths.map(named);
+        if mapped.is_file() || self.shared_host.is_none() {
+            return mapped;
+        }
+        match named.file_name().map(|n| self.models.join(n)) {
+            Some(here) if here.is_file() => here,
+            _ => mapped,
+        }
+    }
 }
 
 fn input_of(ctx: &JobContext, place: &Place) -> Result<WorkflowInput, JobError> {
     let w: WorkflowInput = serde_json::from_value(ctx.payload.clone())
         .map_err(|e| JobError::fatal(format!("the job's input is not a workflow input: {e}")))?;
-    locate(w, &place.paths, place.shared_host.as_deref())
+    locate(w, place)
 }
 
-/// The input and output folder as this machine sees them (see [`PathMapping`]). With
-/// `host` (a shared queue), an input this machine cannot read fails the job naming the
-/// path and the host; without, the stages report a missing input themselves.
-pub fn locate(
-    w: WorkflowInput,
-    paths: &PathMapping,
-    host: Option<&str>,
-) -> Result<WorkflowInput, JobError> {
-    let input = paths.map(&w.input);
+/// The input, output folder and model as this machine sees them (see [`PathMapping`]).
+/// On a shared queue an input this machine cannot read fails the job naming the path
+/// and the host; otherwise the stages report a missing input themselves.
+fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
+    let input = place.paths.map(&w.input);
+    let host = place.shared_host.as_deref();
     if let (Some(host), Err(e)) = (host, std::fs::File::open(&input)) {
         let named = if input == w.input {
             String::new()
@@ -118,10 +134,12 @@ pub fn locate(
             input.display()
         )));
     }
+    let mut settings = w.settings;
+    settings.transcribe.model = place.model(&settings.transcribe.model);
     Ok(WorkflowInput {
         input,
-        out_dir: paths.map(&w.out_dir),
-        settings: w.settings,
+        out_dir: place.paths.map(&w.out_dir),
+        settings,
     })
 }
 
@@ -136,11 +154,22 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Registers the handlers of the five kinds on `queue`.
-pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand, paths: PathMapping) {
+/// `paths` and `models` say where this machine keeps what jobs name by path.
+pub fn register(
+    queue: &Queue,
+    work_root: PathBuf,
+    worker: WorkerCommand,
+    paths: PathMapping,
+    models: PathBuf,
+) {
     let root = Arc::new(work_root);
     let worker = Arc::new(worker);
     let shared_host = queue.store().shared().map(|_| queue.host().to_string());
-    let paths = Arc::new(Place { paths, shared_host });
+    let paths = Arc::new(Place {
+        paths,
+        shared_host,
+        models,
+    });
 
     let r = root.clone();
     let pm = paths.clone();
@@ -434,11 +463,17 @@ mod tests {
             from: "/mnt/share".into(),
             to: here.path().to_string_lossy().into_owned(),
         }]);
-        let w = locate(input("/mnt/share/talk.mp4"), &mount, Some("lab-2")).unwrap();
+        let models = tempfile::tempdir().unwrap();
+        let place = |shared: bool| Place {
+            paths: mount.clone(),
+            shared_host: shared.then(|| "lab-2".to_string()),
+            models: models.path().to_path_buf(),
+        };
+        let w = locate(input("/mnt/share/talk.mp4"), &place(true)).unwrap();
         assert_eq!(w.input, here.path().join("talk.mp4"));
         assert_eq!(w.out_dir, here.path().join("docs"));
 
-        let e = locate(input("/mnt/share/missing.mp4"), &mount, Some("lab-2")).unwrap_err();
+        let e = locate(input("/mnt/share/missing.mp4"), &place(true)).unwrap_err();
         assert!(!e.retryable);
         let missing = here.path().join("missing.mp4");
         assert!(
@@ -449,6 +484,24 @@ mod tests {
             e.message
         );
         // Not shared: the stages report a missing input in their own words.
-        assert!(locate(input("/mnt/share/missing.mp4"), &mount, None).is_ok());
+        assert!(locate(input("/mnt/share/missing.mp4"), &place(false)).is_ok());
+    }
+
+    #[test]
+    fn a_worker_uses_its_own_copy_of_a_model_named_elsewhere() {
+        let models = tempfile::tempdir().unwrap();
+        let here = models.path().join("ggml-base.bin");
+        let place = |shared: bool| Place {
+            paths: PathMapping::default(),
+            shared_host: shared.then(|| "lab-2".to_string()),
+            models: models.path().to_path_buf(),
+        };
+        let elsewhere = Path::new("/home/alice/.local/share/video2doc/models/ggml-base.bin");
+        // Not here yet: left as named, for the stage to report.
+        assert_eq!(place(true).model(elsewhere), elsewhere);
+        std::fs::write(&here, b"model").unwrap();
+        assert_eq!(place(true).model(elsewhere), here);
+        // A local queue never substitutes.
+        assert_eq!(place(false).model(elsewhere), elsewhere);
     }
 }

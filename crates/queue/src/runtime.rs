@@ -193,6 +193,8 @@ pub struct Queue {
 
 const ALL_PAUSED_KEY: &str = "all_paused";
 const QUEUE_KEY_PREFIX: &str = "queue/";
+/// When the last maintenance of a shared store started (big-endian millis).
+const MAINTENANCE_KEY: &str = "maintenance_at";
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -1127,22 +1129,58 @@ impl Inner {
     }
 
     /// Periodic maintenance: purge past retention, statistics snapshots.
+    /// On a shared store every worker runs this loop, but each period's maintenance is
+    /// claimed in the store first, so that it runs once per period, not once per worker.
     async fn maintain(self: Arc<Self>) {
         loop {
-            let retention = self.config.retention.as_millis() as u64;
-            match self.purge(now_ms().saturating_sub(retention)) {
-                Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
-            }
-            if let Err(e) = crate::stats::snapshot(&self, now_ms()) {
-                tracing::error!(error = %e, "saving a statistics snapshot failed");
+            match self.may_block(|| self.maintenance_due(now_ms())) {
+                Ok(true) => self.may_block(|| self.maintenance()),
+                Ok(false) => tracing::debug!("maintenance of this period ran elsewhere"),
+                Err(e) => tracing::warn!(error = %e, "could not claim this period's maintenance"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.maintenance_every) => {}
                 _ = self.shutdown.cancelled() => break,
             }
         }
+    }
+
+    fn maintenance(&self) {
+        let retention = self.config.retention.as_millis() as u64;
+        match self.purge(now_ms().saturating_sub(retention)) {
+            Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
+        }
+        if let Err(e) = crate::stats::snapshot(self, now_ms()) {
+            tracing::error!(error = %e, "saving a statistics snapshot failed");
+        }
+    }
+
+    /// Whether this worker runs the maintenance now: always on an exclusive store; on a
+    /// shared one only if no worker ran it in the last 90% of a period (claimed in one
+    /// transaction, so two workers never both win).
+    fn maintenance_due(&self, now: Millis) -> Result<bool, QueueError> {
+        if !self.is_shared() {
+            return Ok(true);
+        }
+        let every = self.config.maintenance_every.as_millis() as u64;
+        let (won, _) = self.committer.apply(
+            false,
+            |t| {
+                let last = t
+                    .get(Space::Meta, MAINTENANCE_KEY.as_bytes())?
+                    .and_then(|v| v.as_slice().try_into().ok())
+                    .map(u64::from_be_bytes);
+                if last.is_some_and(|l| now < l.saturating_add(every / 10 * 9)) {
+                    return Ok(false);
+                }
+                t.insert(Space::Meta, MAINTENANCE_KEY.as_bytes(), &now.to_be_bytes())?;
+                Ok(true)
+            },
+            |_| Vec::new(),
+        )?;
+        Ok(won)
     }
 
     fn purge(&self, before: Millis) -> Result<usize, QueueError> {

@@ -425,6 +425,36 @@ async fn a_job_finished_while_redis_is_down_is_recorded_once_it_is_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_runs_once_per_period_however_many_workers_share_the_store() {
+    let s = Shared::new();
+    let every = Duration::from_millis(1500);
+    let mut workers = Vec::new();
+    for name in ["a", "b", "c"] {
+        let q = Queue::with_store(
+            s.store(),
+            Some(s.dir.path().join(name)),
+            QueueConfig {
+                maintenance_every: every,
+                ..config(Duration::from_secs(5))
+            },
+        )
+        .unwrap();
+        q.start().unwrap();
+        workers.push(q);
+    }
+    // Each worker tries at start and then every period; each period is claimed once.
+    tokio::time::sleep(every * 2 + Duration::from_millis(700)).await;
+    let snapshots = workers[0].snapshots(0).unwrap().len();
+    assert!(
+        (2..=3).contains(&snapshots),
+        "{snapshots} statistics snapshots in 2.5 periods from 3 workers"
+    );
+    for q in workers {
+        q.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_in_redis_is_refused() {
     let s = Shared::new();
     {

@@ -14,11 +14,11 @@ npm --prefix ui test
 echo "== format"
 cargo fmt --all --check
 echo "== lint"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features video2doc-queue/redis -- -D warnings
 echo "== tests"
-cargo test --workspace --locked
+cargo test --workspace --locked --features video2doc-queue/redis
 echo "== benches build"
-cargo bench --workspace --locked --no-run
+cargo bench --workspace --locked --no-run --features video2doc-queue/redis
 echo "== desktop app end to end (Xvfb, tauri-driver)"
 ./scripts/e2e.sh
 echo "== installers: build the .deb and .rpm, install, run, remove"

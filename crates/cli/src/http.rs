@@ -290,8 +290,11 @@ async fn statistics(State(core): State<Shared>) -> Result<Json<Value>, ApiError>
     Ok(Json(json!(core.stats()?)))
 }
 
-async fn workers(State(core): State<Shared>) -> Json<Value> {
-    Json(json!({ "workers": core.workers() }))
+async fn workers(State(core): State<Shared>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({
+        "workers": core.workers(),
+        "registered": core.registered_workers()?,
+    })))
 }
 
 async fn active(State(core): State<Shared>) -> Result<Json<Value>, ApiError> {

@@ -33,6 +33,11 @@ struct Cli {
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     json: bool,
+    /// A shared queue on Redis instead of the embedded one, for workers on several
+    /// machines: redis://[:password@]host:port/db (rediss:// for TLS). Default: the
+    /// `queue_url` setting.
+    #[arg(long, global = true, env = "VIDEO2DOC_QUEUE", value_name = "URL")]
+    queue: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -140,7 +145,8 @@ enum Command {
     },
     /// Counts, durations, throughput and failure rate.
     Stats,
-    /// Each queue's slots and what runs in them.
+    /// Each queue's slots and what runs in them here, and every worker registered on
+    /// the queue (host, pid, version, queues, heartbeat): on a shared queue, every machine's.
     Workers,
     /// Running and waiting jobs.
     Active,
@@ -260,7 +266,11 @@ async fn run(cli: Cli, dirs: CoreDirs) -> anyhow::Result<ExitCode> {
     if let Command::Models { action } = &cli.command {
         return models(&out, &dirs.models(), action);
     }
-    let core = std::sync::Arc::new(Core::open(dirs, worker()?)?);
+    let core = std::sync::Arc::new(Core::open_with_queue(
+        dirs,
+        worker()?,
+        cli.queue.as_deref(),
+    )?);
     let code = command(&cli, &core, &out).await;
     if let Ok(core) = std::sync::Arc::try_unwrap(core) {
         core.close().await;
@@ -344,7 +354,10 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             Ok(ExitCode::SUCCESS)
         }
         Command::Workers => {
-            out.value(&json!({ "workers": core.workers() }));
+            out.value(&json!({
+                "workers": core.workers(),
+                "registered": core.registered_workers()?,
+            }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Active => {

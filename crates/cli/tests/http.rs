@@ -300,6 +300,10 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
         .unwrap()
         .iter()
         .any(|w| w["queue"] == "video" && w["paused"] == true));
+    // The serving process is the one registered worker of its embedded queue.
+    let registered = w["registered"].as_array().unwrap();
+    assert_eq!(registered.len(), 1, "{w}");
+    assert_eq!(registered[0]["pid"], s.child.id());
     assert_eq!(
         ok(&s, "POST", &format!("/api/queue/tasks/{id}/cancel"), None)["state"],
         "cancelled"

@@ -8,7 +8,7 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 use video2doc_queue::{
     GroupId, GroupStatus, Health, JobId, JobRecord, JobSummary, Priority, Progress, Queue,
-    QueueConfig, QueueError, Rejection, State, Stats, WorkerInfo,
+    QueueConfig, QueueError, Rejection, State, Stats, WorkerInfo, WorkerRecord,
 };
 
 use crate::export::Format;
@@ -82,6 +82,8 @@ pub enum CoreError {
     Model(#[from] crate::models::catalogue::ModelError),
     #[error("the settings were not saved: {}", .0.join("; "))]
     InvalidSettings(Vec<String>),
+    #[error("the queue {0} is on Redis, but this build of Video2Doc has no Redis support (build it with the feature redis)")]
+    NoRedisSupport(String),
 }
 
 impl CoreError {
@@ -110,6 +112,43 @@ impl CoreError {
             ))
         )
     }
+}
+
+/// The shared queue on Redis; job files stay in this machine's data folder.
+#[cfg(feature = "redis")]
+fn open_shared(
+    url: &str,
+    ca_file: Option<&Path>,
+    dirs: &CoreDirs,
+    config: QueueConfig,
+) -> Result<Queue, CoreError> {
+    use std::sync::Arc;
+    use video2doc_queue::{RedisConfig, RedisStore, Store};
+    // At start an unreachable server is reported after a short wait; once running,
+    // lost connections are retried for longer.
+    let store = RedisStore::open(RedisConfig {
+        ca_file: ca_file.map(Path::to_path_buf),
+        ..RedisConfig::new(url)
+            .open_within(std::time::Duration::from_secs(3))
+            .retry_for(std::time::Duration::from_secs(30))
+    })
+    .map_err(QueueError::from)?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    Ok(Queue::with_store(
+        store,
+        Some(dirs.data.join("files")),
+        config,
+    )?)
+}
+
+#[cfg(not(feature = "redis"))]
+fn open_shared(
+    url: &str,
+    _ca_file: Option<&Path>,
+    _dirs: &CoreDirs,
+    _config: QueueConfig,
+) -> Result<Queue, CoreError> {
+    Err(CoreError::NoRedisSupport(url.to_string()))
 }
 
 /// Per-request choices; unset ones come from the settings.
@@ -201,6 +240,17 @@ impl Core {
     /// gets an error naming this one), loads the settings and registers the workflow
     /// handlers. Call [`Core::start`] to run jobs.
     pub fn open(dirs: CoreDirs, worker: WorkerCommand) -> Result<Core, CoreError> {
+        Core::open_with_queue(dirs, worker, None)
+    }
+
+    /// As [`Core::open`], with the queue at `queue_url` (`redis://host:port/db`) when
+    /// given, else as the settings say (`queue_url`), else the embedded one in the data
+    /// folder. A shared queue that cannot be reached is an error naming it.
+    pub fn open_with_queue(
+        dirs: CoreDirs,
+        worker: WorkerCommand,
+        queue_url: Option<&str>,
+    ) -> Result<Core, CoreError> {
         let settings = AppSettings::load(&dirs.config)?;
         std::fs::create_dir_all(&dirs.data).map_err(|source| QueueError::Io {
             path: dirs.data.clone(),
@@ -210,8 +260,21 @@ impl Core {
             retention: std::time::Duration::from_secs(u64::from(settings.retention_days) * 86_400),
             ..QueueConfig::default()
         };
-        let queue = Queue::open(&dirs.data, config)?;
-        workflow::register(&queue, dirs.work(), worker);
+        let url = queue_url
+            .map(str::to_string)
+            .or_else(|| settings.queue_url.clone())
+            .filter(|u| !u.trim().is_empty());
+        let queue = match url {
+            None => Queue::open(&dirs.data, config)?,
+            Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
+        };
+        workflow::register(
+            &queue,
+            dirs.work(),
+            worker,
+            settings.path_map.clone(),
+            dirs.models(),
+        );
         Ok(Core {
             queue,
             models: crate::models::library::ModelLibrary::new(dirs.models()),
@@ -504,6 +567,12 @@ impl Core {
 
     pub fn workers(&self) -> Vec<WorkerInfo> {
         self.queue.workers()
+    }
+
+    /// Every worker registered on the queue's store with a current heartbeat (on a
+    /// shared queue: those of every machine).
+    pub fn registered_workers(&self) -> Result<Vec<WorkerRecord>, CoreError> {
+        Ok(self.queue.registered_workers()?)
     }
 
     /// Running and waiting jobs, newest first.

@@ -528,6 +528,7 @@ mod tests {
             dedup_key: None,
             group: Some(GroupId(1)),
             lease: None,
+            lease_until: None,
             crashes: 0,
             cancel_requested: false,
             progress: Progress::default(),

@@ -25,6 +25,7 @@ pub mod intake;
 pub mod items;
 pub mod logging;
 pub mod models;
+pub mod paths;
 pub mod pipeline;
 pub mod probe;
 pub mod process;

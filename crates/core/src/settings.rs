@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::export::Format;
+use crate::paths::PathMapping;
 use crate::summary::Endpoint;
 use crate::watch::WatchedFolder;
 
@@ -38,6 +39,15 @@ pub struct AppSettings {
     pub theme: Theme,
     /// A desktop notification when an item or a batch finishes.
     pub notify: bool,
+    /// A shared queue on Redis (`redis://[:password@]host:port/db`, `rediss://` for
+    /// TLS) instead of the embedded one; `--queue` overrides it.
+    pub queue_url: Option<String>,
+    /// For a `rediss://` queue: the PEM file of the CA that signed the server's
+    /// certificate, when it is not one the system trusts.
+    pub queue_ca_file: Option<PathBuf>,
+    /// Where shared storage is mounted on this machine, for jobs submitted elsewhere:
+    /// `[{"from": "/mnt/share", "to": "Z:\\"}]`.
+    pub path_map: PathMapping,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +91,9 @@ impl Default for AppSettings {
             ui_language: None,
             theme: Theme::System,
             notify: true,
+            queue_url: None,
+            queue_ca_file: None,
+            path_map: PathMapping::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priority, Queue};
 
+use crate::paths::PathMapping;
 use crate::pipeline::{self, PipelineError, Settings, WorkerCommand};
 use crate::probe::ProbeError;
 use crate::transcribe::{Segment, TranscribeError, Transcript};
@@ -84,9 +85,62 @@ impl pipeline::Progress for JobProgress<'_> {
     }
 }
 
-fn input_of(ctx: &JobContext) -> Result<WorkflowInput, JobError> {
-    serde_json::from_value(ctx.payload.clone())
-        .map_err(|e| JobError::fatal(format!("the job's input is not a workflow input: {e}")))
+/// Where a worker runs: its path mapping, its models folder, and on a shared queue its
+/// host name (the input was named on another machine, so it is checked first).
+struct Place {
+    paths: PathMapping,
+    shared_host: Option<String>,
+    /// This machine's models folder.
+    models: PathBuf,
+}
+
+impl Place {
+    /// The model a job names, on this machine: through the path mapping, else (on a
+    /// shared queue, where the job was made on another machine) the model of the same
+    /// file name in this machine's models folder, else as mapped (the transcription
+    /// stage then names the missing file).
+    fn model(&self, named: &Path) -> PathBuf {
+        let mapped = self.paths.map(named);
+        if mapped.is_file() || self.shared_host.is_none() {
+            return mapped;
+        }
+        match named.file_name().map(|n| self.models.join(n)) {
+            Some(here) if here.is_file() => here,
+            _ => mapped,
+        }
+    }
+}
+
+fn input_of(ctx: &JobContext, place: &Place) -> Result<WorkflowInput, JobError> {
+    let w: WorkflowInput = serde_json::from_value(ctx.payload.clone())
+        .map_err(|e| JobError::fatal(format!("the job's input is not a workflow input: {e}")))?;
+    locate(w, place)
+}
+
+/// The input, output folder and model as this machine sees them (see [`PathMapping`]).
+/// On a shared queue an input this machine cannot read fails the job naming the path
+/// and the host; otherwise the stages report a missing input themselves.
+fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
+    let input = place.paths.map(&w.input);
+    let host = place.shared_host.as_deref();
+    if let (Some(host), Err(e)) = (host, std::fs::File::open(&input)) {
+        let named = if input == w.input {
+            String::new()
+        } else {
+            format!(" (the job names it {})", w.input.display())
+        };
+        return Err(JobError::fatal(format!(
+            "the input {}{named} cannot be read on {host}: {e}; check that the shared storage is mounted there, or set path_map in that worker's settings",
+            input.display()
+        )));
+    }
+    let mut settings = w.settings;
+    settings.transcribe.model = place.model(&settings.transcribe.model);
+    Ok(WorkflowInput {
+        input,
+        out_dir: place.paths.map(&w.out_dir),
+        settings,
+    })
 }
 
 /// Runs a blocking stage on the blocking pool.
@@ -100,15 +154,30 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Registers the handlers of the five kinds on `queue`.
-pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
+/// `paths` and `models` say where this machine keeps what jobs name by path.
+pub fn register(
+    queue: &Queue,
+    work_root: PathBuf,
+    worker: WorkerCommand,
+    paths: PathMapping,
+    models: PathBuf,
+) {
     let root = Arc::new(work_root);
     let worker = Arc::new(worker);
+    let shared_host = queue.store().shared().map(|_| queue.host().to_string());
+    let paths = Arc::new(Place {
+        paths,
+        shared_host,
+        models,
+    });
 
     let r = root.clone();
+    let pm = paths.clone();
     queue.register("video", move |ctx: JobContext| {
         let r = r.clone();
+        let pm = pm.clone();
         async move {
-            let w = input_of(&ctx)?;
+            let w = input_of(&ctx, &pm)?;
             let cancel = cancel_flag(&ctx);
             let ctx = Arc::new(ctx);
             let c = ctx.clone();
@@ -129,10 +198,12 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
     });
 
     let (r, wk) = (root.clone(), worker.clone());
+    let pm = paths.clone();
     queue.register("audio", move |ctx: JobContext| {
         let (r, wk) = (r.clone(), wk.clone());
+        let pm = pm.clone();
         async move {
-            let w = input_of(&ctx)?;
+            let w = input_of(&ctx, &pm)?;
             let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
             let cancel = cancel_flag(&ctx);
             let ctx = Arc::new(ctx);
@@ -160,10 +231,12 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
     });
 
     let r = root.clone();
+    let pm = paths.clone();
     queue.register("image", move |ctx: JobContext| {
         let r = r.clone();
+        let pm = pm.clone();
         async move {
-            let w = input_of(&ctx)?;
+            let w = input_of(&ctx, &pm)?;
             let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
             let cancel = cancel_flag(&ctx);
             let ctx = Arc::new(ctx);
@@ -186,10 +259,12 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
     });
 
     let (r, wk) = (root.clone(), worker.clone());
+    let pm = paths.clone();
     queue.register("summary", move |ctx: JobContext| {
         let (r, wk) = (r.clone(), wk.clone());
+        let pm = pm.clone();
         async move {
-            let w = input_of(&ctx)?;
+            let w = input_of(&ctx, &pm)?;
             let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
             blocking(move || {
                 let work = work_for(known, &r, &w.input)?;
@@ -202,10 +277,12 @@ pub fn register(queue: &Queue, work_root: PathBuf, worker: WorkerCommand) {
     });
 
     let r = root;
+    let pm = paths.clone();
     queue.register("export", move |ctx: JobContext| {
         let (r, wk) = (r.clone(), worker.clone());
+        let pm = pm.clone();
         async move {
-            let w = input_of(&ctx)?;
+            let w = input_of(&ctx, &pm)?;
             let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
             blocking(move || {
                 let work = work_for(known, &r, &w.input)?;
@@ -363,4 +440,68 @@ pub async fn enqueue_task(
         .enqueue(job_for(kind, &payload, priority, &input.input))
         .await?
         .id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::PathMap;
+
+    fn input(path: &str) -> WorkflowInput {
+        WorkflowInput {
+            input: PathBuf::from(path),
+            out_dir: PathBuf::from("/mnt/share/docs"),
+            settings: Settings::new(PathBuf::from("model.bin")),
+        }
+    }
+
+    #[test]
+    fn a_worker_finds_the_input_through_its_mount_or_names_path_and_host() {
+        let here = tempfile::tempdir().unwrap();
+        std::fs::write(here.path().join("talk.mp4"), b"x").unwrap();
+        let mount = PathMapping(vec![PathMap {
+            from: "/mnt/share".into(),
+            to: here.path().to_string_lossy().into_owned(),
+        }]);
+        let models = tempfile::tempdir().unwrap();
+        let place = |shared: bool| Place {
+            paths: mount.clone(),
+            shared_host: shared.then(|| "lab-2".to_string()),
+            models: models.path().to_path_buf(),
+        };
+        let w = locate(input("/mnt/share/talk.mp4"), &place(true)).unwrap();
+        assert_eq!(w.input, here.path().join("talk.mp4"));
+        assert_eq!(w.out_dir, here.path().join("docs"));
+
+        let e = locate(input("/mnt/share/missing.mp4"), &place(true)).unwrap_err();
+        assert!(!e.retryable);
+        let missing = here.path().join("missing.mp4");
+        assert!(
+            e.message.contains(&missing.display().to_string())
+                && e.message.contains("/mnt/share/missing.mp4")
+                && e.message.contains("lab-2"),
+            "{}",
+            e.message
+        );
+        // Not shared: the stages report a missing input in their own words.
+        assert!(locate(input("/mnt/share/missing.mp4"), &place(false)).is_ok());
+    }
+
+    #[test]
+    fn a_worker_uses_its_own_copy_of_a_model_named_elsewhere() {
+        let models = tempfile::tempdir().unwrap();
+        let here = models.path().join("ggml-base.bin");
+        let place = |shared: bool| Place {
+            paths: PathMapping::default(),
+            shared_host: shared.then(|| "lab-2".to_string()),
+            models: models.path().to_path_buf(),
+        };
+        let elsewhere = Path::new("/home/alice/.local/share/video2doc/models/ggml-base.bin");
+        // Not here yet: left as named, for the stage to report.
+        assert_eq!(place(true).model(elsewhere), elsewhere);
+        std::fs::write(&here, b"model").unwrap();
+        assert_eq!(place(true).model(elsewhere), here);
+        // A local queue never substitutes.
+        assert_eq!(place(false).model(elsewhere), elsewhere);
+    }
 }

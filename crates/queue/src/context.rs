@@ -242,6 +242,7 @@ impl JobContext {
                 kind: self.kind.clone(),
                 queue: self.queue.clone(),
                 progress: p,
+                host: None,
             });
         }
     }

@@ -366,6 +366,11 @@ pub struct JobRecord {
     pub group: Option<GroupId>,
     /// The lease of the running attempt; a result carrying another lease is rejected.
     pub lease: Option<u64>,
+    /// When the running attempt's lease runs out unless its worker renews it. On a
+    /// shared store a job running past this is taken back (its worker is presumed dead);
+    /// `None` for a running job: no deadline was set, so it counts as run out.
+    #[serde(default)]
+    pub lease_until: Option<Millis>,
     /// Consecutive times it was found running after the process stopped.
     pub crashes: u32,
     pub cancel_requested: bool,

@@ -9,6 +9,9 @@
 //! - [`runtime`]: the [`Queue`] handle and its dispatcher (per-queue concurrency,
 //!   pause/resume, priorities, timeouts, cancellation, maintenance).
 //! - [`stats`]: counts, durations, throughput, workers, groups, health.
+//! - [`lease`], [`registry`], [`relay`]: what several processes sharing one store
+//!   (Redis, feature `redis`) need: leases with a reaper, registered workers with a
+//!   heartbeat, events between processes.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), video2doc_queue::QueueError> {
@@ -28,7 +31,10 @@ pub mod context;
 pub mod events;
 pub mod index;
 pub mod job;
+pub mod lease;
 pub mod lock;
+pub mod registry;
+pub mod relay;
 pub mod runtime;
 pub mod stats;
 pub mod store;
@@ -40,7 +46,10 @@ pub use job::{
     now_ms, Backoff, Dep, Failure, FailureKind, GroupId, GroupRecord, HistoryEntry, JobId,
     JobRecord, Millis, NewJob, Payload, Priority, Progress, State,
 };
+pub use registry::WorkerRecord;
 pub use runtime::{human_duration, Queue, QueueConfig, QueueError, QueueSettings};
 pub use stats::{GroupStatus, Health, JobSummary, Stats, WorkerInfo};
 pub use store::{MemoryStore, SledStore, Store, StoreError};
+#[cfg(feature = "redis")]
+pub use store::{RedisConfig, RedisStore};
 pub use transition::{Change, Enqueued, Outcome, Rejection};

@@ -1,7 +1,10 @@
 //! The running queue: the [`Queue`] handle that enqueues, controls and observes jobs,
 //! and the dispatcher that claims ready jobs into worker slots (per-queue concurrency,
 //! pause, priorities), runs their handlers under timeouts and cancellation, records
-//! their outcomes, and runs periodic maintenance. One runtime per store.
+//! their outcomes, and runs periodic maintenance. One runtime per process; on a shared
+//! store (Redis) several processes each run one against the same jobs, with leases
+//! ([`crate::lease`]), a worker registry ([`crate::registry`]) and events relayed
+//! between them ([`crate::relay`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -46,6 +49,14 @@ pub enum QueueError {
     },
     #[error("the queue is already running")]
     AlreadyStarted,
+    #[error("this worker cannot join the shared queue: the worker on {host} (pid {pid}, Video2Doc {version}) uses store format {schema} and this one uses {ours}; run the same version on every machine")]
+    IncompatibleWorker {
+        host: String,
+        pid: u32,
+        version: String,
+        schema: u32,
+        ours: u32,
+    },
 }
 
 impl From<StoreError> for QueueError {
@@ -91,6 +102,13 @@ pub struct QueueConfig {
     pub inline_limit: usize,
     pub progress_persist_every: Duration,
     pub progress_emit_every: Duration,
+    /// How long a running job's lease lasts without renewal (renewed every third of it);
+    /// also the expiry of a worker's registration. On a shared store a job whose worker
+    /// died runs again this long after the last renewal.
+    pub lease: Duration,
+    /// How often a worker on a shared store looks at the jobs it runs (cancel requested
+    /// elsewhere, lease taken away), and how long its dispatcher sleeps at most.
+    pub poll_every: Duration,
 }
 
 impl Default for QueueConfig {
@@ -107,6 +125,8 @@ impl Default for QueueConfig {
             inline_limit: 64 * 1024,
             progress_persist_every: Duration::from_secs(2),
             progress_emit_every: Duration::from_millis(100),
+            lease: Duration::from_secs(30),
+            poll_every: Duration::from_millis(250),
         }
     }
 }
@@ -119,16 +139,19 @@ pub struct QueueSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopReason {
+pub(crate) enum StopReason {
     Cancel,
     Timeout,
     Shutdown,
+    /// Another worker took the job back (this one's lease ran out).
+    LeaseLost,
 }
 
 pub(crate) struct Slot {
     pub queue: String,
     pub kind: String,
     pub since: Millis,
+    pub lease: u64,
     pub attempt: Arc<Attempt>,
     stop: Mutex<Option<StopReason>>,
 }
@@ -149,12 +172,17 @@ pub(crate) struct Inner {
     pub lanes: Mutex<BTreeMap<String, Lane>>,
     pub all_paused: AtomicBool,
     pub slots: Mutex<HashMap<JobId, Arc<Slot>>>,
-    wake: Notify,
-    shutdown: CancellationToken,
+    pub(crate) wake: Notify,
+    pub(crate) shutdown: CancellationToken,
     started: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     attempts: TaskTracker,
     pub recovered: usize,
+    pub(crate) identity: crate::registry::Identity,
+    /// Whether other processes' events are being received.
+    pub(crate) incoming: AtomicBool,
+    /// When this worker registered (set while started).
+    pub(crate) registered_at: Mutex<Option<Millis>>,
 }
 
 /// The queue. Cheap to clone; every clone is the same queue.
@@ -165,8 +193,10 @@ pub struct Queue {
 
 const ALL_PAUSED_KEY: &str = "all_paused";
 const QUEUE_KEY_PREFIX: &str = "queue/";
+/// When the last maintenance of a shared store started (big-endian millis).
+const MAINTENANCE_KEY: &str = "maintenance_at";
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -190,31 +220,22 @@ impl Queue {
         config: QueueConfig,
     ) -> Result<Queue, QueueError> {
         let bus = Arc::new(EventBus::default());
+        let identity = crate::registry::Identity::new();
+        crate::relay::start_outgoing(&store, &identity, &bus);
         let committer = Committer::new(store.clone(), bus.clone());
-        let mut lanes = BTreeMap::new();
-        for (k, v) in store.scan(
-            Space::Meta,
-            QUEUE_KEY_PREFIX.as_bytes(),
-            prefix_end(QUEUE_KEY_PREFIX.as_bytes()).as_deref(),
-            usize::MAX,
-        )? {
-            let name = String::from_utf8_lossy(&k[QUEUE_KEY_PREFIX.len()..]).into_owned();
-            let settings: QueueSettings =
-                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                    what: format!("settings of queue {name}"),
-                    source,
-                })?;
-            lanes.insert(
-                name,
-                Lane {
-                    settings,
-                    running: 0,
-                },
-            );
-        }
-        let all_paused = store
-            .get(Space::Meta, ALL_PAUSED_KEY.as_bytes())?
-            .is_some_and(|v| v == b"1");
+        let (settings, all_paused) = load_settings(store.as_ref())?;
+        let lanes = settings
+            .into_iter()
+            .map(|(name, settings)| {
+                (
+                    name,
+                    Lane {
+                        settings,
+                        running: 0,
+                    },
+                )
+            })
+            .collect();
         let mut inner = Inner {
             store,
             files,
@@ -231,6 +252,9 @@ impl Queue {
             tasks: Mutex::new(Vec::new()),
             attempts: TaskTracker::new(),
             recovered: 0,
+            identity,
+            incoming: AtomicBool::new(false),
+            registered_at: Mutex::new(None),
         };
         inner.recovered = inner.recover()?;
         Ok(Queue {
@@ -252,9 +276,19 @@ impl Queue {
         if self.inner.started.swap(true, Ordering::SeqCst) {
             return Err(QueueError::AlreadyStarted);
         }
+        if let Err(e) = self.inner.register_worker() {
+            self.inner.started.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
+        if let Err(e) = self.inner.ensure_incoming() {
+            let _ = self.inner.unregister_worker();
+            self.inner.started.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
         let d = tokio::spawn(self.inner.clone().dispatch());
         let m = tokio::spawn(self.inner.clone().maintain());
-        lock(&self.inner.tasks).extend([d, m]);
+        let k = tokio::spawn(self.inner.clone().keep());
+        lock(&self.inner.tasks).extend([d, m, k]);
         Ok(())
     }
 
@@ -279,11 +313,19 @@ impl Queue {
         for t in tasks {
             let _ = t.await;
         }
+        if let Err(e) = inner.unregister_worker() {
+            tracing::warn!(error = %e, "this worker's registration was not removed; it expires on its own");
+        }
         let _ = inner.store.flush();
     }
 
     /// Subscribes to events (every state change in commit order, progress, queue changes).
+    /// On a shared store this includes the events of the other processes (call it on a
+    /// tokio runtime: that starts receiving them, if `start` has not).
     pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Event> {
+        if let Err(e) = self.inner.ensure_incoming() {
+            tracing::warn!(error = %e, "events of other workers will not be received");
+        }
         self.inner.bus.subscribe()
     }
 
@@ -295,7 +337,22 @@ impl Queue {
         &self.inner.config
     }
 
-    /// Jobs found running at open and put back (or declared dead).
+    /// Workers registered on this store whose heartbeat is current (this one included
+    /// while started), by host and pid.
+    pub fn registered_workers(&self) -> Result<Vec<crate::registry::WorkerRecord>, QueueError> {
+        Ok(crate::registry::live_workers(
+            self.inner.store.as_ref(),
+            now_ms(),
+        )?)
+    }
+
+    /// The host name this worker reports to others sharing the store.
+    pub fn host(&self) -> &str {
+        &self.inner.identity.host
+    }
+
+    /// Jobs found running at open and put back (or declared dead); on a shared store,
+    /// only those whose lease had run out.
     pub fn recovered(&self) -> usize {
         self.inner.recovered
     }
@@ -446,11 +503,15 @@ impl Queue {
             if job.state.is_terminal() {
                 return Ok(job);
             }
+            // Events from other processes are not guaranteed to arrive (a connection may
+            // drop), so the record is read again at least every second.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
             loop {
-                match rx.recv().await {
-                    Some(Event::State(c)) if c.id == id && c.to.is_terminal() => break,
-                    Some(_) => {}
-                    None => return self.get(id),
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(Event::State(c))) if c.id == id && c.to.is_terminal() => break,
+                    Ok(Some(_)) => {}
+                    Ok(None) => return self.get(id),
+                    Err(_) => break,
                 }
             }
         }
@@ -463,7 +524,7 @@ impl Queue {
 }
 
 impl Slot {
-    fn request_stop(&self, reason: StopReason) {
+    pub(crate) fn request_stop(&self, reason: StopReason) {
         let mut stop = lock(&self.stop);
         if stop.is_none() {
             *stop = Some(reason);
@@ -474,9 +535,89 @@ impl Slot {
     }
 }
 
+/// Persisted queue settings and the all-paused flag.
+fn load_settings(store: &dyn Store) -> Result<(BTreeMap<String, QueueSettings>, bool), QueueError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in store.scan(
+        Space::Meta,
+        QUEUE_KEY_PREFIX.as_bytes(),
+        prefix_end(QUEUE_KEY_PREFIX.as_bytes()).as_deref(),
+        usize::MAX,
+    )? {
+        let name = String::from_utf8_lossy(&k[QUEUE_KEY_PREFIX.len()..]).into_owned();
+        let settings: QueueSettings =
+            serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                what: format!("settings of queue {name}"),
+                source,
+            })?;
+        out.insert(name, settings);
+    }
+    let all_paused = store
+        .get(Space::Meta, ALL_PAUSED_KEY.as_bytes())?
+        .is_some_and(|v| v == b"1");
+    Ok((out, all_paused))
+}
+
 impl Inner {
-    /// Puts jobs that were running when the last process stopped back in line.
+    /// Runs store work from async code. A shared store may wait for a lost connection
+    /// (retrying for seconds), so on a multi-threaded runtime the thread is handed over
+    /// for that time and other tasks (handlers, timers) go on running; an exclusive
+    /// store answers at once and runs inline.
+    pub(crate) fn may_block<R>(&self, f: impl FnOnce() -> R) -> R {
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi && self.is_shared() {
+            tokio::task::block_in_place(f)
+        } else {
+            f()
+        }
+    }
+
+    /// Job kinds with a handler here.
+    pub(crate) fn handler_kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<_> = self
+            .handlers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        kinds.sort();
+        kinds
+    }
+
+    /// Reads the persisted pauses again (another process may have paused or resumed a
+    /// queue while its event did not reach this one). Concurrency stays this worker's.
+    pub(crate) fn refresh_settings(&self) -> Result<(), QueueError> {
+        let (settings, all_paused) = load_settings(self.store.as_ref())?;
+        let mut lanes = lock(&self.lanes);
+        for (name, s) in settings {
+            let lane = lanes.entry(name).or_default();
+            if lane.settings.paused && !s.paused {
+                self.wake.notify_one();
+            }
+            lane.settings.paused = s.paused;
+        }
+        drop(lanes);
+        if self.all_paused.swap(all_paused, Ordering::SeqCst) && !all_paused {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Puts jobs that were running when the last process stopped back in line. On a
+    /// shared store only those whose lease ran out: the others belong to live workers.
     fn recover(&self) -> Result<usize, QueueError> {
+        if self.is_shared() {
+            let n = self.reap(now_ms())?;
+            if n > 0 {
+                tracing::warn!(
+                    jobs = n,
+                    "took back jobs whose worker stopped renewing their lease"
+                );
+            }
+            return Ok(n);
+        }
         let prefix = index::state_prefix(State::Running);
         let end = prefix_end(&prefix);
         let keys = self.store.scan_keys(
@@ -544,8 +685,10 @@ impl Inner {
     }
 
     /// Keeps small values inline; writes large ones to `files/<id>/<name>.json`.
+    /// On a shared store everything stays inline: other machines cannot read this
+    /// one's files.
     fn store_payload(&self, id: JobId, name: &str, v: &Value) -> Result<Payload, QueueError> {
-        let Some(files) = &self.files else {
+        let Some(files) = self.files.as_ref().filter(|_| !self.is_shared()) else {
             return Ok(Payload::Inline(v.clone()));
         };
         let bytes = serde_json::to_vec(v).expect("JSON values serialize");
@@ -629,20 +772,27 @@ impl Inner {
             if self.shutdown.is_cancelled() {
                 break;
             }
-            let next_due = match self.promote_due() {
+            let next_due = match self.may_block(|| self.promote_due()) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "promoting scheduled jobs failed");
                     None
                 }
             };
-            if let Err(e) = self.fill_slots() {
+            if let Err(e) = self.may_block(|| self.fill_slots()) {
                 tracing::error!(error = %e, "claiming jobs failed");
             }
+            // On a shared store other processes enqueue too: their events wake this loop,
+            // and since an event can be lost with a connection, it also looks every poll.
+            let longest = if self.is_shared() {
+                self.config.poll_every.max(Duration::from_millis(50)) * 4
+            } else {
+                Duration::from_secs(30)
+            };
             let wait = next_due
                 .map(|t| Duration::from_millis(t.saturating_sub(now_ms()).max(1)))
-                .unwrap_or(Duration::from_secs(30))
-                .min(Duration::from_secs(30));
+                .unwrap_or(longest)
+                .min(longest);
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -736,9 +886,10 @@ impl Inner {
                 continue;
             };
             let lease: u64 = rand::rng().random();
+            let until = self.lease_deadline(now);
             let r = self.committer.apply(
                 false,
-                |t| transition::claim(t, id, now, lease),
+                |t| transition::claim_leased(t, id, now, lease, Some(until)),
                 |job| vec![Event::State(Change::of(job, Some(State::Pending)))],
             );
             match r {
@@ -762,6 +913,7 @@ impl Inner {
             queue: job.queue.clone(),
             kind: job.kind.clone(),
             since: now_ms(),
+            lease: job.lease.expect("a claimed job has a lease"),
             attempt: attempt.clone(),
             stop: Mutex::new(None),
         });
@@ -776,19 +928,36 @@ impl Inner {
     async fn run_attempt(self: Arc<Self>, job: JobRecord, slot: Arc<Slot>) {
         let lease = job.lease.expect("a claimed job has a lease");
         let outcome = self.attempt_outcome(&job, lease, &slot).await;
-        let now = now_ms();
         let jitter: f64 = rand::rng().random();
-        let r = match outcome {
-            AttemptEnd::Release => self.committer.apply(
-                true,
-                |t| transition::release(t, job.id, lease, now),
-                |c| state_events(c),
-            ),
-            AttemptEnd::Outcome(o) => self.committer.apply(
-                true,
-                |t| transition::finish(t, job.id, lease, o.clone(), now, jitter),
-                |c| state_events(c),
-            ),
+        // A store that cannot be reached (a shared store's connection lost) is tried
+        // again with backoff: the attempt's work is kept and recorded once it is back.
+        // If the lease ran out meanwhile, the lease check refuses a second record.
+        let mut pause = Duration::from_millis(200);
+        let gave_up_at = tokio::time::Instant::now() + Duration::from_secs(600);
+        let r = loop {
+            let now = now_ms();
+            let r = self.may_block(|| match &outcome {
+                AttemptEnd::Release => self.committer.apply(
+                    true,
+                    |t| transition::release(t, job.id, lease, now),
+                    |c| state_events(c),
+                ),
+                AttemptEnd::Outcome(o) => self.committer.apply(
+                    true,
+                    |t| transition::finish(t, job.id, lease, o.clone(), now, jitter),
+                    |c| state_events(c),
+                ),
+            });
+            match r {
+                Err(CommitError::Store(e))
+                    if e.is_unavailable() && tokio::time::Instant::now() < gave_up_at =>
+                {
+                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the job store is unreachable; the end of the attempt will be recorded when it is back");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                r => break r,
+            }
         };
         lock(&self.slots).remove(&job.id);
         if let Some(l) = lock(&self.lanes).get_mut(&job.queue) {
@@ -877,7 +1046,7 @@ impl Inner {
             Some(StopReason::Cancel) => {
                 AttemptEnd::Outcome(Outcome::Cancelled("cancelled by request".into()))
             }
-            Some(StopReason::Shutdown) => AttemptEnd::Release,
+            Some(StopReason::Shutdown) | Some(StopReason::LeaseLost) => AttemptEnd::Release,
             Some(StopReason::Timeout) => {
                 let limit = timeout.unwrap_or_default();
                 AttemptEnd::Outcome(Outcome::Failed(Failure {
@@ -966,22 +1135,58 @@ impl Inner {
     }
 
     /// Periodic maintenance: purge past retention, statistics snapshots.
+    /// On a shared store every worker runs this loop, but each period's maintenance is
+    /// claimed in the store first, so that it runs once per period, not once per worker.
     async fn maintain(self: Arc<Self>) {
         loop {
-            let retention = self.config.retention.as_millis() as u64;
-            match self.purge(now_ms().saturating_sub(retention)) {
-                Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
-            }
-            if let Err(e) = crate::stats::snapshot(&self, now_ms()) {
-                tracing::error!(error = %e, "saving a statistics snapshot failed");
+            match self.may_block(|| self.maintenance_due(now_ms())) {
+                Ok(true) => self.may_block(|| self.maintenance()),
+                Ok(false) => tracing::debug!("maintenance of this period ran elsewhere"),
+                Err(e) => tracing::warn!(error = %e, "could not claim this period's maintenance"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.maintenance_every) => {}
                 _ = self.shutdown.cancelled() => break,
             }
         }
+    }
+
+    fn maintenance(&self) {
+        let retention = self.config.retention.as_millis() as u64;
+        match self.purge(now_ms().saturating_sub(retention)) {
+            Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
+        }
+        if let Err(e) = crate::stats::snapshot(self, now_ms()) {
+            tracing::error!(error = %e, "saving a statistics snapshot failed");
+        }
+    }
+
+    /// Whether this worker runs the maintenance now: always on an exclusive store; on a
+    /// shared one only if no worker ran it in the last 90% of a period (claimed in one
+    /// transaction, so two workers never both win).
+    fn maintenance_due(&self, now: Millis) -> Result<bool, QueueError> {
+        if !self.is_shared() {
+            return Ok(true);
+        }
+        let every = self.config.maintenance_every.as_millis() as u64;
+        let (won, _) = self.committer.apply(
+            false,
+            |t| {
+                let last = t
+                    .get(Space::Meta, MAINTENANCE_KEY.as_bytes())?
+                    .and_then(|v| v.as_slice().try_into().ok())
+                    .map(u64::from_be_bytes);
+                if last.is_some_and(|l| now < l.saturating_add(every / 10 * 9)) {
+                    return Ok(false);
+                }
+                t.insert(Space::Meta, MAINTENANCE_KEY.as_bytes(), &now.to_be_bytes())?;
+                Ok(true)
+            },
+            |_| Vec::new(),
+        )?;
+        Ok(won)
     }
 
     fn purge(&self, before: Millis) -> Result<usize, QueueError> {

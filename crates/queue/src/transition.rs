@@ -52,6 +52,10 @@ pub struct Change {
     pub attempt: u32,
     pub note: String,
     pub error: Option<Failure>,
+    /// The host of the process that made the change, on events that came from another
+    /// process sharing the store; `None` for changes made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl Change {
@@ -70,6 +74,7 @@ impl Change {
                 .map(|h| h.note.clone())
                 .unwrap_or_default(),
             error: job.error.clone(),
+            host: None,
         }
     }
 }
@@ -159,6 +164,7 @@ pub fn enqueue(
             dedup_key: new.dedup_key.clone(),
             group: group.map(|g| g.0),
             lease: None,
+            lease_until: None,
             crashes: 0,
             cancel_requested: false,
             progress: Progress::default(),
@@ -246,8 +252,20 @@ fn upstream_of(root: &JobRecord) -> Failure {
     }
 }
 
-/// Claims a ready job for an attempt under `lease`.
+/// Claims a ready job for an attempt under `lease`, with no lease deadline (on a shared
+/// store, such a claim is taken back by the first reaper that sees it).
 pub fn claim(t: &dyn RawTxn, id: JobId, now: Millis, lease: u64) -> Result<JobRecord, TxError> {
+    claim_leased(t, id, now, lease, None)
+}
+
+/// Claims a ready job for an attempt under `lease`, held until `until` unless renewed.
+pub fn claim_leased(
+    t: &dyn RawTxn,
+    id: JobId,
+    now: Millis,
+    lease: u64,
+    until: Option<Millis>,
+) -> Result<JobRecord, TxError> {
     let before = t.job(id)?;
     if before.state != State::Pending || before.waiting_until.is_some() {
         return Err(Rejection::WrongState {
@@ -261,11 +279,25 @@ pub fn claim(t: &dyn RawTxn, id: JobId, now: Millis, lease: u64) -> Result<JobRe
     job.state = State::Running;
     job.attempts += 1;
     job.lease = Some(lease);
+    job.lease_until = until;
     job.started_at = Some(now);
     job.finished_at = None;
     job.cancel_requested = false;
     job.progress = Progress::default();
     job.push_history(now, format!("attempt {} started", job.attempts));
+    t.put_job(Some(&before), &job)?;
+    Ok(job)
+}
+
+/// Extends a running attempt's lease to `until`, if it still holds it. Returns the
+/// record, whose `cancel_requested` tells the worker to stop.
+pub fn renew(t: &dyn RawTxn, id: JobId, lease: u64, until: Millis) -> Result<JobRecord, TxError> {
+    let before = t.job(id)?;
+    if before.state != State::Running || before.lease != Some(lease) {
+        return Err(Rejection::LeaseLost(id).into());
+    }
+    let mut job = before.clone();
+    job.lease_until = Some(until);
     t.put_job(Some(&before), &job)?;
     Ok(job)
 }
@@ -297,6 +329,7 @@ pub fn finish(
     }
     let mut job = before.clone();
     job.lease = None;
+    job.lease_until = None;
     job.crashes = 0;
     let mut changes = Vec::new();
     match outcome {
@@ -580,12 +613,28 @@ pub fn set_priority(
 /// A job that was running when the process stopped: it runs again, unless this is the
 /// second crash in a row (dead) or a cancel was requested (cancelled).
 pub fn recover(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, TxError> {
+    take_back(t, id, now, "the app stopped unexpectedly")
+}
+
+/// On a shared store: a running job whose lease ran out (its worker stopped renewing it,
+/// presumably dead) is taken back as after a crash. Nothing happens if the lease was
+/// renewed meanwhile or the job is no longer running.
+pub fn reap(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, TxError> {
+    let job = t.job(id)?;
+    if job.state != State::Running || job.lease_until.is_some_and(|u| u > now) {
+        return Ok(Vec::new());
+    }
+    take_back(t, id, now, "its worker stopped renewing its lease")
+}
+
+fn take_back(t: &dyn RawTxn, id: JobId, now: Millis, why: &str) -> Result<Vec<Change>, TxError> {
     let before = t.job(id)?;
     if before.state != State::Running {
         return Ok(Vec::new());
     }
     let mut job = before.clone();
     job.lease = None;
+    job.lease_until = None;
     job.crashes += 1;
     let mut changes = Vec::new();
     if job.cancel_requested {
@@ -593,7 +642,7 @@ pub fn recover(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, Tx
         job.finished_at = Some(now);
         job.push_history(
             now,
-            "cancelled (the app stopped while it was being cancelled)",
+            format!("cancelled ({why} while it was being cancelled)"),
         );
     } else if job.crashes >= 2 {
         job.state = State::Dead;
@@ -601,7 +650,7 @@ pub fn recover(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, Tx
         job.error = Some(Failure {
             kind: FailureKind::Crashed,
             message: format!(
-                "it was running when the app stopped unexpectedly {} times in a row, so it is not started again automatically",
+                "it was running when {why} {} times in a row, so it is not started again automatically",
                 job.crashes
             ),
             detail: None,
@@ -616,7 +665,7 @@ pub fn recover(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, Tx
         job.push_history(
             now,
             format!(
-                "attempt {} was interrupted when the app stopped; it will run again",
+                "attempt {} was interrupted when {why}; it will run again",
                 job.attempts
             ),
         );
@@ -683,6 +732,7 @@ pub fn release(t: &dyn RawTxn, id: JobId, lease: u64, now: Millis) -> Result<Vec
     }
     let mut job = before.clone();
     job.lease = None;
+    job.lease_until = None;
     if job.cancel_requested {
         job.state = State::Cancelled;
         job.finished_at = Some(now);

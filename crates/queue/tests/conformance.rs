@@ -1,6 +1,12 @@
 //! The queue's conformance suite: every rule of the queue, run against every storage
-//! backend (`memory` and `sled`), through the public API only. A new backend joins by
+//! backend (`memory`, `sled`, and with the `redis` feature `redis`, on a real
+//! redis-server started per test), through the public API only. A new backend joins by
 //! adding one line to the `backends!` invocation at the bottom.
+
+#[cfg(feature = "redis")]
+mod support {
+    pub mod redis_server;
+}
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +27,8 @@ use video2doc_queue::{
 enum Kind {
     Memory,
     Sled,
+    #[cfg(feature = "redis")]
+    Redis,
 }
 
 /// A backend's data that outlives one `Queue` (so that tests can "restart").
@@ -28,6 +36,11 @@ struct Backend {
     kind: Kind,
     dir: TempDir,
     memory: Arc<MemoryStore>,
+    #[cfg(feature = "redis")]
+    redis: Option<support::redis_server::RedisServer>,
+    /// Keys of this backend's queue live under this namespace (Redis).
+    #[cfg(feature = "redis")]
+    namespace: String,
 }
 
 impl Backend {
@@ -36,7 +49,19 @@ impl Backend {
             kind,
             dir: tempfile::tempdir().expect("temp dir"),
             memory: Arc::new(MemoryStore::new()),
+            #[cfg(feature = "redis")]
+            redis: (kind == Kind::Redis).then(support::redis_server::RedisServer::start),
+            #[cfg(feature = "redis")]
+            namespace: format!("conformance-{:016x}", rand_id()),
         }
+    }
+
+    #[cfg(feature = "redis")]
+    fn redis_store(&self) -> Result<video2doc_queue::RedisStore, video2doc_queue::StoreError> {
+        let server = self.redis.as_ref().expect("a redis backend has a server");
+        video2doc_queue::RedisStore::open(
+            video2doc_queue::RedisConfig::new(server.url()).namespace(self.namespace.clone()),
+        )
     }
 
     fn config() -> QueueConfig {
@@ -61,6 +86,11 @@ impl Backend {
                 Queue::with_store(store, Some(self.dir.path().join("files")), config)
             }
             Kind::Sled => Queue::open(self.dir.path(), config),
+            #[cfg(feature = "redis")]
+            Kind::Redis => {
+                let store: Arc<dyn Store> = Arc::new(self.redis_store()?);
+                Queue::with_store(store, Some(self.dir.path().join("files")), config)
+            }
         }
     }
 
@@ -71,6 +101,19 @@ impl Backend {
     fn files(&self) -> PathBuf {
         self.dir.path().join("files")
     }
+}
+
+#[cfg(feature = "redis")]
+fn rand_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
 }
 
 /// Records the order in which jobs ran.
@@ -967,6 +1010,7 @@ async fn jobs_without_a_handler_or_that_panic_fail_cleanly(b: Backend) {
 
 // ---------------------------------------------------------------- data
 
+/// On an exclusive store large values live in files; on a shared one, inline.
 async fn large_payloads_and_results_live_in_files(b: Backend) {
     let q = b.open();
     q.register("echo", |ctx: JobContext| async move {
@@ -982,6 +1026,19 @@ async fn large_payloads_and_results_live_in_files(b: Backend) {
         .id;
     let job = q.wait(id).await.unwrap();
     assert_eq!(job.state, State::Succeeded);
+    if q.store().shared().is_some() {
+        // A shared store keeps them inline: other machines cannot read this one's files.
+        assert!(matches!(job.payload, Payload::Inline(_)));
+        assert!(matches!(job.result, Some(Payload::Inline(_))));
+        assert!(!b.files().join(id.to_string()).exists());
+        assert_eq!(
+            q.result(id).unwrap().unwrap()["text"].as_str().unwrap(),
+            big.to_uppercase()
+        );
+        assert_eq!(q.purge_finished(now_ms() + 1).unwrap(), 1);
+        q.close().await;
+        return;
+    }
     let Payload::File(p) = &job.payload else {
         panic!("large payload stored inline")
     };
@@ -1208,6 +1265,89 @@ async fn bad_names_are_rejected(b: Backend) {
     q.close().await;
 }
 
+// ---------------------------------------------------------------- workers
+
+async fn workers_register_with_a_heartbeat_and_leave_at_close(b: Backend) {
+    let config = QueueConfig {
+        lease: Duration::from_millis(600),
+        ..Backend::config()
+    };
+    let q = b.try_open_with(config.clone()).unwrap();
+    recording(&q, "k");
+    assert!(
+        q.registered_workers().unwrap().is_empty(),
+        "not started: not registered"
+    );
+    q.set_concurrency("video", 3).await.unwrap();
+    q.start().unwrap();
+    let w = q.registered_workers().unwrap();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].pid, std::process::id());
+    assert_eq!(w[0].host, q.host());
+    assert_eq!(w[0].queues.get("video"), Some(&3));
+    assert_eq!(w[0].kinds, vec!["k".to_string()]);
+    assert_eq!(w[0].version, env!("CARGO_PKG_VERSION"));
+    let first = w[0].heartbeat_at;
+    // Alive past its first expiry: the heartbeat renews it.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let w = q.registered_workers().unwrap();
+    assert_eq!(w.len(), 1, "still registered after the first expiry");
+    assert!(w[0].heartbeat_at > first);
+    q.close().await;
+    assert!(q_workers(&b, config).is_empty(), "a closed worker is gone");
+}
+
+fn q_workers(b: &Backend, config: QueueConfig) -> Vec<video2doc_queue::WorkerRecord> {
+    let q = b.try_open_with(config).unwrap();
+    q.registered_workers().unwrap()
+}
+
+async fn a_worker_of_another_schema_refuses_to_start(b: Backend) {
+    let q = b.open();
+    let forged = video2doc_queue::WorkerRecord {
+        id: "00000000000000ff".into(),
+        host: "lab-gpu-7".into(),
+        pid: 4242,
+        version: "9.0.0".into(),
+        schema: 99,
+        queues: BTreeMap::new(),
+        default_concurrency: 1,
+        kinds: Vec::new(),
+        running: 0,
+        started_at: now_ms(),
+        heartbeat_at: now_ms(),
+        expires_at: now_ms() + 60_000,
+    };
+    let key = format!(
+        "{}{}",
+        video2doc_queue::registry::WORKER_KEY_PREFIX,
+        forged.id
+    );
+    let bytes = serde_json::to_vec(&forged).unwrap();
+    store::transact(q.store().as_ref(), |t| {
+        t.insert(Space::Meta, key.as_bytes(), &bytes)
+    })
+    .unwrap();
+    let e = q.start().expect_err("another schema is refused");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("lab-gpu-7") && msg.contains("4242") && msg.contains("99"),
+        "{msg}"
+    );
+    // Once that worker's registration expired, this one starts.
+    let expired = video2doc_queue::WorkerRecord {
+        expires_at: now_ms() - 1,
+        ..forged
+    };
+    let bytes = serde_json::to_vec(&expired).unwrap();
+    store::transact(q.store().as_ref(), |t| {
+        t.insert(Space::Meta, key.as_bytes(), &bytes)
+    })
+    .unwrap();
+    q.start().unwrap();
+    q.close().await;
+}
+
 // ---------------------------------------------------------------- sled only
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1287,12 +1427,22 @@ macro_rules! backends {
                 stats_workers_groups_and_health,
                 purge_keeps_unfinished_and_recent_jobs,
                 bad_names_are_rejected,
+                workers_register_with_a_heartbeat_and_leave_at_close,
+                a_worker_of_another_schema_refuses_to_start,
             );
         )*
     };
 }
 
+#[cfg(not(feature = "redis"))]
 backends! {
     memory => super::Kind::Memory,
     sled => super::Kind::Sled,
+}
+
+#[cfg(feature = "redis")]
+backends! {
+    memory => super::Kind::Memory,
+    sled => super::Kind::Sled,
+    redis => super::Kind::Redis,
 }

@@ -5,8 +5,14 @@
 //! atomically; it knows nothing of job semantics. Records are JSON; index entries are
 //! derived by [`crate::index::entries`], so every backend indexes the same way. The same
 //! conformance suite (`tests/conformance.rs`) runs against every backend.
+//!
+//! A backend that several processes use at once (Redis) also implements [`SharedStore`]:
+//! it carries opaque messages between those processes, and its presence tells the
+//! runtime that jobs are recovered by lease deadline rather than all at open.
 
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod sled_store;
 
 use std::cell::RefCell;
@@ -18,6 +24,8 @@ use crate::lock::LockError;
 use crate::transition::Rejection;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisConfig, RedisStore};
 pub use sled_store::SledStore;
 
 /// The on-disk format version this build writes and reads.
@@ -99,6 +107,37 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The Redis server answered with an error, or an operation failed for good.
+    #[cfg(feature = "redis")]
+    #[error("the Redis job store at {url} failed: {source}")]
+    Redis {
+        url: String,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// The Redis server could not be reached (refused, dropped, timed out) after retries.
+    #[cfg(feature = "redis")]
+    #[error("the Redis job store at {url} is unreachable ({what}): {source}")]
+    Unreachable {
+        url: String,
+        what: &'static str,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A transaction could not commit because others kept changing what it read.
+    #[error("the job store at {store} was too busy: a transaction conflicted {attempts} times")]
+    Contention { store: String, attempts: u32 },
+}
+
+impl StoreError {
+    /// Whether the store could not be reached: trying again later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if matches!(self, StoreError::Unreachable { .. }) {
+            return true;
+        }
+        false
+    }
 }
 
 /// Why a closure inside a transaction stopped.
@@ -236,6 +275,20 @@ pub trait Store: Send + Sync + 'static {
     fn location(&self) -> Option<PathBuf> {
         None
     }
+    /// Set when other processes use the same store at the same time.
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        None
+    }
+}
+
+/// The part of a backend that several processes share at once: an opaque message
+/// channel between them (events), with delivery while connected only.
+pub trait SharedStore: Send + Sync {
+    /// Sends `message` to every process listening on this store (itself included).
+    fn publish(&self, message: &[u8]) -> Result<(), StoreError>;
+    /// Starts listening on a thread of its own, which reconnects after a lost connection
+    /// and stops once the receiver is dropped.
+    fn listen(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>, StoreError>;
 }
 
 /// Runs `f` in one transaction of `store` and returns its result.

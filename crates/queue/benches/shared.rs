@@ -1,0 +1,187 @@
+//! The shared Redis store against the embedded sled store, measured in the same run on
+//! this machine: durable enqueue rate (64 concurrent callers) and processing rate of
+//! no-op jobs (claim, run, record) with one and with two worker processes
+//! (`queue-worker`) on one local redis-server (AOF, appendfsync always), and the same
+//! on sled with one in-process queue as the baseline.
+//!
+//! `cargo bench -p video2doc-queue --features redis --bench shared`; `V2D_BENCH_JOBS`
+//! sets the number of jobs per figure (default 2000). Prints one line per figure and,
+//! last, a JSON object with the figures and their ratios to sled.
+
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use video2doc_queue::index::{self, Index};
+use video2doc_queue::store::{prefix_end, Space};
+use video2doc_queue::{
+    JobContext, NewJob, Queue, QueueConfig, RedisConfig, RedisStore, State, Store,
+};
+
+const QUEUE: &str = "bench";
+
+fn jobs() -> usize {
+    std::env::var("V2D_BENCH_JOBS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000)
+}
+
+fn job(i: usize) -> NewJob {
+    NewJob::new(
+        "noop",
+        QUEUE,
+        json!({ "input": format!("/mnt/share/lectures/lecture-{i:06}.mp4") }),
+    )
+}
+
+/// Durable enqueues from 64 concurrent callers, each waiting for its acknowledgement.
+async fn enqueue_per_s(q: &Queue, n: usize) -> f64 {
+    let callers = 64;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..callers {
+        let q = q.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (c..n).step_by(callers) {
+                q.enqueue(job(i)).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn succeeded(store: &dyn Store) -> usize {
+    let prefix = index::state_queue_prefix(State::Succeeded, QUEUE);
+    store
+        .scan_keys(
+            Space::Index(Index::ByState),
+            &prefix,
+            prefix_end(&prefix).as_deref(),
+            usize::MAX,
+        )
+        .unwrap()
+        .len()
+}
+
+/// Resumes the paused queue and measures until `target` jobs succeeded.
+async fn process_per_s(client: &Queue, n: usize, target: usize) -> f64 {
+    let start = Instant::now();
+    client.resume(Some(QUEUE)).await.unwrap();
+    while succeeded(client.store().as_ref()) < target {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "jobs did not finish within 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn worker(url: &str, namespace: &str, dir: &std::path::Path, name: &str) -> Child {
+    let concurrency = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_queue-worker"))
+        .args(["--url", url, "--namespace", namespace])
+        .arg("--data")
+        .arg(dir.join(name))
+        .args(["--concurrency", &concurrency.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("queue-worker runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(c.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("ready"), "worker did not start: {line:?}");
+    c
+}
+
+fn stop(mut workers: Vec<Child>) {
+    for w in &mut workers {
+        drop(w.stdin.take());
+    }
+    for mut w in workers {
+        let _ = w.wait();
+    }
+}
+
+/// One Redis run: enqueue `n` into a paused queue, then process with `workers` processes.
+async fn redis_run(server: &redis_server::RedisServer, workers: usize, n: usize) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = format!("bench-{workers}-{}", std::process::id());
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::open(RedisConfig::new(server.url()).namespace(namespace.clone())).unwrap(),
+    );
+    let client = Queue::with_store(
+        store,
+        Some(dir.path().join("client")),
+        QueueConfig::default(),
+    )
+    .unwrap();
+    client.pause(Some(QUEUE)).await.unwrap();
+    let enq = enqueue_per_s(&client, n).await;
+    let procs: Vec<Child> = (0..workers)
+        .map(|i| worker(&server.url(), &namespace, dir.path(), &format!("w{i}")))
+        .collect();
+    let proc_rate = process_per_s(&client, n, n).await;
+    stop(procs);
+    (enq, proc_rate)
+}
+
+async fn sled_run(n: usize) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let q = Queue::open(dir.path(), QueueConfig::default()).unwrap();
+    q.register("noop", |_ctx: JobContext| async { Ok(json!(null)) });
+    q.pause(Some(QUEUE)).await.unwrap();
+    let enq = enqueue_per_s(&q, n).await;
+    q.start().unwrap();
+    let proc_rate = process_per_s(&q, n, n).await;
+    q.close().await;
+    (enq, proc_rate)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let n = jobs();
+    let server = redis_server::RedisServer::start();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    println!(
+        "jobs per figure: {n}; CPUs: {cpus}; redis-server on loopback, AOF appendfsync always"
+    );
+    let (sled_enq, sled_proc) = sled_run(n).await;
+    println!(
+        "sled  (in-process, 1 queue):   enqueue {sled_enq:>8.0}/s   process {sled_proc:>8.0}/s"
+    );
+    let (r1_enq, r1_proc) = redis_run(&server, 1, n).await;
+    println!("redis (1 worker process):      enqueue {r1_enq:>8.0}/s   process {r1_proc:>8.0}/s");
+    let (r2_enq, r2_proc) = redis_run(&server, 2, n).await;
+    println!("redis (2 worker processes):    enqueue {r2_enq:>8.0}/s   process {r2_proc:>8.0}/s");
+    let out = json!({
+        "jobs": n,
+        "cpus": cpus,
+        "sled_enqueue_per_s": sled_enq.round(),
+        "sled_process_per_s": sled_proc.round(),
+        "redis_enqueue_per_s": r1_enq.round(),
+        "redis_1_worker_process_per_s": r1_proc.round(),
+        "redis_2_workers_enqueue_per_s": r2_enq.round(),
+        "redis_2_workers_process_per_s": r2_proc.round(),
+        "redis_vs_sled_enqueue": (r1_enq / sled_enq * 100.0).round() / 100.0,
+        "redis_1_worker_vs_sled_process": (r1_proc / sled_proc * 100.0).round() / 100.0,
+        "redis_2_workers_vs_sled_process": (r2_proc / sled_proc * 100.0).round() / 100.0,
+    });
+    println!("{out}");
+}

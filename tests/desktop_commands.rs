@@ -309,6 +309,10 @@ fn settings_queues_and_models_through_the_commands() {
         .unwrap();
     assert_eq!(export["concurrency"], 3);
     assert_eq!(d["health"]["model_present"], true);
+    // This app is a worker of its own queue, named by its host.
+    let machines = d["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 1, "{machines:?}");
+    assert_eq!(machines[0]["pid"], std::process::id());
 
     let w = a.ok("pause_queue", json!({ "queue": "audio" }));
     let paused: Vec<&str> = w

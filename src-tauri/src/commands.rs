@@ -175,6 +175,8 @@ pub struct Dashboard {
     stats: Stats,
     workers: Vec<WorkerInfo>,
     health: video2doc_core::api::AppHealth,
+    /// Every worker process on this queue (several machines on a shared queue).
+    machines: Vec<video2doc_queue::WorkerRecord>,
 }
 
 #[tauri::command]
@@ -184,6 +186,7 @@ pub async fn dashboard(shell: State<'_, Shell>) -> Result<Dashboard> {
             stats: c.stats()?,
             workers: c.workers(),
             health: c.health(),
+            machines: c.registered_workers()?,
         })
     })
     .await

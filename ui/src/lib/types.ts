@@ -155,10 +155,27 @@ export interface AppHealth {
   ffmpeg_path: string | null; // the ffmpeg used: bundled beside the app, else from PATH
 }
 
+/** One worker process registered on the queue (several machines share a Redis queue). */
+export interface MachineWorker {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  schema: number;
+  queues: Record<string, number>;
+  default_concurrency: number;
+  kinds: string[];
+  running: number;
+  started_at: number;
+  heartbeat_at: number;
+  expires_at: number;
+}
+
 export interface Dashboard {
   stats: Stats;
   workers: WorkerInfo[];
   health: AppHealth;
+  machines: MachineWorker[];
 }
 
 export interface Endpoint {

@@ -495,6 +495,8 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
         Command::Serve { port } => {
             core.start().await?;
             let listener = http::bind(*port).await?;
+            // The token exists before the address is printed: a script may read it at once.
+            http::token(&core.dirs().data)?;
             out.value(&http::describe(core, &listener)?);
             http::serve(core.clone(), listener, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)

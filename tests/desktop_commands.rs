@@ -16,22 +16,11 @@ use video2doc_core::api::{Core, CoreDirs};
 use video2doc_core::pipeline::WorkerCommand;
 use video2doc_desktop::{with_commands, Shell};
 
-type Window = WebviewWindow<tauri::test::MockRuntime>;
+#[path = "../crates/core/tests/common/mod.rs"]
+mod common;
+use common::model;
 
-fn model() -> PathBuf {
-    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
-        });
-    assert!(
-        p.is_file(),
-        "the test model {} is missing: run scripts/fetch-test-model.sh",
-        p.display()
-    );
-    p
-}
+type Window = WebviewWindow<tauri::test::MockRuntime>;
 
 struct App {
     _app: tauri::App<tauri::test::MockRuntime>,

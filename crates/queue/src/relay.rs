@@ -107,6 +107,13 @@ impl Inner {
     }
 
     fn receive(&self, bytes: &[u8]) {
+        // (Re)subscribed: events published meanwhile were missed; read the pauses again.
+        if bytes.is_empty() {
+            if let Err(e) = self.refresh_settings() {
+                tracing::warn!(error = %e, "queue settings not read again after subscribing");
+            }
+            return;
+        }
         let env: Envelope = match serde_json::from_slice(bytes) {
             Ok(e) => e,
             Err(e) => {

@@ -288,6 +288,8 @@ pub trait SharedStore: Send + Sync {
     fn publish(&self, message: &[u8]) -> Result<(), StoreError>;
     /// Starts listening on a thread of its own, which reconnects after a lost connection
     /// and stops once the receiver is dropped.
+    /// An empty message means the subscription was (re)made and what was published
+    /// before it may have been missed. Returns once subscribed (or after its timeout).
     fn listen(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>, StoreError>;
 }
 

@@ -654,13 +654,19 @@ impl SharedStore for RedisStore {
         self.with_conn("subscribing to events", |c| {
             redis::cmd("PING").query::<()>(c)
         })?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("video2doc-redis-events".into())
-            .spawn(move || listen_loop(client, channel, url, timeout, tx))
+            .spawn(move || listen_loop(client, channel, url, timeout, tx, ready_tx))
             .map_err(|source| StoreError::Io {
                 path: "video2doc-redis-events thread".into(),
                 source,
             })?;
+        // A started worker is subscribed: a resume published right after it said it was
+        // ready must reach it (it keeps trying in the background if this times out).
+        if ready_rx.recv_timeout(timeout).is_err() {
+            tracing::warn!(url = %self.url, "the event channel is not subscribed yet; going on");
+        }
         Ok(rx)
     }
 }
@@ -672,7 +678,9 @@ fn listen_loop(
     url: String,
     timeout: Duration,
     tx: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    ready: std::sync::mpsc::Sender<()>,
 ) {
+    let mut ready = Some(ready);
     let mut pause = Duration::from_millis(100);
     let mut lost = false;
     while !tx.is_closed() {
@@ -681,6 +689,12 @@ fn listen_loop(
             let mut ps = conn.as_pubsub();
             ps.subscribe(&channel)?;
             ps.set_read_timeout(Some(Duration::from_millis(500)))?;
+            // Subscribed: what was published before now was missed, so the receiver
+            // reads the shared state again (an empty message says so).
+            let _ = tx.send(Vec::new());
+            if let Some(ready) = ready.take() {
+                let _ = ready.send(());
+            }
             if lost {
                 tracing::info!(url = %url, "the event channel is connected again");
                 lost = false;

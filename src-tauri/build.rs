@@ -47,7 +47,18 @@ fn main() {
     if let Some(c) = commit {
         println!("cargo:rustc-env=VIDEO2DOC_COMMIT={}", c.trim());
     }
+    // HEAD names the branch; the branch's ref (or packed-refs) changes with each commit.
     println!("cargo:rerun-if-changed=.git/HEAD");
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
+        if let Some(r) = head.trim().strip_prefix("ref: ") {
+            let loose = format!(".git/{r}");
+            if std::path::Path::new(&loose).exists() {
+                println!("cargo:rerun-if-changed={loose}");
+            } else {
+                println!("cargo:rerun-if-changed=.git/packed-refs");
+            }
+        }
+    }
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

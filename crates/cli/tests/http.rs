@@ -2,45 +2,14 @@
 //! bad bodies, and the event stream delivering progress of a real workflow.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 mod common;
-use common::model;
-
-fn lecture(dir: &Path) -> PathBuf {
-    let wav = dir.join("n.wav");
-    assert!(Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w"])
-        .arg(&wav)
-        .arg("The quick brown fox jumps over the lazy dog. Video to document.")
-        .status()
-        .unwrap()
-        .success());
-    let out = dir.join("talk.mp4");
-    assert!(Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i"
-        ])
-        .arg("color=c=white:s=640x360:d=8:r=10,drawtext=text='Hello':fontsize=40:x=40:y=40")
-        .arg("-i")
-        .arg(&wav)
-        .args(["-af", "apad", "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .unwrap()
-        .success());
-    out
-}
+use common::{lecture, model};
 
 struct Server {
     child: Child,
@@ -146,7 +115,7 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
     assert!(health["ffmpeg"].as_str().unwrap().contains("ffmpeg"));
 
     // Bad bodies.
-    let input = lecture(dir.path());
+    let input = lecture(dir.path(), "talk.mp4");
     let out = dir.path().join("out");
     let bad = [
         json!({ "input": input, "output_dir": out, "colour": "blue" }),

@@ -1,44 +1,11 @@
 //! `video2doc process` as a user runs it: the real binary, the real queue in a temp
 //! data folder, generated media and the test model.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::model;
-
-fn lecture(dir: &Path) -> PathBuf {
-    let wav = dir.join("n.wav");
-    let ok = Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w"])
-        .arg(&wav)
-        .arg("The quick brown fox jumps over the lazy dog. Video to document.")
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let out = dir.join("讲座 demo.mp4");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg("color=c=white:s=640x360:d=8:r=10,drawtext=text='Hello':fontsize=40:x=40:y=40")
-        .arg("-i")
-        .arg(&wav)
-        .args([
-            "-af", "apad", "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    out
-}
+use common::{lecture, model, narrated_video};
 
 fn video2doc(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_video2doc"));
@@ -49,7 +16,7 @@ fn video2doc(data: &Path) -> Command {
 #[test]
 fn process_json_reports_documents_and_failures() {
     let dir = tempfile::tempdir().unwrap();
-    let input = lecture(dir.path());
+    let input = lecture(dir.path(), "讲座 demo.mp4");
     let bad = dir.path().join("notes.mp4");
     std::fs::write(&bad, "meeting notes, not a video").unwrap();
     let out = video2doc(&dir.path().join("data"))
@@ -160,45 +127,19 @@ fn models_import_and_list() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a ggml"));
 }
 
-/// A longer narrated lecture, so that transcription takes a while.
-fn long_lecture(dir: &Path) -> PathBuf {
-    let wav = dir.join("long.wav");
-    let text = "Photosynthesis turns light into chemical energy. ".repeat(12);
-    assert!(Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w"])
-        .arg(&wav)
-        .arg(text)
-        .status()
-        .unwrap()
-        .success());
-    let out = dir.join("long lecture.mp4");
-    assert!(Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i"
-        ])
-        .arg("color=c=white:s=640x360:r=5,drawtext=text='Energy':fontsize=40:x=40:y=40")
-        .arg("-i")
-        .arg(&wav)
-        .args(["-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .unwrap()
-        .success());
-    out
-}
-
 #[test]
 fn a_killed_process_resumes_without_redoing_or_duplicating() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let input = long_lecture(dir.path());
+    // Longer, so that transcription takes a while.
+    let input = narrated_video(
+        dir.path(),
+        "long lecture.mp4",
+        &"Photosynthesis turns light into chemical energy. ".repeat(12),
+        "Energy",
+        None,
+    );
     let args = |c: &mut Command| {
         c.arg("process")
             .arg(&input)
@@ -287,7 +228,7 @@ fn a_killed_process_resumes_without_redoing_or_duplicating() {
 fn submit_then_run_until_idle() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let input = lecture(dir.path());
+    let input = lecture(dir.path(), "讲座 demo.mp4");
     let o = video2doc(&data)
         .args(["--json", "submit"])
         .arg(&input)

@@ -151,44 +151,12 @@ fn workers_on_other_machines_are_listed_and_report_unreadable_inputs_with_their_
     drop(worker);
 }
 
-/// A short narrated video with one slide (espeak-ng and ffmpeg).
-fn lecture(dir: &Path) -> std::path::PathBuf {
-    let wav = dir.join("n.wav");
-    assert!(Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w"])
-        .arg(&wav)
-        .arg("The quick brown fox jumps over the lazy dog. Video to document.")
-        .status()
-        .unwrap()
-        .success());
-    let out = dir.join("shared lecture.mp4");
-    assert!(Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i"
-        ])
-        .arg("color=c=white:s=640x360:d=8:r=10,drawtext=text='Hello':fontsize=40:x=40:y=40")
-        .arg("-i")
-        .arg(&wav)
-        .args(["-af", "apad", "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .unwrap()
-        .success());
-    out
-}
-
 #[test]
 fn a_workflow_submitted_from_one_data_folder_runs_on_a_worker_with_another() {
     let server = redis_server::RedisServer::start();
     let url = server.url();
     let root = tempfile::tempdir().unwrap();
-    let input = lecture(root.path());
+    let input = common::lecture(root.path(), "shared lecture.mp4");
     let out = root.path().join("notes");
     let client = root.path().join("client");
     let submitted = json_of(

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tauri::{Emitter, Manager, Runtime};
 use video2doc_core::api::{Core, CoreDirs, ProcessOptions};
+use video2doc_core::intake::{ImportReport, Rejected};
 use video2doc_core::pipeline::WorkerCommand;
 
 pub use shell::Shell;
@@ -80,15 +81,18 @@ fn hand_over<R: Runtime>(app: &tauri::AppHandle<R>, files: Vec<PathBuf>) {
                 let _ = app.emit("items-imported", report);
             }
             Err(e) => {
-                let _ = app.emit(
-                    "items-imported",
-                    serde_json::json!({
-                        "accepted": [],
-                        "rejected": files.iter().map(|f| serde_json::json!({
-                            "path": f, "reason": e.to_string()
-                        })).collect::<Vec<_>>(),
-                    }),
-                );
+                let rejected = files
+                    .iter()
+                    .map(|f| Rejected {
+                        path: f.clone(),
+                        reason: e.to_string(),
+                    })
+                    .collect();
+                let report = ImportReport {
+                    accepted: Vec::new(),
+                    rejected,
+                };
+                let _ = app.emit("items-imported", report);
             }
         }
     });
@@ -119,12 +123,7 @@ fn tell_window_of_panics<R: Runtime>(app: tauri::AppHandle<R>) {
     let logged = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         logged(info);
-        let detail = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let detail = video2doc_core::logging::panic_message(info);
         let _ = app.emit(
             "app-error",
             error::CommandError {

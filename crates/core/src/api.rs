@@ -287,14 +287,7 @@ impl Core {
     /// from the settings or sized to the machine.
     pub async fn start(&self) -> Result<(), CoreError> {
         let s = self.settings();
-        for q in KINDS {
-            let n = s
-                .concurrency
-                .get(q)
-                .copied()
-                .unwrap_or_else(|| default_concurrency(q));
-            self.queue.set_concurrency(q, n).await?;
-        }
+        self.apply_concurrency(&s).await?;
         self.queue.start()?;
         // Work folders follow the retention of finished jobs.
         let root = self.dirs.work();
@@ -348,6 +341,11 @@ impl Core {
     /// Saves new settings and applies what can change while running (queue slots).
     pub async fn apply_settings(&self, s: AppSettings) -> Result<(), CoreError> {
         self.set_settings(s.clone())?;
+        self.apply_concurrency(&s).await
+    }
+
+    /// Slots per queue from the settings, or sized to the machine.
+    async fn apply_concurrency(&self, s: &AppSettings) -> Result<(), CoreError> {
         for q in KINDS {
             let n = s
                 .concurrency

@@ -278,7 +278,7 @@ impl Core {
         let queue = self.queue();
         let overall = match key {
             ItemKey::Group(g) => match queue.group_record(g) {
-                Ok(record) => queue.summarize_group(record, jobs.clone()).state,
+                Ok(record) => queue.summarize_group(record, &jobs).state,
                 Err(QueueError::Rejected(Rejection::GroupNotFound(_))) => {
                     jobs.iter().map(|j| j.state).max().unwrap_or(State::Pending)
                 }
@@ -463,16 +463,8 @@ fn ignore_finished(r: Result<(), QueueError>) -> Result<(), CoreError> {
 
 /// The slides of a work folder: the finished list, or the thumbnails saved so far.
 fn slides_of(work: &Path) -> Vec<SlideThumb> {
-    #[derive(Deserialize)]
-    struct Stored {
-        value: Vec<SlideImage>,
-    }
-    if let Some(s) = std::fs::read(work.join("slides.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
-    {
+    if let Some(s) = pipeline::stored_value::<Vec<SlideImage>>(&work.join("slides.json")) {
         return s
-            .value
             .into_iter()
             .enumerate()
             .map(|(i, s)| SlideThumb {

@@ -47,6 +47,16 @@ pub fn init(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     guard
 }
 
+/// What a panic said ("unknown panic" when it carried no text).
+pub fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// Writes panics to the log (with where they happened) as well as to stderr.
 pub fn log_panics() {
     let default = std::panic::take_hook();
@@ -55,13 +65,7 @@ pub fn log_panics() {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        tracing::error!(%place, "panic: {msg}");
+        tracing::error!(%place, "panic: {}", panic_message(info));
         default(info);
     }));
 }

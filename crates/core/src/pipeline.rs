@@ -147,6 +147,16 @@ fn key_of(v: &impl Serialize) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// A stored stage result whatever settings it was made with (for showing, not reuse).
+pub(crate) fn stored_value<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    #[derive(Deserialize)]
+    struct Stored<T> {
+        value: T,
+    }
+    let s: Stored<T> = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    Some(s.value)
+}
+
 fn load<T: DeserializeOwned>(path: &Path, key: &str) -> Option<T> {
     let c: Cached<T> = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     (c.key == key).then_some(c.value)
@@ -323,15 +333,8 @@ impl LiveLines {
 /// The transcript of a work folder so far: the finished one, or the lines a running
 /// transcription has written.
 pub fn transcript_so_far(work: &Path) -> Vec<Segment> {
-    #[derive(Deserialize)]
-    struct Stored {
-        value: Transcript,
-    }
-    if let Some(t) = std::fs::read(work.join("transcript.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
-    {
-        return t.value.segments;
+    if let Some(t) = stored_value::<Transcript>(&work.join("transcript.json")) {
+        return t.segments;
     }
     let text = std::fs::read_to_string(work.join(LIVE_TRANSCRIPT)).unwrap_or_default();
     text.lines()

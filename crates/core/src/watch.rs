@@ -88,15 +88,13 @@ impl WatchedFolder {
     }
 
     fn wants_extension(&self, p: &Path) -> bool {
+        if self.extensions.is_empty() {
+            return crate::intake::is_supported(p);
+        }
         let Some(ext) = p.extension().and_then(|e| e.to_str()) else {
             return false;
         };
-        let ext = ext.to_ascii_lowercase();
-        if self.extensions.is_empty() {
-            MEDIA_EXTENSIONS.contains(&ext.as_str())
-        } else {
-            self.extensions.iter().any(|e| e.eq_ignore_ascii_case(&ext))
-        }
+        self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext))
     }
 
     fn out_dir(&self, source: &Path) -> PathBuf {

@@ -349,12 +349,12 @@ impl Queue {
                 jobs.push(job);
             }
         }
-        Ok(self.summarize_group(g, jobs))
+        Ok(self.summarize_group(g, &jobs))
     }
 
     /// A group's status from its record and its members' records (as loaded by the
     /// caller, e.g. from one listing of many groups).
-    pub fn summarize_group(&self, g: GroupRecord, jobs: Vec<JobRecord>) -> GroupStatus {
+    pub fn summarize_group(&self, g: GroupRecord, jobs: &[JobRecord]) -> GroupStatus {
         let mut counts: BTreeMap<State, u64> = BTreeMap::new();
         let mut members = Vec::new();
         let mut sum = 0.0f32;
@@ -382,7 +382,7 @@ impl Queue {
             }
             members.push(MemberStatus {
                 id: job.id,
-                kind: job.kind,
+                kind: job.kind.clone(),
                 state: job.state,
                 progress,
             });

@@ -50,7 +50,7 @@ impl Settings {
                 threads: 0,
                 flash_attn: false,
                 trim_short_audio: true,
-                own_windows: false,
+                trim_final_window: false,
             },
             chunks: ChunkPlan::default(),
             frame_fps: 1.0,

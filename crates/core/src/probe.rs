@@ -1,5 +1,7 @@
 //! What a media file holds (duration, streams, codecs), read with ffprobe, and the
-//! plain-words errors for files that are not usable media.
+//! plain-words errors for files that are not usable media. A file is probed once per
+//! process while it is unchanged (same length and modification time): enqueueing a
+//! workflow and its first step both ask, and ffprobe takes ~0.1 s to start.
 
 use std::path::{Path, PathBuf};
 
@@ -91,8 +93,20 @@ fn rate(s: &str) -> f64 {
     }
 }
 
+/// What was probed in this process, by path, with the length and modification time
+/// the file had then. Bounded: the oldest half is dropped when it is full.
+type Probed = Vec<(PathBuf, u64, Option<std::time::SystemTime>, MediaInfo)>;
+
+fn probed() -> &'static std::sync::Mutex<Probed> {
+    static PROBED: std::sync::OnceLock<std::sync::Mutex<Probed>> = std::sync::OnceLock::new();
+    PROBED.get_or_init(Default::default)
+}
+
+const PROBED_MAX: usize = 256;
+
 /// Probes `path`: a file that is missing, empty, not media or without streams fails
-/// with an error that says so.
+/// with an error that says so. An unchanged file already probed in this process is not
+/// probed again.
 pub fn probe(path: &Path) -> Result<MediaInfo, ProbeError> {
     let meta = std::fs::metadata(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -111,6 +125,27 @@ pub fn probe(path: &Path) -> Result<MediaInfo, ProbeError> {
             path: path.to_path_buf(),
         });
     }
+    let modified = meta.modified().ok();
+    let known = probed()
+        .lock()
+        .expect("the probe cache is never poisoned")
+        .iter()
+        .find(|(p, len, m, _)| p == path && *len == meta.len() && *m == modified)
+        .map(|(.., info)| info.clone());
+    if let Some(info) = known {
+        return Ok(info);
+    }
+    let info = run_ffprobe(path)?;
+    let mut cache = probed().lock().expect("the probe cache is never poisoned");
+    cache.retain(|(p, ..)| p != path);
+    if cache.len() >= PROBED_MAX {
+        cache.drain(..PROBED_MAX / 2);
+    }
+    cache.push((path.to_path_buf(), meta.len(), modified, info.clone()));
+    Ok(info)
+}
+
+fn run_ffprobe(path: &Path) -> Result<MediaInfo, ProbeError> {
     let out = crate::process::ffprobe_json(path)?;
     if !out.success {
         let detail = out

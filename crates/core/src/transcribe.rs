@@ -36,15 +36,15 @@ pub struct TranscribeOptions {
     #[serde(default)]
     pub flash_attn: bool,
     /// Audio shorter than whisper's 30 s window is encoded with a context sized to it
-    /// instead of padded to a full window.
+    /// instead of padded to a full window (see [`audio_ctx_for`]).
     #[serde(default = "yes")]
     pub trim_short_audio: bool,
-    /// Longer audio in our own 30 s windows (one encode each) so that the final,
-    /// shorter window is encoded with a context sized to it: ~25% faster on 34 s of
-    /// speech, but on the speed bench's lecture it changed a word in the last window,
-    /// so it is off by default.
+    /// The final, shorter window of longer audio is encoded with a context sized to it
+    /// too (everything else stays whisper.cpp's own windowing): ~23% faster on the speed
+    /// bench's lectures, but with tiny.en one keyword of 123 fewer than with the window
+    /// padded, so it is off by default.
     #[serde(default)]
-    pub own_windows: bool,
+    pub trim_final_window: bool,
 }
 
 fn yes() -> bool {
@@ -278,27 +278,78 @@ pub fn worker_main() -> i32 {
     }
 }
 
-/// Lets whisper.cpp encode once per `full()` call: the windows are ours.
-unsafe extern "C" fn one_encode(
-    _ctx: *mut whisper_rs_sys::whisper_context,
-    _state: *mut whisper_rs_sys::whisper_state,
-    user_data: *mut std::ffi::c_void,
-) -> bool {
-    // SAFETY: user_data points at the AtomicUsize owned by `decode_window`, alive for
-    // the whole `full()` call that invokes this callback.
-    let n = unsafe { &*(user_data as *const std::sync::atomic::AtomicUsize) };
-    n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+/// Mel frames (10 ms) of whisper's 30 s window.
+const WINDOW_FRAMES: i32 = 3000;
+
+/// What the encoder-begin callback follows while whisper.cpp walks its 30 s windows.
+/// Every window is encoded in full except a final one shorter than 30 s: there the
+/// callback stops whisper.cpp, recording where that window starts, so that it can be
+/// decoded again with an encoder context sized to it. Everything else (the text carried
+/// from window to window, the seek, the fallbacks) stays whisper.cpp's own.
+#[derive(Debug, Default)]
+struct TailWatch {
+    encodes: usize,
+    /// Segments when the previous window was about to be encoded.
+    segments: i32,
+    /// Where the final, shorter window starts (mel frames), once stopped there.
+    tail_at: Option<i32>,
+    /// The audio's end (mel frames).
+    end: i32,
 }
 
-/// The segments of one `full()` call, with absolute times.
-fn decode_window(
+/// The encoder-begin callback (see [`TailWatch`]).
+unsafe extern "C" fn watch_tail(
+    _ctx: *mut whisper_rs_sys::whisper_context,
+    state: *mut whisper_rs_sys::whisper_state,
+    user_data: *mut std::ffi::c_void,
+) -> bool {
+    // SAFETY: user_data points at the TailWatch owned by `run_whisper`, alive and not
+    // otherwise borrowed for the whole `full()` call that invokes this callback; `state`
+    // is the state that call runs on.
+    let (w, n, end) = unsafe {
+        let w = &mut *(user_data as *mut TailWatch);
+        let n = whisper_rs_sys::whisper_full_n_segments_from_state(state);
+        let end = whisper_rs_sys::whisper_n_len_from_state(state);
+        (w, n, end)
+    };
+    w.encodes += 1;
+    w.end = end;
+    if w.encodes > 1 && n > w.segments {
+        // The previous window ended on a timestamp that closed its last segment, and
+        // whisper.cpp seeks to that timestamp: the next window starts where it ended.
+        // SAFETY: n - 1 is a valid segment index of this state.
+        let seek =
+            unsafe { whisper_rs_sys::whisper_full_get_segment_t1_from_state(state, n - 1) } as i32;
+        if seek < end && end - seek < WINDOW_FRAMES {
+            w.tail_at = Some(seek);
+            return false;
+        }
+    }
+    w.segments = n;
+    true
+}
+
+/// What one `full()` call is asked, besides the shared options.
+struct Pass<'a> {
+    /// Where to start (mel frames from the start of the audio).
+    from: i32,
+    audio_ctx: Option<i32>,
+    language: &'a str,
+    prompt: Option<&'a str>,
+    /// Forget the text before (whisper.cpp does so for a final window under 5 s).
+    no_context: bool,
+    watch: Option<&'a mut TailWatch>,
+}
+
+/// Runs whisper over `audio` as `pass` says and returns the segments it made, with
+/// absolute times (`at_ms` is where `audio` starts).
+fn decode(
     ctx: &whisper_rs::WhisperContext,
     state: &mut whisper_rs::WhisperState,
     o: &TranscribeOptions,
     audio: &[f32],
     at_ms: u64,
-    prompt: Option<&str>,
-    single_window: bool,
+    pass: Pass<'_>,
 ) -> Result<Vec<Segment>, String> {
     use whisper_rs::{FullParams, SamplingStrategy};
     let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
@@ -311,40 +362,33 @@ fn decode_window(
     };
     params.set_n_threads(threads as i32);
     params.set_translate(o.translate);
-    // English-only models know one language; "auto" would only waste a detection pass.
-    let language = match o.language.as_deref() {
-        _ if !ctx.is_multilingual() => "en",
-        Some(l) => l,
-        None => "auto",
-    };
-    params.set_language(Some(language));
-    if let Some(p) = prompt {
+    params.set_language(Some(pass.language));
+    if let Some(p) = pass.prompt {
         params.set_initial_prompt(p);
     }
+    params.set_no_context(pass.no_context);
+    params.set_offset_ms(pass.from * 10);
     params.set_token_timestamps(o.word_timestamps);
-    if o.trim_short_audio {
-        if let Some(ctx) = audio_ctx_for(audio.len()) {
-            params.set_audio_ctx(ctx);
-        }
+    if let Some(ctx) = pass.audio_ctx {
+        params.set_audio_ctx(ctx);
     }
     params.set_print_progress(false);
     params.set_print_realtime(false);
     params.set_print_special(false);
     params.set_print_timestamps(false);
-    let encodes = std::sync::atomic::AtomicUsize::new(0);
-    if single_window {
-        // SAFETY: the callback only reads the counter, which outlives the call below.
+    params.set_progress_callback_safe(|p: i32| {
+        let mut o = std::io::stdout().lock();
+        emit(&mut o, &WorkerLine::Progress { percent: p });
+    });
+    if let Some(watch) = pass.watch {
+        // SAFETY: the callback only touches the TailWatch, which outlives the call below
+        // and is not used elsewhere until it returns.
         unsafe {
-            params.set_start_encoder_callback(Some(one_encode));
+            params.set_start_encoder_callback(Some(watch_tail));
             params.set_start_encoder_callback_user_data(
-                &encodes as *const _ as *mut std::ffi::c_void,
+                watch as *mut TailWatch as *mut std::ffi::c_void,
             );
         }
-    } else {
-        params.set_progress_callback_safe(|p: i32| {
-            let mut o = std::io::stdout().lock();
-            emit(&mut o, &WorkerLine::Progress { percent: p });
-        });
     }
     state
         .full(params, audio)
@@ -409,85 +453,54 @@ fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<Strin
     let mut state = ctx
         .create_state()
         .map_err(|e| format!("whisper state: {e}"))?;
-    let offset_ms = req.offset_samples * 1000 / SAMPLE_RATE as u64;
-    let window = 30 * SAMPLE_RATE;
-    if !(o.trim_short_audio && o.own_windows) || audio.len() <= window {
-        let segs = decode_window(
-            &ctx,
-            &mut state,
-            o,
-            &audio,
-            offset_ms,
-            o.initial_prompt.as_deref(),
-            false,
-        )?;
-        for segment in segs {
-            emit(out, &WorkerLine::Segment { segment });
-        }
+    let at_ms = req.offset_samples * 1000 / SAMPLE_RATE as u64;
+    // English-only models know one language; "auto" would only waste a detection pass.
+    let language = match o.language.as_deref() {
+        _ if !ctx.is_multilingual() => "en",
+        Some(l) => l,
+        None => "auto",
+    };
+    let short = audio_ctx_for(audio.len());
+    let mut watch = TailWatch::default();
+    let first = Pass {
+        from: 0,
+        audio_ctx: short.filter(|_| o.trim_short_audio),
+        language,
+        prompt: o.initial_prompt.as_deref(),
+        no_context: false,
+        watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
+    };
+    for segment in decode(&ctx, &mut state, o, &audio, at_ms, first)? {
+        emit(out, &WorkerLine::Segment { segment });
+    }
+    let detected = if ctx.is_multilingual() {
+        whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
     } else {
-        // Our own 30 s windows, one encode each, so that the final, shorter window is
-        // encoded with a context sized to it instead of a padded full window. Each
-        // window continues from the text before it, as whisper's own loop does.
-        let mut seek = 0usize;
-        let mut before = String::new();
-        loop {
-            let remaining = audio.len() - seek;
-            let last = remaining <= window;
-            let slice = &audio[seek..seek + remaining.min(window)];
-            let at_ms = offset_ms + (seek as u64 * 1000 / SAMPLE_RATE as u64);
-            let prompt = match (&o.initial_prompt, before.is_empty()) {
-                (Some(p), true) => Some(p.clone()),
-                (Some(p), false) => Some(format!("{p} {before}")),
-                (None, false) => Some(before.clone()),
-                (None, true) => None,
-            };
-            let mut segs =
-                decode_window(&ctx, &mut state, o, slice, at_ms, prompt.as_deref(), !last)?;
-            if !last {
-                // The window's last segment may be cut by the window's end: it is
-                // decoded again at the start of the next window.
-                let window_end = at_ms + 30_000;
-                if segs.len() > 1 && segs.last().is_some_and(|s| s.end_ms + 1_000 >= window_end) {
-                    segs.pop();
-                }
-            }
-            let next = segs.last().map(|s| s.end_ms).filter(|e| *e > at_ms);
-            for segment in &segs {
-                emit(
-                    out,
-                    &WorkerLine::Segment {
-                        segment: segment.clone(),
-                    },
-                );
-            }
-            let done_pct = ((seek + slice.len()) * 100 / audio.len()) as i32;
-            emit(out, &WorkerLine::Progress { percent: done_pct });
-            if last {
-                break;
-            }
-            let text: String = segs
-                .iter()
-                .map(|s| s.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let chars: Vec<char> = format!("{before} {text}").trim().chars().collect();
-            before = chars[chars.len().saturating_sub(200)..].iter().collect();
-            seek = match next {
-                Some(end_ms) => ((end_ms - offset_ms) as usize * SAMPLE_RATE) / 1000,
-                None => seek + window,
-            };
-            if seek >= audio.len() {
-                break;
-            }
+        None
+    };
+    if let Some(from) = watch.tail_at {
+        // The final, shorter window as whisper.cpp would decode it (the text before
+        // carried in the state, forgotten under 5 s as whisper.cpp does), with a context
+        // sized to it, in the language the windows before were decoded in.
+        let frames = (watch.end - from).max(0) as usize;
+        let tail = Pass {
+            from,
+            audio_ctx: audio_ctx_for(frames * SAMPLE_RATE / 100),
+            language: detected.as_deref().unwrap_or(language),
+            prompt: None,
+            no_context: watch.end - from <= 500,
+            watch: None,
+        };
+        for segment in decode(&ctx, &mut state, o, &audio, at_ms, tail)? {
+            emit(out, &WorkerLine::Segment { segment });
         }
     }
     // An English-only model detects nothing: its language id is meaningless.
-    let lang = if ctx.is_multilingual() {
-        whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
+    Ok(if ctx.is_multilingual() {
+        detected
     } else {
         Some("en".to_string())
-    };
-    Ok(lang)
+    })
 }
 
 #[cfg(test)]

@@ -99,6 +99,28 @@ fn probe_accepts_video_without_audio_and_audio_without_video() {
     assert!(info.video.is_none() && info.audio.is_some());
 }
 
+/// A file probed again in the same process is answered from what was read, unless it
+/// changed: then it is read again (a replaced file, a file broken since).
+#[test]
+fn probe_reads_a_file_again_only_when_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("talk.wav");
+    std::fs::copy(speech_wav(dir.path(), "hello"), &path).unwrap();
+    let first = probe(&path).unwrap();
+    assert_eq!(probe(&path).unwrap(), first);
+    // Replaced by a video: read again.
+    std::fs::copy(lecture(dir.path(), "v.mp4", true), &path).unwrap();
+    let second = probe(&path).unwrap();
+    assert!(
+        second.video.is_some(),
+        "the new content is seen: {second:?}"
+    );
+    // Broken since: the error, not the remembered answer.
+    std::fs::write(&path, b"not media any more").unwrap();
+    let e = probe(&path).unwrap_err().to_string();
+    assert!(e.contains("talk.wav"), "{e}");
+}
+
 #[test]
 fn probe_explains_bad_inputs_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -192,7 +214,7 @@ fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             threads: 2,
             flash_attn: false,
             trim_short_audio: true,
-            own_windows: false,
+            trim_final_window: false,
         },
         pcm: pcm.to_path_buf(),
         offset_samples: 0,
@@ -370,8 +392,11 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
     starts.clear();
 }
 
+/// With `trim_final_window`, the final, shorter window of audio longer than 30 s is
+/// decoded once, after the windows before it, to the end of the audio, with nearly the
+/// same words found as when it is padded to a full window.
 #[test]
-fn own_windows_cover_long_audio_once() {
+fn final_short_window_is_decoded_once_with_a_sized_context() {
     let dir = tempfile::tempdir().unwrap();
     let text = WORDS
         .iter()
@@ -381,32 +406,56 @@ fn own_windows_cover_long_audio_once() {
     let wav = speech_wav_voice(dir.path(), &text, "en", 140);
     let pcm = dir.path().join("long.f32");
     extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
-    let mut req = request(&pcm, model());
-    req.options.own_windows = true;
-    req.options.word_timestamps = false;
-    let t = transcribe(
-        &worker(),
-        &[],
-        &req,
-        &Arc::new(AtomicBool::new(false)),
-        |_| {},
-        |_| {},
-    )
-    .unwrap();
-    let text = t
-        .segments
-        .iter()
-        .map(|s| s.text.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let sentences = text.matches("write down").count();
+    let secs = std::fs::metadata(&pcm).unwrap().len() as f64 / 4.0 / 16_000.0;
+    assert!(secs > 45.0, "{secs} s of speech: more than one window");
+    let run = |trim: bool| {
+        let mut req = request(&pcm, model());
+        req.options.trim_final_window = trim;
+        req.options.word_timestamps = false;
+        transcribe(
+            &worker(),
+            &[],
+            &req,
+            &Arc::new(AtomicBool::new(false)),
+            |_| {},
+            |_| {},
+        )
+        .unwrap()
+    };
+    let words_of = |t: &video2doc_core::transcribe::Transcript| {
+        let text = t
+            .segments
+            .iter()
+            .map(|s| s.text.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let found: Vec<&str> = WORDS.iter().copied().filter(|w| text.contains(w)).collect();
+        (text.matches("write down").count(), found)
+    };
+    let trimmed = run(true);
+    let padded = run(false);
+    let (sentences, found) = words_of(&trimmed);
     assert!(
         (19..=20).contains(&sentences),
-        "{sentences} of 20 sentences in {text:?}"
+        "{sentences} of 20 sentences in {:?}",
+        trimmed.segments
     );
-    let starts: Vec<u64> = t.segments.iter().map(|s| s.start_ms).collect();
+    let (padded_sentences, padded_found) = words_of(&padded);
+    assert!((19..=20).contains(&padded_sentences));
+    let shared = found.iter().filter(|w| padded_found.contains(w)).count();
+    assert!(
+        shared + 2 >= padded_found.len(),
+        "nearly the same words as with a padded final window: {found:?} vs {padded_found:?}"
+    );
+    let starts: Vec<u64> = trimmed.segments.iter().map(|s| s.start_ms).collect();
     assert!(
         starts.windows(2).all(|w| w[0] <= w[1]),
         "in time order: {starts:?}"
+    );
+    let last = trimmed.segments.last().unwrap();
+    assert!(
+        (secs * 1000.0 - 3000.0..=secs * 1000.0 + 1000.0).contains(&(last.end_ms as f64))
+            && last.text.to_lowercase().contains("word"),
+        "the final window is decoded, to the end of the audio: {last:?}"
     );
 }

@@ -2,13 +2,18 @@
 //! never its downloader) and the transcription worker. No other module spawns one.
 //!
 //! Tools are found next to the running program first (a bundled sidecar), then on PATH.
+//!
+//! A worker can be started ahead of its work ([`start_worker`]): it is sent its first
+//! line (what to get ready, such as the model to load) and kept until a
+//! [`run_worker`] with the same program, arguments and first line takes it, so that
+//! the worker's start overlaps what comes before (the audio being decoded).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use ffmpeg_sidecar::command::FfmpegCommand;
 use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
@@ -267,16 +272,35 @@ pub fn extract_frame(input: &Path, t_ms: u64, out: &Path) -> Result<(), ProcessE
     Ok(())
 }
 
-/// Runs the transcription worker `program` with `args`, writes `request` (one JSON line)
-/// to its stdin, and hands every line it prints to `on_line`. Cancel kills it at once.
-/// Returns the worker's stderr tail when it fails.
-pub fn run_worker(
+/// A worker started ahead of its work, sent its first line.
+struct Ahead {
+    program: PathBuf,
+    args: Vec<String>,
+    first: String,
+    child: Child,
+    stdin: ChildStdin,
+    at: Instant,
+}
+
+/// At most this many workers wait ahead; a worker unused this long is stopped.
+const AHEAD_MAX: usize = 2;
+const AHEAD_FRESH: Duration = Duration::from_secs(60);
+
+fn ahead() -> &'static Mutex<Vec<Ahead>> {
+    static AHEAD: OnceLock<Mutex<Vec<Ahead>>> = OnceLock::new();
+    AHEAD.get_or_init(Default::default)
+}
+
+fn stop(mut a: Ahead) {
+    let _ = a.child.kill();
+    let _ = a.child.wait();
+}
+
+fn spawn_worker(
     program: &Path,
     args: &[&str],
-    request: &str,
-    cancel: &Arc<AtomicBool>,
-    mut on_line: impl FnMut(&str),
-) -> Result<(), ProcessError> {
+    first: &str,
+) -> Result<(Child, ChildStdin), ProcessError> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -285,6 +309,77 @@ pub fn run_worker(
         .spawn()
         .map_err(|e| spawn_error(&program.display().to_string(), e))?;
     let mut stdin = child.stdin.take().expect("piped stdin");
+    if let Err(e) = stdin.write_all(format!("{first}\n").as_bytes()) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(ProcessError::Worker {
+            message: format!("could not send the request: {e}"),
+        });
+    }
+    Ok((child, stdin))
+}
+
+/// Starts `program args` now and sends it `first`, for a [`run_worker`] to take later.
+/// Workers unused for a minute are stopped, and at most two wait.
+pub fn start_worker(program: &Path, args: &[&str], first: &str) -> Result<(), ProcessError> {
+    let (child, stdin) = spawn_worker(program, args, first)?;
+    let mut waiting = ahead().lock().expect("the worker list is never poisoned");
+    waiting.push(Ahead {
+        program: program.to_path_buf(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        first: first.to_string(),
+        child,
+        stdin,
+        at: Instant::now(),
+    });
+    while waiting.len() > AHEAD_MAX {
+        stop(waiting.remove(0));
+    }
+    Ok(())
+}
+
+/// How many workers started ahead are waiting to be taken.
+pub fn workers_waiting() -> usize {
+    ahead()
+        .lock()
+        .expect("the worker list is never poisoned")
+        .len()
+}
+
+/// A worker started ahead with this program, arguments and first line, still running.
+fn take_ahead(program: &Path, args: &[&str], first: &str) -> Option<(Child, ChildStdin)> {
+    let mut waiting = ahead().lock().expect("the worker list is never poisoned");
+    let (mut keep, mut found) = (Vec::new(), None);
+    for mut a in waiting.drain(..) {
+        let alive = matches!(a.child.try_wait(), Ok(None));
+        if !alive || a.at.elapsed() > AHEAD_FRESH {
+            stop(a);
+        } else if found.is_none() && a.program == program && a.args == args && a.first == first {
+            found = Some((a.child, a.stdin));
+        } else {
+            keep.push(a);
+        }
+    }
+    *waiting = keep;
+    found
+}
+
+/// Runs the transcription worker `program` with `args`: sends it `first` (unless a
+/// worker started ahead with the same first line is taken) and `request`, one JSON line
+/// each, and hands every line it prints to `on_line` until it exits. Cancel kills it at
+/// once. Returns the worker's stderr tail when it fails.
+pub fn run_worker(
+    program: &Path,
+    args: &[&str],
+    first: &str,
+    request: &str,
+    cancel: &Arc<AtomicBool>,
+    mut on_line: impl FnMut(&str),
+) -> Result<(), ProcessError> {
+    let (mut child, mut stdin) = match take_ahead(program, args, first) {
+        Some(started) => started,
+        None => spawn_worker(program, args, first)?,
+    };
     stdin
         .write_all(format!("{request}\n").as_bytes())
         .map_err(|e| ProcessError::Worker {

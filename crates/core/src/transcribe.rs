@@ -91,6 +91,31 @@ pub struct WorkerRequest {
     pub len_samples: Option<u64>,
 }
 
+/// The first line a worker is sent: the model to have loaded by the time the request
+/// (the second line) comes. A worker can so be started ahead of its audio ([`prewarm`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preload {
+    pub preload: PathBuf,
+    #[serde(default)]
+    pub flash_attn: bool,
+}
+
+impl Preload {
+    fn of(o: &TranscribeOptions) -> Preload {
+        Preload {
+            preload: o.model.clone(),
+            flash_attn: o.flash_attn,
+        }
+    }
+
+    fn line(&self) -> String {
+        serde_json::to_string(self).expect("preloads serialize")
+    }
+}
+
+/// How long a worker started ahead waits for its request before it ends.
+const REQUEST_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// One line the worker prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -174,6 +199,7 @@ pub fn transcribe(
     process::run_worker(
         program,
         args,
+        &Preload::of(&request.options).line(),
         &line,
         cancel,
         |l| match serde_json::from_str::<WorkerLine>(l) {
@@ -204,6 +230,19 @@ pub fn transcribe(
             pcm: request.pcm.clone(),
             message: failure.unwrap_or_else(|| "the worker ended without a result".into()),
         }),
+    }
+}
+
+/// Starts a worker that loads `options`' model now, for the next [`transcribe`] with the
+/// same model and program to take: its start and model load then overlap whatever comes
+/// before (decoding the audio). Nothing happens when the model is missing or the
+/// processor cannot run it ([`transcribe`] says why); an unused worker ends by itself.
+pub fn prewarm(program: &Path, args: &[&str], options: &TranscribeOptions) {
+    if !options.model.is_file() || cpu_problem().is_some() {
+        return;
+    }
+    if let Err(e) = process::start_worker(program, args, &Preload::of(options).line()) {
+        tracing::debug!(error = %e, "the transcription worker could not be started ahead");
     }
 }
 
@@ -240,8 +279,9 @@ fn emit(out: &mut impl Write, line: &WorkerLine) {
     let _ = out.flush();
 }
 
-/// The worker's entry point: reads one request line from stdin, transcribes, prints
-/// [`WorkerLine`]s to stdout. Returns the process exit code.
+/// The worker's entry point: reads its lines from stdin (a [`Preload`], then the
+/// [`WorkerRequest`]; or the request alone), transcribes, prints [`WorkerLine`]s to
+/// stdout. Returns the process exit code.
 pub fn worker_main() -> i32 {
     // If the app dies (even by SIGKILL), its worker goes with it.
     #[cfg(target_os = "linux")]
@@ -249,11 +289,29 @@ pub fn worker_main() -> i32 {
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).is_err() {
-        return 2;
-    }
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut out = std::io::stdout().lock();
+    let Ok(Ok(first)) = lines.recv() else {
+        return 2;
+    };
+    let (preloaded, line) = match serde_json::from_str::<Preload>(&first) {
+        Ok(p) => {
+            let ctx = load_model(&p.preload, p.flash_attn);
+            match lines.recv_timeout(REQUEST_WAIT) {
+                Ok(Ok(line)) => (Some((p, ctx)), line),
+                // Started ahead and never asked: nothing to do.
+                _ => return 0,
+            }
+        }
+        Err(_) => (None, first),
+    };
     let req: WorkerRequest = match serde_json::from_str(&line) {
         Ok(r) => r,
         Err(e) => {
@@ -266,7 +324,7 @@ pub fn worker_main() -> i32 {
             return 2;
         }
     };
-    match run_whisper(&req, &mut out) {
+    match run_whisper(&req, preloaded, &mut out) {
         Ok(language) => {
             emit(&mut out, &WorkerLine::Done { language });
             0
@@ -276,6 +334,17 @@ pub fn worker_main() -> i32 {
             1
         }
     }
+}
+
+fn load_model(model: &Path, flash_attn: bool) -> Result<whisper_rs::WhisperContext, String> {
+    let mut cparams = whisper_rs::WhisperContextParameters::default();
+    cparams.flash_attn(flash_attn);
+    whisper_rs::WhisperContext::new_with_params(model, cparams).map_err(|e| {
+        format!(
+            "the model {} could not be loaded ({e}); it may be damaged: download or import it again",
+            model.display()
+        )
+    })
 }
 
 /// Mel frames (10 ms) of whisper's 30 s window.
@@ -437,19 +506,19 @@ fn decode(
     Ok(out)
 }
 
-fn run_whisper(req: &WorkerRequest, out: &mut impl Write) -> Result<Option<String>, String> {
-    use whisper_rs::{WhisperContext, WhisperContextParameters};
+/// Transcribes `req`, with the model loaded ahead when it is the one asked for.
+fn run_whisper(
+    req: &WorkerRequest,
+    preloaded: Option<(Preload, Result<whisper_rs::WhisperContext, String>)>,
+    out: &mut impl Write,
+) -> Result<Option<String>, String> {
     let o = &req.options;
     let audio = read_pcm(&req.pcm, req.offset_samples, req.len_samples)
         .map_err(|e| format!("could not read the audio {}: {e}", req.pcm.display()))?;
-    let mut cparams = WhisperContextParameters::default();
-    cparams.flash_attn(o.flash_attn);
-    let ctx = WhisperContext::new_with_params(&o.model, cparams).map_err(|e| {
-        format!(
-            "the model {} could not be loaded ({e}); it may be damaged: download or import it again",
-            o.model.display()
-        )
-    })?;
+    let ctx = match preloaded {
+        Some((p, ctx)) if p == Preload::of(o) => ctx?,
+        _ => load_model(&o.model, o.flash_attn)?,
+    };
     let mut state = ctx
         .create_state()
         .map_err(|e| format!("whisper state: {e}"))?;

@@ -16,6 +16,7 @@ use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priorit
 use crate::paths::PathMapping;
 use crate::pipeline::{self, PipelineError, Settings, WorkerCommand};
 use crate::probe::ProbeError;
+use crate::transcribe;
 use crate::transcribe::{Segment, TranscribeError, Transcript};
 
 /// What every job of a workflow is given.
@@ -171,16 +172,17 @@ pub fn register(
         models,
     });
 
-    let r = root.clone();
+    let (r, wk) = (root.clone(), worker.clone());
     let pm = paths.clone();
     queue.register("video", move |ctx: JobContext| {
-        let r = r.clone();
+        let (r, wk) = (r.clone(), wk.clone());
         let pm = pm.clone();
         async move {
             let w = input_of(&ctx, &pm)?;
             let cancel = cancel_flag(&ctx);
             let ctx = Arc::new(ctx);
             let c = ctx.clone();
+            let local = pm.shared_host.is_none();
             blocking(move || {
                 // Probe first: a missing or broken file fails here, in plain words.
                 let (work, info) = pipeline::open_work(&r, &w.input)?;
@@ -188,6 +190,13 @@ pub fn register(
                 let pcm = match pipeline::cached_transcript(&work, &w.settings) {
                     Some(_) => None,
                     None => {
+                        // The transcription worker starts and loads its model while the
+                        // audio is decoded (here; on a shared queue the audio step may
+                        // run on another machine).
+                        if local && info.audio.is_some() {
+                            let args: Vec<&str> = wk.args.iter().map(String::as_str).collect();
+                            transcribe::prewarm(&wk.program, &args, &w.settings.transcribe);
+                        }
                         pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?
                     }
                 };

@@ -219,7 +219,7 @@ fn a_killed_process_resumes_without_redoing_or_duplicating() {
     let audio = json(&["info", &audio.to_string()]);
     assert_eq!(
         audio["job"]["attempts"], 2,
-        "the interrupted transcription ran again"
+        "the interrupted transcription ran again: {audio}"
     );
     assert_eq!(audio["job"]["state"], "succeeded");
 }

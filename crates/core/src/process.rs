@@ -296,18 +296,47 @@ fn stop(mut a: Ahead) {
     let _ = a.child.wait();
 }
 
+/// Starts `cmd` from a thread that lives as long as the program. A worker asks to be
+/// killed when the thread that started it ends (Linux's parent-death signal follows
+/// the thread, not the process), and the thread of the step that starts a worker ahead
+/// may end long before the worker is done.
+fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
+    type Ask = (Command, std::sync::mpsc::Sender<std::io::Result<Child>>);
+    static KEEPER: OnceLock<Mutex<std::sync::mpsc::Sender<Ask>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Ask>();
+        std::thread::Builder::new()
+            .name("worker-starter".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("the worker-starter thread starts");
+        Mutex::new(tx)
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    keeper
+        .lock()
+        .expect("the worker starter is never poisoned")
+        .send((cmd, tx))
+        .expect("the worker-starter thread lives as long as the program");
+    rx.recv()
+        .expect("the worker-starter thread answers every request")
+}
+
 fn spawn_worker(
     program: &Path,
     args: &[&str],
     first: &str,
 ) -> Result<(Child, ChildStdin), ProcessError> {
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| spawn_error(&program.display().to_string(), e))?;
+        .stderr(Stdio::piped());
+    let mut child =
+        spawn_from_keeper(cmd).map_err(|e| spawn_error(&program.display().to_string(), e))?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     if let Err(e) = stdin.write_all(format!("{first}\n").as_bytes()) {
         let _ = child.kill();
@@ -338,12 +367,11 @@ pub fn start_worker(program: &Path, args: &[&str], first: &str) -> Result<(), Pr
     Ok(())
 }
 
-/// How many workers started ahead are waiting to be taken.
+/// How many workers started ahead are running and waiting to be taken.
 pub fn workers_waiting() -> usize {
-    ahead()
-        .lock()
-        .expect("the worker list is never poisoned")
-        .len()
+    let mut waiting = ahead().lock().expect("the worker list is never poisoned");
+    waiting.retain_mut(|a| matches!(a.child.try_wait(), Ok(None)));
+    waiting.len()
 }
 
 /// A worker started ahead with this program, arguments and first line, still running.

@@ -100,6 +100,26 @@ fn a_worker_started_ahead_is_taken_only_by_its_own_model() {
     assert_eq!(text_of(&request(&pcm, other)), cold);
     assert_eq!(workers_waiting(), 0);
 
+    // Started from a thread that ends while the worker waits (a job's thread): the
+    // worker lives on and is taken.
+    std::thread::spawn({
+        let options = req.options.clone();
+        move || {
+            prewarm(&worker(), &[], &options);
+            std::thread::sleep(Duration::from_millis(800));
+        }
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        workers_waiting(),
+        1,
+        "alive after its starter's thread ended"
+    );
+    assert_eq!(text_of(&req), cold);
+    assert_eq!(workers_waiting(), 0);
+
     // A missing model: nothing is started (the transcription says why, later).
     prewarm(
         &worker(),

@@ -68,6 +68,24 @@ fn every_platform_is_built_and_smoke_tested() {
             config.display()
         );
     }
+    // The Linux build links OpenBLAS's OpenMP build (crates/core/build.rs stops without
+    // it), and the Linux packages then need the OpenMP runtime.
+    let build_steps = format!("{:?}", w["jobs"]["build"]["steps"]);
+    assert!(
+        build_steps.contains("libopenblas-openmp-dev"),
+        "the Linux build installs OpenBLAS (OpenMP)"
+    );
+    let conf: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tauri.conf.json")).unwrap(),
+    )
+    .unwrap();
+    for (format, gomp) in [("deb", "libgomp1"), ("rpm", "libgomp")] {
+        let depends = &conf["bundle"]["linux"][format]["depends"];
+        assert!(
+            depends.as_array().unwrap().contains(&gomp.into()),
+            "the {format} package depends on {gomp}: {depends}"
+        );
+    }
     let built: BTreeSet<&str> = build.iter().map(|m| s(m, "name")).collect();
     let smoke = matrix(&w, "smoke");
     let smoked: BTreeSet<&str> = smoke.iter().map(|m| s(m, "name")).collect();

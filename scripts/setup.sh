@@ -33,13 +33,16 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
-# whisper.cpp's build script reads .cargo/config.toml's GGML_* settings but does not
-# rerun when they change: a cached build made with other settings is removed, so that
-# the next build makes it again with them.
+# whisper.cpp's build script reads .cargo/config.toml's GGML_*/CMAKE_* settings but does
+# not rerun when they change: a cached build made with other settings (or without
+# whisper/encoder-on-blas.cmake's edits) is removed, so that the next build makes it
+# again with them.
 . scripts/env.sh
 for cache in "$CARGO_TARGET_DIR"/*/build/whisper-rs-sys-*/out/build/CMakeCache.txt; do
   [ -f "$cache" ] || continue
-  if ! grep -q '^GGML_LLAMAFILE:BOOL=ON$' "$cache" || ! grep -q '^GGML_NATIVE:BOOL=OFF$' "$cache"; then
+  source_copy="$(dirname "$(dirname "$cache")")/whisper.cpp/src/whisper.cpp"
+  if ! grep -q '^GGML_LLAMAFILE:BOOL=ON$' "$cache" || ! grep -q '^GGML_NATIVE:BOOL=OFF$' "$cache" ||
+    ! grep -q 'v2d_conv_1d_ph' "$source_copy" 2>/dev/null; then
     profile_dir=${cache%%/build/whisper-rs-sys-*}
     echo "setup: whisper.cpp in $profile_dir was built with other settings; it will be rebuilt"
     rm -rf "$profile_dir"/build/whisper-rs-sys-* "$profile_dir"/.fingerprint/whisper-rs-sys-*

@@ -49,7 +49,7 @@ impl Settings {
                 word_timestamps: false,
                 threads: 0,
                 flash_attn: false,
-                trim_short_audio: true,
+                trim_short_audio: false,
                 trim_final_window: false,
             },
             chunks: ChunkPlan::default(),

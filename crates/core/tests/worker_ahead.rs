@@ -43,7 +43,7 @@ fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             word_timestamps: false,
             threads: 2,
             flash_attn: false,
-            trim_short_audio: true,
+            trim_short_audio: false,
             trim_final_window: false,
         },
         pcm: pcm.to_path_buf(),

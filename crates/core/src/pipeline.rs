@@ -66,6 +66,13 @@ pub struct WorkerCommand {
     pub args: Vec<String>,
 }
 
+impl WorkerCommand {
+    /// The arguments as the process functions take them.
+    pub fn arg_strs(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+}
+
 /// Why a stage failed. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -263,7 +270,7 @@ pub fn transcript_stage(
     let checkpoints = work.join(format!("chunks-{}", &key[..12]));
     // Lines as they come, for the window; a resumed run keeps the lines it had.
     let live = LiveLines::open(work, checkpoints.is_dir());
-    let args: Vec<&str> = worker.args.iter().map(String::as_str).collect();
+    let args = worker.arg_strs();
     let run = ChunkedRun {
         pcm,
         checkpoints: &checkpoints,

@@ -194,8 +194,11 @@ pub fn register(
                         // audio is decoded (here; on a shared queue the audio step may
                         // run on another machine).
                         if local && info.audio.is_some() {
-                            let args: Vec<&str> = wk.args.iter().map(String::as_str).collect();
-                            transcribe::prewarm(&wk.program, &args, &w.settings.transcribe);
+                            transcribe::prewarm(
+                                &wk.program,
+                                &wk.arg_strs(),
+                                &w.settings.transcribe,
+                            );
                         }
                         pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?
                     }

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use video2doc_core::probe::{probe, ProbeError};
 use video2doc_core::process::{extract_audio, ProcessError};
-use video2doc_core::transcribe::{
-    transcribe, TranscribeError, TranscribeOptions, WorkerRequest, SAMPLE_RATE,
-};
+use video2doc_core::transcribe::{transcribe, TranscribeError, Transcript, SAMPLE_RATE};
 
 mod common;
-use common::model;
+use common::{model, request};
 
 const SPEECH: &str = "The quick brown fox jumps over the lazy dog. Video to document.";
 
@@ -34,16 +32,7 @@ fn ffmpeg(args: &[&str]) {
 }
 
 fn speech_wav(dir: &Path, text: &str) -> PathBuf {
-    speech_wav_voice(dir, text, "en-us", 150)
-}
-
-fn speech_wav_voice(dir: &Path, text: &str, voice: &str, speed: u32) -> PathBuf {
-    let raw = dir.join("speech-raw.wav");
-    run(Command::new("espeak-ng")
-        .args(["-v", voice, "-s", &speed.to_string(), "-w"])
-        .arg(&raw)
-        .arg(text));
-    raw
+    common::speech_wav(dir, text, "en-us", 150)
 }
 
 /// A video with slides and narration (or without audio).
@@ -196,30 +185,26 @@ fn audio_is_extracted_as_16k_mono_f32() {
 }
 
 fn speech_pcm(dir: &Path, repeat: usize) -> PathBuf {
-    let text = vec![SPEECH; repeat].join(" ");
-    let wav = speech_wav(dir, &text);
-    let pcm = dir.join("speech.f32");
-    extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
-    pcm
+    common::speech_pcm(dir, &vec![SPEECH; repeat].join(" "), "en-us", 150)
 }
 
-fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
-    WorkerRequest {
-        options: TranscribeOptions {
-            model,
-            language: Some("en".into()),
-            translate: false,
-            initial_prompt: None,
-            word_timestamps: true,
-            threads: 2,
-            flash_attn: false,
-            trim_short_audio: false,
-            trim_final_window: false,
-        },
-        pcm: pcm.to_path_buf(),
-        offset_samples: 0,
-        len_samples: None,
-    }
+/// The twenty "Please write down the word ..." sentences (about 50 s) as PCM.
+fn words_pcm(dir: &Path) -> PathBuf {
+    let text = WORDS
+        .iter()
+        .map(|w| format!("Please write down the word {w}."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    common::speech_pcm(dir, &text, "en", 140)
+}
+
+/// A transcript's text, lowercase, its segments joined by spaces.
+fn lowercase_text(t: &Transcript) -> String {
+    t.segments
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -237,12 +222,7 @@ fn transcription_finds_the_spoken_keywords() {
         |p| progress.push(p),
     )
     .unwrap();
-    let text = t
-        .segments
-        .iter()
-        .map(|s| s.text.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = lowercase_text(&t);
     let keywords = ["quick", "brown", "fox", "lazy", "dog", "document"];
     let found = keywords.iter().filter(|k| text.contains(*k)).count();
     // Synthetic espeak speech and the tiny model: most keywords, never exact text.
@@ -329,14 +309,7 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
     use video2doc_core::chunks::{ChunkPlan, ChunkedRun};
     let dir = tempfile::tempdir().unwrap();
     // Twenty sentences of about 2.5 s; chunks of 15 s put seams inside sentences.
-    let text = WORDS
-        .iter()
-        .map(|w| format!("Please write down the word {w}."))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let wav = speech_wav_voice(dir.path(), &text, "en", 140);
-    let pcm = dir.path().join("words.f32");
-    extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
+    let pcm = words_pcm(dir.path());
     let seconds = std::fs::metadata(&pcm).unwrap().len() / 4 / SAMPLE_RATE as u64;
     assert!(seconds >= 30, "{seconds} s of speech");
     let options = request(&pcm, model()).options;
@@ -356,12 +329,7 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
     let t = run
         .run(&Arc::new(AtomicBool::new(false)), |_| {}, |_| {})
         .unwrap();
-    let text = t
-        .segments
-        .iter()
-        .map(|s| s.text.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = lowercase_text(&t);
     // Each sentence once: none lost and none doubled where chunks overlap.
     let sentences = text.matches("write down").count();
     assert!(
@@ -398,14 +366,7 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
 #[test]
 fn final_short_window_is_decoded_once_with_a_sized_context() {
     let dir = tempfile::tempdir().unwrap();
-    let text = WORDS
-        .iter()
-        .map(|w| format!("Please write down the word {w}."))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let wav = speech_wav_voice(dir.path(), &text, "en", 140);
-    let pcm = dir.path().join("long.f32");
-    extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
+    let pcm = words_pcm(dir.path());
     let secs = std::fs::metadata(&pcm).unwrap().len() as f64 / 4.0 / 16_000.0;
     assert!(secs > 45.0, "{secs} s of speech: more than one window");
     let run = |trim: bool| {
@@ -422,13 +383,8 @@ fn final_short_window_is_decoded_once_with_a_sized_context() {
         )
         .unwrap()
     };
-    let words_of = |t: &video2doc_core::transcribe::Transcript| {
-        let text = t
-            .segments
-            .iter()
-            .map(|s| s.text.to_lowercase())
-            .collect::<Vec<_>>()
-            .join(" ");
+    let words_of = |t: &Transcript| {
+        let text = lowercase_text(t);
         let found: Vec<&str> = WORDS.iter().copied().filter(|w| text.contains(w)).collect();
         (text.matches("write down").count(), found)
     };

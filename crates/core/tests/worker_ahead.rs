@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use video2doc_core::process::{extract_audio, workers_waiting};
-use video2doc_core::transcribe::{prewarm, transcribe, TranscribeOptions, WorkerRequest};
+use video2doc_core::process::workers_waiting;
+use video2doc_core::transcribe::{prewarm, transcribe, WorkerRequest};
 
 mod common;
 use common::model;
@@ -19,37 +19,17 @@ fn worker() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker"))
 }
 
+/// The tests' sentence at espeak-ng's own speed.
 fn speech_pcm(dir: &Path) -> PathBuf {
-    let wav = dir.join("speech.wav");
-    let ok = Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w"])
-        .arg(&wav)
-        .arg("The quick brown fox jumps over the lazy dog. Video to document.")
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let pcm = dir.join("speech.f32");
-    extract_audio(&wav, &pcm, &AtomicBool::new(false), |_| {}).unwrap();
-    pcm
+    let text = "The quick brown fox jumps over the lazy dog. Video to document.";
+    common::speech_pcm(dir, text, "en-us", 175)
 }
 
+/// [`common::request`] without word timestamps.
 fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
-    WorkerRequest {
-        options: TranscribeOptions {
-            model,
-            language: Some("en".into()),
-            translate: false,
-            initial_prompt: None,
-            word_timestamps: false,
-            threads: 2,
-            flash_attn: false,
-            trim_short_audio: false,
-            trim_final_window: false,
-        },
-        pcm: pcm.to_path_buf(),
-        offset_samples: 0,
-        len_samples: None,
-    }
+    let mut r = common::request(pcm, model);
+    r.options.word_timestamps = false;
+    r
 }
 
 fn text_of(req: &WorkerRequest) -> String {

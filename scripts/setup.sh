@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev libopenblas-openmp-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils redis-server openssl
+  # recorded Mandarin syllables: real Chinese speech for the recognition tests (scripts/mandarin-speech.sh)
+  gcin-voice
   # the desktop window (Tauri 2 on WebKitGTK), and its end-to-end tests under Xvfb
   libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev libxdo-dev webkit2gtk-driver xvfb xauth x11-utils dbus-daemon)
 # The UI is built with Node.js (18 or newer): the distribution's, unless one is installed.

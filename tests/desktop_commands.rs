@@ -337,12 +337,17 @@ fn settings_queues_and_models_through_the_commands() {
     let mut s = a.ok("get_settings", json!({}));
     s["http_api"] = json!({ "enabled": true, "port": port });
     a.ok("save_settings", json!({ "settings": s.clone() }));
-    let spec: Value = ureq::get(&url).call().unwrap().into_json().unwrap();
+    let spec: Value = ureq::get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
     assert!(spec["paths"]["/api/queue/workflows/complete"].is_object());
     let status = ureq::get(&format!("http://127.0.0.1:{port}/api/queue/health"))
         .call()
         .unwrap_err();
-    assert!(matches!(status, ureq::Error::Status(401, _)), "{status}");
+    assert!(matches!(status, ureq::Error::StatusCode(401)), "{status}");
     s["http_api"]["enabled"] = json!(false);
     a.ok("save_settings", json!({ "settings": s }));
     std::thread::sleep(Duration::from_millis(300));

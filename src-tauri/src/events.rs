@@ -199,6 +199,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             error: (state == State::Failed).then(|| "a.mp4 has no audio or video".into()),
+            waiting_for: None,
             stages: Vec::new(),
         }
     }

@@ -157,6 +157,7 @@ impl TaskBody {
             priority: self.priority,
             translate: self.translate,
             prompt: self.prompt.clone(),
+            wait_for_model: false,
         })
     }
 }
@@ -210,6 +211,7 @@ async fn workflow_parallel(
         priority: b.priority,
         translate: false,
         prompt: None,
+        wait_for_model: false,
     };
     let (group, jobs) = core.submit_parallel(&b.inputs, &o).await?;
     Ok((

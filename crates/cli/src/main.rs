@@ -90,6 +90,7 @@ impl JobOptions {
             translate: self.translate,
             prompt: self.prompt.clone(),
             priority: Some(priority),
+            wait_for_model: false,
         })
     }
 }
@@ -264,7 +265,13 @@ fn worker() -> anyhow::Result<WorkerCommand> {
 async fn run(cli: Cli, dirs: CoreDirs) -> anyhow::Result<ExitCode> {
     let out = Out::new(cli.json);
     if let Command::Models { action } = &cli.command {
-        return models(&out, &dirs.models(), action);
+        let settings = video2doc_core::settings::AppSettings::load(&dirs.config)?;
+        let library = video2doc_core::models::library::ModelLibrary::new(dirs.models());
+        library.set_source(settings.model_source_or_default());
+        if let Some(c) = &settings.model_catalogue {
+            library.set_extra(video2doc_core::models::catalogue::read_catalogue(c)?);
+        }
+        return models(&out, &dirs.models(), &library.entries(), action);
     }
     let core = std::sync::Arc::new(Core::open_with_queue(
         dirs,
@@ -565,12 +572,18 @@ async fn process(
     })
 }
 
-fn models(out: &Out, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCode> {
+fn models(
+    out: &Out,
+    dir: &Path,
+    entries: &[video2doc_core::models::catalogue::CatalogueEntry],
+    action: &ModelsAction,
+) -> anyhow::Result<ExitCode> {
     use video2doc_core::models::catalogue;
+    use video2doc_core::models::download::Event;
     match action {
         ModelsAction::List => {
-            let list: Vec<Value> = catalogue::catalogue()
-                .into_iter()
+            let list: Vec<Value> = entries
+                .iter()
                 .map(|e| {
                     let path = dir.join(e.file_name());
                     json!({
@@ -602,22 +615,31 @@ fn models(out: &Out, dir: &Path, action: &ModelsAction) -> anyhow::Result<ExitCo
             }
         }
         ModelsAction::Download { name } => {
-            let entry = catalogue::find(name)
+            let entry = catalogue::find_in(entries, name)
                 .ok_or_else(|| catalogue::ModelError::Unknown(name.clone()))?;
             let mut last = 0u64;
             let json = out.json;
+            let http = video2doc_core::net::Http::from_environment();
             let path = catalogue::download(
+                &http,
                 &entry,
                 dir,
                 &std::sync::atomic::AtomicBool::new(false),
-                |done, total| {
-                    if !json && done >= last + (8 << 20) {
+                |event| match event {
+                    _ if json => {}
+                    Event::Progress { done, total } if done >= last + (8 << 20) => {
                         last = done;
                         match total {
                             Some(t) => eprintln!("{name}: {} of {} MiB", done >> 20, t >> 20),
                             None => eprintln!("{name}: {} MiB", done >> 20),
                         }
                     }
+                    Event::Progress { .. } => {}
+                    Event::WaitingForOther => {
+                        eprintln!("{name}: another window or command is downloading it; waiting")
+                    }
+                    Event::Retrying { reason, .. } => eprintln!("{name}: {reason}; resuming"),
+                    Event::Verifying => eprintln!("{name}: checking the file"),
                 },
             )?;
             out.value(&json!({ "path": path }));

@@ -60,17 +60,29 @@ fn call(
     body: Option<Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let mut req = ureq::request(method, &format!("{}{path}", s.url));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", s.url));
     if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
+        req = req.header("Authorization", format!("Bearer {t}"));
     }
     let r = match body {
-        Some(b) => req.send_json(b),
-        None => req.call(),
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b.to_string())
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
     };
     match r {
-        Ok(resp) => (resp.status(), resp.into_json().unwrap_or(Value::Null)),
-        Err(ureq::Error::Status(code, resp)) => (code, resp.into_json().unwrap_or(Value::Null)),
+        Ok(mut resp) => (
+            resp.status().as_u16(),
+            resp.body_mut().read_json().unwrap_or(Value::Null),
+        ),
         Err(e) => panic!("{method} {path}: {e}"),
     }
 }
@@ -182,10 +194,10 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         let resp = ureq::get(&events_url)
-            .set("Authorization", &format!("Bearer {token}"))
+            .header("Authorization", &format!("Bearer {token}"))
             .call()
             .unwrap();
-        for line in BufReader::new(resp.into_reader()).lines() {
+        for line in BufReader::new(resp.into_body().into_reader()).lines() {
             let Ok(line) = line else { break };
             if tx.send(line).is_err() {
                 break;

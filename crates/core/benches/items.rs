@@ -40,7 +40,7 @@ fn main() {
                 out_dir: dir.path().join("out"),
                 settings: settings.clone(),
             };
-            workflow::enqueue_complete(core.queue(), input, Priority::Normal)
+            workflow::enqueue_complete(core.queue(), input, Priority::Normal, false)
                 .await
                 .unwrap();
         }

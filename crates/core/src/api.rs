@@ -3,7 +3,7 @@
 //! owns the queue (one per data folder), the settings, and the workflow handlers.
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use video2doc_queue::{
@@ -171,6 +171,11 @@ pub struct ProcessOptions {
     /// Words the transcription should expect (names, terms).
     #[serde(default)]
     pub prompt: Option<String>,
+    /// With no model installed yet, accept the file and let its transcription wait
+    /// until a model is (the window and watched folders), instead of refusing it with
+    /// the command that installs one (the CLI and the HTTP API).
+    #[serde(default)]
+    pub wait_for_model: bool,
 }
 
 /// A job's status, as the old service's `/status` answered.
@@ -227,12 +232,54 @@ fn default_concurrency(queue: &str) -> usize {
     }
 }
 
+/// Where the model library downloads from, and which models it offers, by the settings.
+fn configure_models(lib: &crate::models::library::ModelLibrary, s: &AppSettings) {
+    lib.set_source(s.model_source_or_default());
+    let extra = match &s.model_catalogue {
+        None => Vec::new(),
+        Some(path) => crate::models::catalogue::read_catalogue(path).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the model catalogue is not used");
+            Vec::new()
+        }),
+    };
+    lib.set_extra(extra);
+}
+
+/// See [`Core::release_if_model_ready`].
+async fn release_if_model_ready(
+    queue: &Queue,
+    current_model: &RwLock<PathBuf>,
+    maybe_waiting: &std::sync::atomic::AtomicBool,
+) -> Result<usize, CoreError> {
+    use std::sync::atomic::Ordering;
+    let model = current_model
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if !model.is_file() || !maybe_waiting.swap(false, Ordering::SeqCst) {
+        return Ok(0);
+    }
+    match queue.release(workflow::MODEL_HOLD).await {
+        Ok(n) => Ok(n),
+        Err(e) => {
+            maybe_waiting.store(true, Ordering::SeqCst);
+            Err(e.into())
+        }
+    }
+}
+
 /// The Video2Doc API over one data folder.
 pub struct Core {
     queue: Queue,
     dirs: CoreDirs,
     settings: RwLock<AppSettings>,
     models: crate::models::library::ModelLibrary,
+    /// The model the settings name, as a path; jobs whose own model is not on this
+    /// machine use it (see [`workflow::register`]).
+    current_model: Arc<RwLock<PathBuf>>,
+    /// Set when transcriptions may be held for a model; the model watch then releases
+    /// them once the model is there.
+    maybe_waiting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Core {
@@ -268,16 +315,25 @@ impl Core {
             None => Queue::open(&dirs.data, config)?,
             Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
         };
+        let current_model = Arc::new(RwLock::new(settings.model_path(&dirs.models())));
         workflow::register(
             &queue,
             dirs.work(),
             worker,
             settings.path_map.clone(),
             dirs.models(),
+            current_model.clone(),
         );
         Ok(Core {
             queue,
-            models: crate::models::library::ModelLibrary::new(dirs.models()),
+            current_model,
+            // Jobs may have been held when the app last stopped.
+            maybe_waiting: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            models: {
+                let lib = crate::models::library::ModelLibrary::new(dirs.models());
+                configure_models(&lib, &settings);
+                lib
+            },
             dirs,
             settings: RwLock::new(settings),
         })
@@ -302,6 +358,25 @@ impl Core {
                     tracing::info!(folders = n, "deleted work folders past their retention");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
+        // Transcriptions held for a model start once it is installed, whoever installed
+        // it (this window, or `video2doc models download` in a terminal).
+        let (queue, current, waiting) = (
+            self.queue.clone(),
+            self.current_model.clone(),
+            self.maybe_waiting.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                match release_if_model_ready(&queue, &current, &waiting).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(jobs = n, "a model is installed; held transcriptions start")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not start the held transcriptions"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         });
         Ok(())
@@ -334,6 +409,11 @@ impl Core {
             return Err(CoreError::InvalidSettings(problems));
         }
         s.save(&self.dirs.config)?;
+        configure_models(&self.models, &s);
+        *self
+            .current_model
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = s.model_path(&self.dirs.models());
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
         Ok(())
     }
@@ -397,9 +477,10 @@ impl Core {
         })
     }
 
-    /// Work that transcribes fails at once, before any work, when the model is missing
-    /// or the processor cannot run it.
-    fn need_model(w: &WorkflowInput) -> Result<(), CoreError> {
+    /// Work that transcribes fails at once, before any work, when the processor cannot
+    /// run it, or when the model is missing and the caller does not want to wait for
+    /// one. `Ok(false)`: the model is missing and the transcription is to wait for it.
+    fn need_model(&self, w: &WorkflowInput, o: &ProcessOptions) -> Result<bool, CoreError> {
         if let Some(problem) = crate::transcribe::cpu_problem() {
             return Err(CoreError::ModelMissing(
                 crate::transcribe::TranscribeError::Cpu(problem),
@@ -407,13 +488,25 @@ impl Core {
         }
         let model = &w.settings.transcribe.model;
         if model.is_file() {
-            return Ok(());
+            return Ok(true);
+        }
+        if o.wait_for_model {
+            self.maybe_waiting
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Ok(false);
         }
         Err(CoreError::ModelMissing(
             crate::transcribe::TranscribeError::ModelMissing {
                 path: model.clone(),
             },
         ))
+    }
+
+    /// Starts the transcriptions held for a model once the model the settings name is
+    /// installed (downloaded in the window, or by `video2doc models download` in another
+    /// process). Returns how many started.
+    pub async fn release_if_model_ready(&self) -> Result<usize, CoreError> {
+        release_if_model_ready(&self.queue, &self.current_model, &self.maybe_waiting).await
     }
 
     /// The complete workflow for one file: video, then transcription and slides side by
@@ -424,13 +517,16 @@ impl Core {
         o: &ProcessOptions,
     ) -> Result<CompleteWorkflow, CoreError> {
         let w = self.workflow_input(input, o)?;
-        Core::need_model(&w)?;
+        let ready = self.need_model(&w, o)?;
         // The same file with the same settings, interrupted earlier: resume that run.
         if let Some(existing) = self.unfinished_complete(&w)? {
             tracing::info!(input = %w.input.display(), group = %existing.group, "resuming an unfinished workflow");
             return Ok(existing);
         }
-        Ok(workflow::enqueue_complete(&self.queue, w, o.priority.unwrap_or_default()).await?)
+        Ok(
+            workflow::enqueue_complete(&self.queue, w, o.priority.unwrap_or_default(), !ready)
+                .await?,
+        )
     }
 
     /// The unfinished complete workflow for this input and settings, if any.
@@ -474,8 +570,13 @@ impl Core {
             .iter()
             .map(|i| self.workflow_input(i, o))
             .collect::<Result<Vec<_>, _>>()?;
+        // Parallel work has no documents to wait for: a missing model is refused.
+        let no_wait = ProcessOptions {
+            wait_for_model: false,
+            ..o.clone()
+        };
         for w in &ws {
-            Core::need_model(w)?;
+            self.need_model(w, &no_wait)?;
         }
         Ok(workflow::enqueue_parallel(&self.queue, ws, o.priority.unwrap_or_default()).await?)
     }
@@ -492,7 +593,11 @@ impl Core {
         }
         let w = self.workflow_input(input, o)?;
         if kind != "video" && kind != "image" {
-            Core::need_model(&w)?;
+            let o = ProcessOptions {
+                wait_for_model: false,
+                ..o.clone()
+            };
+            self.need_model(&w, &o)?;
         }
         Ok(workflow::enqueue_task(&self.queue, kind, w, o.priority.unwrap_or_default()).await?)
     }

@@ -52,6 +52,7 @@ fn cut(seg: &Segment, limit: u64) -> Option<Segment> {
         end_ms: words[at].end_ms,
         text: text.trim().to_string(),
         words,
+        language: seg.language.clone(),
     })
 }
 
@@ -139,7 +140,7 @@ impl ChunkedRun<'_> {
         let chunk_ms = self.plan.chunk_s.max(1) * 1000;
         let overlap_ms = self.plan.overlap_s * 1000;
         let mut all = Vec::new();
-        let mut language = None;
+        let mut first_language = None;
         let mut from_ms = 0u64;
         let mut index = 0usize;
         loop {
@@ -160,20 +161,18 @@ impl ChunkedRun<'_> {
                     let mut options = self.options.clone();
                     // Word times place the seams.
                     options.word_timestamps = true;
-                    // Later chunks keep the language the first one found, and continue
-                    // from the text before them, as whisper does between its windows.
-                    if options.language.is_none() {
-                        options.language = language.clone();
-                    }
+                    // With no language given, each chunk finds its own (a lecture that
+                    // switches to Chinese is transcribed in Chinese there, not translated);
+                    // chunks continue from the text before them, as whisper does between
+                    // its windows.
                     let before: Vec<&str> = all.iter().map(|s: &Segment| s.text.as_str()).collect();
                     let before = before.join(" ");
                     let chars: Vec<char> = before.chars().collect();
                     let tail: String = chars[chars.len().saturating_sub(200)..].iter().collect();
                     if !tail.is_empty() {
-                        options.initial_prompt = Some(match &self.options.initial_prompt {
-                            Some(p) => format!("{p} {tail}"),
-                            None => tail,
-                        });
+                        options.context = Some(tail);
+                        options.context_language =
+                            all.last().and_then(|s: &Segment| s.language.clone());
                     }
                     let request = WorkerRequest {
                         options,
@@ -192,7 +191,15 @@ impl ChunkedRun<'_> {
                             on_progress((at / total_ms.max(1) as f32).min(1.0))
                         },
                     )?;
-                    let (segments, next_ms) = take_complete(t.segments, from_ms, chunk_ms, last);
+                    let heard: Vec<Segment> = t
+                        .segments
+                        .into_iter()
+                        .map(|mut s| {
+                            s.language = s.language.or_else(|| t.language.clone());
+                            s
+                        })
+                        .collect();
+                    let (segments, next_ms) = take_complete(heard, from_ms, chunk_ms, last);
                     segments.iter().for_each(&mut on_segment);
                     let cp = Checkpoint {
                         plan: self.plan,
@@ -213,8 +220,8 @@ impl ChunkedRun<'_> {
                     cp
                 }
             };
-            if language.is_none() {
-                language = cp.language.clone();
+            if first_language.is_none() {
+                first_language = cp.language.clone();
             }
             all.extend(cp.segments.into_iter().map(|mut s| {
                 if !self.options.word_timestamps {
@@ -230,10 +237,23 @@ impl ChunkedRun<'_> {
             index += 1;
         }
         Ok(Transcript {
-            language,
+            language: main_language(&all).or(first_language),
             segments: all,
         })
     }
+}
+
+/// The language most of the speech is in (by time).
+fn main_language(segments: &[Segment]) -> Option<String> {
+    let mut time: std::collections::BTreeMap<&str, u64> = Default::default();
+    for s in segments {
+        if let Some(l) = &s.language {
+            *time.entry(l.as_str()).or_default() += s.end_ms.saturating_sub(s.start_ms).max(1);
+        }
+    }
+    time.into_iter()
+        .max_by_key(|(_, t)| *t)
+        .map(|(l, _)| l.to_string())
 }
 
 #[cfg(test)]
@@ -247,6 +267,7 @@ mod tests {
             end_ms: b,
             text: t.into(),
             words: Vec::new(),
+            language: None,
         }
     }
 
@@ -292,6 +313,7 @@ mod tests {
                 w(3_000, 4_000, " four."),
                 w(4_000, 30_000, " Five"),
             ],
+            language: None,
         };
         let (kept, next) = take_complete(vec![long], 0, 4_500, false);
         assert_eq!(kept[0].text, "One two. Three four.");

@@ -101,11 +101,17 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
 impl Core {
     /// Submits every supported file under `paths` as a complete workflow. A file that
     /// cannot be submitted is reported with the reason and does not stop the others.
+    /// With no model installed yet the files are accepted and their transcription waits
+    /// for one (the window's first run).
     pub async fn import_paths(
         &self,
         paths: &[PathBuf],
         o: &ProcessOptions,
     ) -> Result<ImportReport, CoreError> {
+        let o = &ProcessOptions {
+            wait_for_model: true,
+            ..o.clone()
+        };
         let (files, rejected) = expand(paths);
         let mut report = ImportReport {
             accepted: Vec::new(),

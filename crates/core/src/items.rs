@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use video2doc_queue::{
-    now_ms, GroupId, JobId, JobRecord, Payload, Priority, Progress, QueueError, Rejection, State,
+    now_ms, Failure, GroupId, JobId, JobRecord, Payload, Priority, Progress, QueueError, Rejection,
+    State,
 };
 
 use crate::api::{Core, CoreError};
@@ -58,7 +59,16 @@ pub struct StageRow {
     pub attempts: u32,
     pub started_at: Option<u64>,
     pub finished_at: Option<u64>,
+    /// The stage's own failure in plain words; `None` when it did not run because an
+    /// earlier stage failed (see `upstream`), whose error says it all.
     pub error: Option<String>,
+    /// The job whose failure (or cancellation) stopped this stage before it ran.
+    #[serde(default)]
+    pub upstream: Option<JobId>,
+    /// What a held stage waits for ("a speech model"): it starts by itself once that is
+    /// there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }
 
 /// One row of the queue as a person sees it.
@@ -73,7 +83,8 @@ pub struct ItemRow {
     pub priority: Priority,
     /// The queue of the stage running now, or of the last one that ran.
     pub queue: String,
-    /// 0..=1 over all stages.
+    /// 0..=1 over all stages: 1 once it succeeded, otherwise the work done (a failed
+    /// or cancelled item shows how far it got).
     pub progress: f32,
     /// Estimated time left, while running.
     pub eta_ms: Option<u64>,
@@ -82,6 +93,10 @@ pub struct ItemRow {
     pub finished_at: Option<u64>,
     /// The first failure in plain words (a stage's own, not one passed downstream).
     pub error: Option<String>,
+    /// What the item waits for while nothing of it runs ("a speech model": dropped
+    /// before a model was installed; it goes on by itself when one is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     pub stages: Vec<StageRow>,
 }
 
@@ -94,8 +109,11 @@ pub struct TimelineEntry {
     pub from: Option<State>,
     pub to: State,
     pub note: String,
-    /// The technical detail of a failure.
+    /// The technical detail of a failure (a stage's own, never one passed downstream).
     pub error: Option<String>,
+    /// On the entry where a stage failed without running: the job that stopped it.
+    #[serde(default)]
+    pub upstream: Option<JobId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,12 +192,22 @@ fn row_of(
             attempts: j.attempts,
             started_at: j.started_at,
             finished_at: j.finished_at,
-            error: j.error.as_ref().map(|e| e.message.clone()),
+            error: own_failure(j).map(|e| e.message.clone()),
+            upstream: j
+                .error
+                .as_ref()
+                .and_then(|e| e.upstream)
+                .filter(|_| matches!(j.state, State::Failed | State::Dead)),
+            waiting_for: j.held_for().map(str::to_string),
         })
         .collect();
+    // Work done: a stage that ended without succeeding counts as far as it got.
     let fraction = |s: &StageRow| match s.state {
-        State::Running => s.progress.fraction.clamp(0.0, 1.0),
-        s if s.is_terminal() => 1.0,
+        State::Succeeded => 1.0,
+        _ if s.upstream.is_some() => 0.0,
+        State::Running | State::Failed | State::Dead | State::Cancelled => {
+            s.progress.fraction.clamp(0.0, 1.0)
+        }
         _ => 0.0,
     };
     let progress = if stages.is_empty() {
@@ -233,12 +261,20 @@ fn row_of(
         state: overall,
         priority: jobs.iter().map(|j| j.priority).max().unwrap_or_default(),
         queue: current.map(|s| s.queue.clone()).unwrap_or_default(),
-        progress: if finished { 1.0 } else { progress },
+        progress: if overall == State::Succeeded {
+            1.0
+        } else {
+            progress
+        },
         eta_ms,
         created_at: jobs.iter().map(|j| j.created_at).min().unwrap_or(0),
         started_at,
         finished_at,
         error,
+        waiting_for: stages
+            .iter()
+            .find_map(|s| s.waiting_for.clone())
+            .filter(|_| stages.iter().all(|s| s.state != State::Running)),
         stages,
     }
 }
@@ -322,31 +358,7 @@ impl Core {
     /// One item with its timeline, outputs, and the transcript and slides so far.
     pub fn item_detail(&self, key: ItemKey) -> Result<ItemDetail, CoreError> {
         let jobs = self.item_jobs(key)?;
-        let mut timeline = Vec::new();
-        for j in &jobs {
-            let mut from = None;
-            let last = j.history.len().saturating_sub(1);
-            for (i, h) in j.history.iter().enumerate() {
-                let error = (i == last && matches!(h.state, State::Failed | State::Dead))
-                    .then_some(j.error.as_ref())
-                    .flatten()
-                    .map(|e| match &e.detail {
-                        Some(d) => format!("{}: {d}", e.message),
-                        None => e.message.clone(),
-                    });
-                timeline.push(TimelineEntry {
-                    job: j.id,
-                    kind: j.kind.clone(),
-                    at: h.at,
-                    from,
-                    to: h.state,
-                    note: h.note.clone(),
-                    error,
-                });
-                from = Some(h.state);
-            }
-        }
-        timeline.sort_by_key(|t| (t.at, t.job));
+        let timeline = timeline_of(&jobs);
 
         let queue = self.queue();
         // The work folder, from the first stage's result (nothing is in it before).
@@ -453,6 +465,53 @@ impl Core {
     }
 }
 
+/// A job's failure when it is its own, not one passed down from a job it depends on.
+fn own_failure(job: &JobRecord) -> Option<&Failure> {
+    job.error.as_ref().filter(|e| e.upstream.is_none())
+}
+
+/// The changes of state of an item's jobs, oldest first. A stage stopped by an earlier
+/// one's failure gets a short note naming it, not a copy of that failure.
+fn timeline_of(jobs: &[JobRecord]) -> Vec<TimelineEntry> {
+    let mut timeline = Vec::new();
+    for j in jobs {
+        let mut from = None;
+        let last = j.history.len().saturating_sub(1);
+        let upstream = j.error.as_ref().and_then(|e| e.upstream);
+        for (i, h) in j.history.iter().enumerate() {
+            let failed_here = i == last && matches!(h.state, State::Failed | State::Dead);
+            let error = failed_here
+                .then(|| own_failure(j))
+                .flatten()
+                .map(|e| match &e.detail {
+                    Some(d) => format!("{}: {d}", e.message),
+                    None => e.message.clone(),
+                });
+            let upstream = upstream.filter(|_| failed_here);
+            let note = match upstream {
+                Some(root) => match jobs.iter().find(|r| r.id == root) {
+                    Some(r) => format!("not run: job {root} ({}) {}", r.kind, r.state),
+                    None => format!("not run: job {root} did not succeed"),
+                },
+                None => h.note.clone(),
+            };
+            timeline.push(TimelineEntry {
+                job: j.id,
+                kind: j.kind.clone(),
+                at: h.at,
+                from,
+                to: h.state,
+                note,
+                error,
+                upstream,
+            });
+            from = Some(h.state);
+        }
+    }
+    timeline.sort_by_key(|t| (t.at, t.job));
+    timeline
+}
+
 /// A job that finished between listing and acting is not an error for the item.
 fn ignore_finished(r: Result<(), QueueError>) -> Result<(), CoreError> {
     match r {
@@ -489,7 +548,7 @@ fn slides_of(work: &Path) -> Vec<SlideThumb> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use video2doc_queue::{Backoff, Failure, FailureKind};
+    use video2doc_queue::{Backoff, FailureKind, HistoryEntry};
 
     fn job(id: u64, kind: &str, state: State) -> JobRecord {
         let input = serde_json::json!({
@@ -527,6 +586,7 @@ mod tests {
             result: None,
             error: None,
             history: Vec::new(),
+            hold: None,
         }
     }
 
@@ -578,23 +638,74 @@ mod tests {
         assert_eq!(row.finished_at, None);
     }
 
-    #[test]
-    fn the_error_shown_is_the_stage_that_failed_not_the_ones_after_it() {
-        let fail = |msg: &str, upstream: Option<JobId>| Failure {
-            kind: FailureKind::Error,
+    fn fail(msg: &str, upstream: Option<JobId>) -> Failure {
+        Failure {
+            kind: if upstream.is_some() {
+                FailureKind::Upstream
+            } else {
+                FailureKind::Error
+            },
             message: msg.into(),
-            detail: None,
+            detail: Some(format!("detail of {msg}")),
             retryable: false,
             upstream,
-        };
+        }
+    }
+
+    /// A workflow whose audio stage failed at 40 %: the summary and export never ran.
+    fn failed_at_audio() -> Vec<JobRecord> {
         let mut v = job(1, "video", State::Succeeded);
         v.finished_at = Some(5);
         let mut a = job(2, "audio", State::Failed);
         a.error = Some(fail("the model is damaged", None));
+        a.progress.fraction = 0.4;
         a.finished_at = Some(9);
-        let mut s = job(4, "summary", State::Failed);
-        s.error = Some(fail("upstream audio failed", Some(JobId(2))));
-        let jobs = vec![v, a, job(3, "image", State::Succeeded), s];
+        a.history = vec![
+            HistoryEntry {
+                at: 1,
+                state: State::Pending,
+                note: "enqueued".into(),
+            },
+            HistoryEntry {
+                at: 6,
+                state: State::Running,
+                note: "claimed".into(),
+            },
+            HistoryEntry {
+                at: 9,
+                state: State::Failed,
+                note: "the model is damaged".into(),
+            },
+        ];
+        let downstream = |id: u64, kind: &str| {
+            let mut d = job(id, kind, State::Failed);
+            d.error = Some(fail(
+                "upstream: job 2 (audio) the model is damaged",
+                Some(JobId(2)),
+            ));
+            d.finished_at = Some(9);
+            d.history = vec![
+                HistoryEntry {
+                    at: 1,
+                    state: State::Blocked,
+                    note: "enqueued; waiting".into(),
+                },
+                HistoryEntry {
+                    at: 9,
+                    state: State::Failed,
+                    note: "upstream: job 2 (audio) the model is damaged".into(),
+                },
+            ];
+            d
+        };
+        let s = downstream(4, "summary");
+        let e = downstream(5, "export");
+        vec![v, a, job(3, "image", State::Succeeded), s, e]
+    }
+
+    #[test]
+    fn the_error_shown_is_the_stage_that_failed_not_the_ones_after_it() {
+        let jobs = failed_at_audio();
         let row = row_of(
             ItemKey::Group(GroupId(1)),
             State::Failed,
@@ -603,8 +714,66 @@ mod tests {
             10,
         );
         assert_eq!(row.error.as_deref(), Some("the model is damaged"));
-        assert_eq!(row.progress, 1.0);
         assert_eq!(row.finished_at, Some(9));
         assert_eq!(row.eta_ms, None);
+        // The failure is the audio stage's alone; the stages after it only name it.
+        let errors: Vec<_> = row.stages.iter().map(|s| s.error.as_deref()).collect();
+        assert_eq!(
+            errors,
+            [None, Some("the model is damaged"), None, None, None]
+        );
+        let upstream: Vec<_> = row.stages.iter().map(|s| s.upstream).collect();
+        assert_eq!(upstream, [None, None, None, Some(JobId(2)), Some(JobId(2))]);
+    }
+
+    #[test]
+    fn a_failed_item_shows_how_far_it_got_not_a_full_bar() {
+        let jobs = failed_at_audio();
+        let key = ItemKey::Group(GroupId(1));
+        let row = row_of(key, State::Failed, &jobs, |_| None, 10);
+        // video 1 + audio 0.4 + image 1 + summary 0 + export 0, over five stages.
+        assert!((row.progress - 0.48).abs() < 1e-6, "{}", row.progress);
+        let mut cancelled = jobs.clone();
+        for j in &mut cancelled[1..] {
+            j.state = State::Cancelled;
+            j.error = None;
+            j.progress.fraction = 0.0;
+        }
+        let row = row_of(key, State::Cancelled, &cancelled, |_| None, 10);
+        assert!((row.progress - 0.2).abs() < 1e-6, "{}", row.progress);
+        assert_eq!(row.error, None);
+        let mut done = jobs;
+        for j in &mut done {
+            j.state = State::Succeeded;
+            j.error = None;
+        }
+        assert_eq!(
+            row_of(key, State::Succeeded, &done, |_| None, 10).progress,
+            1.0
+        );
+    }
+
+    #[test]
+    fn the_timeline_tells_the_failure_once_and_names_it_downstream() {
+        let timeline = timeline_of(&failed_at_audio());
+        let with_error: Vec<_> = timeline.iter().filter(|t| t.error.is_some()).collect();
+        assert_eq!(with_error.len(), 1, "{timeline:#?}");
+        assert_eq!(with_error[0].job, JobId(2));
+        assert_eq!(
+            with_error[0].error.as_deref(),
+            Some("the model is damaged: detail of the model is damaged")
+        );
+        let not_run: Vec<_> = timeline.iter().filter(|t| t.upstream.is_some()).collect();
+        assert_eq!(not_run.len(), 2);
+        for t in not_run {
+            assert_eq!(t.upstream, Some(JobId(2)));
+            assert_eq!(t.to, State::Failed);
+            assert_eq!(t.note, "not run: job 2 (audio) failed");
+        }
+        // Oldest first; the earlier entries of a downstream stage keep their notes.
+        assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at));
+        assert!(timeline
+            .iter()
+            .any(|t| t.job == JobId(4) && t.note == "enqueued; waiting" && t.upstream.is_none()));
     }
 }

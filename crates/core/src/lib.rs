@@ -9,13 +9,18 @@
 //! - [`process`]: the one module that starts external processes (ffprobe, ffmpeg, the
 //!   transcription worker).
 //! - [`transcribe`]: whisper.cpp in a worker process, streaming segments back.
+//! - [`token_text`]: text from Whisper's byte-piece tokens, decoded once a character is
+//!   whole.
 //! - [`chunks`]: long audio in checkpointed chunks, stitched by word time.
 //! - [`slides`]: the slide/scene detector over sampled frames.
 //! - [`document`], [`export`]: the document model and its renderings.
 //! - [`summary`]: built-in extractive summary, or an OpenAI-compatible endpoint.
 //! - [`workflow`]: the five job kinds on the queue and the complete workflow.
 //! - [`watch`]: watched folders that turn every new video into documents.
-//! - [`models`]: reading faster-whisper models and converting them to ggml.
+//! - [`models`]: the model catalogue, verified resumable downloads, imports, and
+//!   reading faster-whisper models and converting them to ggml.
+//! - [`net`]: the one HTTP client (TLS with the system's certificates, proxies, plain
+//!   errors) that downloads and the summary endpoint use.
 
 pub mod api;
 pub mod chunks;
@@ -25,6 +30,7 @@ pub mod intake;
 pub mod items;
 pub mod logging;
 pub mod models;
+pub mod net;
 pub mod paths;
 pub mod pipeline;
 pub mod probe;
@@ -32,6 +38,7 @@ pub mod process;
 pub mod settings;
 pub mod slides;
 pub mod summary;
+pub mod token_text;
 pub mod transcribe;
 pub mod watch;
 pub mod workflow;

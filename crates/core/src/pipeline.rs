@@ -46,6 +46,8 @@ impl Settings {
                 language: None,
                 translate: false,
                 initial_prompt: None,
+                context: None,
+                context_language: None,
                 word_timestamps: false,
                 threads: 0,
                 flash_attn: false,
@@ -351,6 +353,7 @@ pub fn transcript_so_far(work: &Path) -> Vec<Segment> {
             end_ms,
             text,
             words: Vec::new(),
+            language: None,
         })
         .collect()
 }

@@ -48,6 +48,13 @@ pub struct AppSettings {
     /// Where shared storage is mounted on this machine, for jobs submitted elsewhere:
     /// `[{"from": "/mnt/share", "to": "Z:\\"}]`.
     pub path_map: PathMapping,
+    /// Where Whisper models are downloaded from: Hugging Face (`None`) or a mirror of it
+    /// that serves the same paths (e.g. `https://hf-mirror.com` where Hugging Face
+    /// cannot be reached).
+    pub model_source: Option<String>,
+    /// An organisation's own models: a JSON file of catalogue entries (name, size, URL,
+    /// checksum), offered beside the standard ones.
+    pub model_catalogue: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +101,8 @@ impl Default for AppSettings {
             queue_url: None,
             queue_ca_file: None,
             path_map: PathMapping::default(),
+            model_source: None,
+            model_catalogue: None,
         }
     }
 }
@@ -189,6 +198,18 @@ impl AppSettings {
                 ));
             }
         }
+        if let Some(src) = &self.model_source {
+            if !(src.starts_with("http://") || src.starts_with("https://")) {
+                p.push(format!(
+                    "the model source {src:?} must start with http:// or https://"
+                ));
+            }
+        }
+        if let Some(c) = &self.model_catalogue {
+            if let Err(e) = crate::models::catalogue::read_catalogue(c) {
+                p.push(e.to_string());
+            }
+        }
         for w in &self.watch {
             if !w.path.is_dir() {
                 p.push(format!(
@@ -198,6 +219,13 @@ impl AppSettings {
             }
         }
         p
+    }
+
+    /// Where catalogue models are downloaded from.
+    pub fn model_source_or_default(&self) -> &str {
+        self.model_source
+            .as_deref()
+            .unwrap_or(crate::models::catalogue::DEFAULT_SOURCE)
     }
 
     /// Where documents go: the chosen folder, else `Video2Doc` in the user's Documents.

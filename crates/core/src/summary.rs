@@ -161,21 +161,31 @@ pub fn extractive(text: &str, max_points: usize) -> Vec<String> {
 /// Why the endpoint could not summarise.
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
-    #[error("the summary endpoint {url} could not be reached: {reason}")]
-    Unreachable { url: String, reason: String },
+    #[error("the summary endpoint {url} could not be used: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: crate::net::NetError,
+    },
     #[error("the summary endpoint {url} answered with something that is not a chat completion: {reason}")]
     BadAnswer { url: String, reason: String },
 }
 
 /// Asks the endpoint for bullet points.
 pub fn ask_endpoint(ep: &Endpoint, transcript: &str) -> Result<Vec<String>, EndpointError> {
+    ask_endpoint_with(&crate::net::Http::from_environment(), ep, transcript)
+}
+
+/// [`ask_endpoint`] through `http`.
+pub fn ask_endpoint_with(
+    http: &crate::net::Http,
+    ep: &Endpoint,
+    transcript: &str,
+) -> Result<Vec<String>, EndpointError> {
     let url = format!("{}/chat/completions", ep.base_url.trim_end_matches('/'));
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(ep.timeout_s.max(1)))
-        .build();
-    let mut req = agent.post(&url);
+    let mut headers = Vec::new();
     if let Some(key) = &ep.api_key {
-        req = req.set("Authorization", &format!("Bearer {key}"));
+        headers.push(("Authorization", format!("Bearer {key}")));
     }
     let body = serde_json::json!({
         "model": ep.model,
@@ -185,16 +195,23 @@ pub fn ask_endpoint(ep: &Endpoint, transcript: &str) -> Result<Vec<String>, Endp
         ],
         "temperature": 0.2,
     });
-    let resp = req
-        .send_json(body)
-        .map_err(|e| EndpointError::Unreachable {
-            url: url.clone(),
-            reason: e.to_string(),
+    let v = http
+        .post_json(
+            &url,
+            &headers,
+            &body,
+            Duration::from_secs(ep.timeout_s.max(1)),
+        )
+        .map_err(|e| match e {
+            crate::net::NetError::BadAnswer { reason, .. } => EndpointError::BadAnswer {
+                url: url.clone(),
+                reason,
+            },
+            source => EndpointError::Unreachable {
+                url: url.clone(),
+                source,
+            },
         })?;
-    let v: serde_json::Value = resp.into_json().map_err(|e| EndpointError::BadAnswer {
-        url: url.clone(),
-        reason: e.to_string(),
-    })?;
     let content = v["choices"][0]["message"]["content"]
         .as_str()
         .ok_or_else(|| EndpointError::BadAnswer {

@@ -27,6 +27,13 @@ pub struct TranscribeOptions {
     pub translate: bool,
     #[serde(default)]
     pub initial_prompt: Option<String>,
+    /// The end of the text transcribed before this audio (the chunk before), carried
+    /// after the prompt so that the text continues; dropped when this audio turns out
+    /// to be in another language than `context_language` (whisper then copies it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_language: Option<String>,
     #[serde(default)]
     pub word_timestamps: bool,
     /// CPU threads (0: all cores).
@@ -78,6 +85,10 @@ pub struct Segment {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<Word>,
+    /// The language it was heard in ("en", "zh"), when it was detected or given: a
+    /// recording that switches languages has segments of each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// What the worker is asked: a range of a 16 kHz mono f32le PCM file.
@@ -128,7 +139,7 @@ pub enum WorkerLine {
 /// Why transcription failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TranscribeError {
-    #[error("the Whisper model {path} is missing: download one in Settings > Models, or run `video2doc models download tiny`, or import a ggml file")]
+    #[error("{}", missing_model(path))]
     ModelMissing { path: PathBuf },
     #[error("transcription of {pcm} failed: {message}")]
     Failed { pcm: PathBuf, message: String },
@@ -136,6 +147,28 @@ pub enum TranscribeError {
     Process(#[from] ProcessError),
     #[error("{0}")]
     Cpu(String),
+}
+
+/// What to do about a missing model, naming the exact command: the catalogue model the
+/// settings name is downloaded; another file is imported.
+fn missing_model(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match crate::models::catalogue::find(&file) {
+        Some(e) if file == e.file_name() => format!(
+            "the Whisper model {} is not installed yet ({}): download it in Settings > Models, or run `video2doc models download {}` ({} MB)",
+            e.name,
+            path.display(),
+            e.name,
+            e.size_mib
+        ),
+        _ => format!(
+            "the Whisper model {} is missing: import it with `video2doc models import FILE`, or choose a model in Settings > Models",
+            path.display()
+        ),
+    }
 }
 
 /// Why this computer's processor cannot run the speech recognition as built, if it
@@ -409,6 +442,16 @@ struct Pass<'a> {
     watch: Option<&'a mut TailWatch>,
 }
 
+/// The bytes of characters not yet complete at the end of what was decoded, carried into
+/// the next segment and word (and the next pass) so that text is decoded once whole.
+#[derive(Default)]
+struct TextCarry {
+    segment: crate::token_text::Utf8Carry,
+    word: crate::token_text::Utf8Carry,
+    /// Where the word waiting for the rest of its character started.
+    word_start_ms: Option<u64>,
+}
+
 /// Runs whisper over `audio` as `pass` says and returns the segments it made, with
 /// absolute times (`at_ms` is where `audio` starts).
 fn decode(
@@ -418,6 +461,7 @@ fn decode(
     audio: &[f32],
     at_ms: u64,
     pass: Pass<'_>,
+    carry: &mut TextCarry,
 ) -> Result<Vec<Segment>, String> {
     use whisper_rs::{FullParams, SamplingStrategy};
     let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
@@ -464,11 +508,8 @@ fn decode(
     let eot = ctx.token_eot();
     let mut out = Vec::new();
     for seg in state.as_iter() {
-        let text = seg
-            .to_str_lossy()
-            .map_err(|e| e.to_string())?
-            .trim()
-            .to_string();
+        let bytes = seg.to_bytes().map_err(|e| e.to_string())?;
+        let text = carry.segment.push(bytes).trim().to_string();
         let mut words = Vec::new();
         if o.word_timestamps {
             for i in 0..seg.n_tokens() {
@@ -479,12 +520,16 @@ fn decode(
                     continue;
                 }
                 let d = tok.token_data();
-                let t = tok
-                    .to_str_lossy()
-                    .map(|s| s.into_owned())
-                    .unwrap_or_default();
+                let start_ms = at_ms + d.t0.max(0) as u64 * 10;
+                let t = carry.word.push(tok.to_bytes().unwrap_or_default());
+                if t.is_empty() {
+                    if carry.word.is_pending() {
+                        carry.word_start_ms.get_or_insert(start_ms);
+                    }
+                    continue;
+                }
                 words.push(Word {
-                    start_ms: at_ms + d.t0.max(0) as u64 * 10,
+                    start_ms: carry.word_start_ms.take().unwrap_or(start_ms),
                     end_ms: at_ms + d.t1.max(0) as u64 * 10,
                     text: t,
                     p: d.p,
@@ -500,6 +545,7 @@ fn decode(
             end_ms: at_ms + seg.end_timestamp().max(0) as u64 * 10,
             text,
             words,
+            language: None,
         });
     }
     Ok(out)
@@ -529,23 +575,53 @@ fn run_whisper(
         None => "auto",
     };
     let short = audio_ctx_for(audio.len());
+    let with_context = match (&o.initial_prompt, &o.context) {
+        (Some(p), Some(c)) => Some(format!("{p} {c}")),
+        (p, c) => p.clone().or_else(|| c.clone()),
+    };
     let mut watch = TailWatch::default();
+    let mut carry = TextCarry::default();
     let first = Pass {
         from: 0,
         audio_ctx: short.filter(|_| o.trim_short_audio),
         language,
-        prompt: o.initial_prompt.as_deref(),
+        prompt: with_context.as_deref(),
         no_context: false,
         watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
     };
-    for segment in decode(&ctx, &mut state, o, &audio, at_ms, first)? {
-        emit(out, &WorkerLine::Segment { segment });
-    }
-    let detected = if ctx.is_multilingual() {
+    let mut segments = decode(&ctx, &mut state, o, &audio, at_ms, first, &mut carry)?;
+    let mut detected = if ctx.is_multilingual() {
         whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
     } else {
         None
     };
+    let switched = match (&detected, &o.context_language) {
+        (Some(now), Some(before)) => o.context.is_some() && now != before,
+        _ => false,
+    };
+    if switched {
+        // The text before is in another language: decoding on from it repeats it (in
+        // its language) instead of hearing this audio. Decode again without it, in the
+        // language this audio is in.
+        tracing::debug!(before = ?o.context_language, now = ?detected, "language changed; decoding without the text before");
+        let lang = detected.clone().unwrap_or_else(|| language.to_string());
+        watch = TailWatch::default();
+        carry = TextCarry::default();
+        let again = Pass {
+            from: 0,
+            audio_ctx: short.filter(|_| o.trim_short_audio),
+            language: &lang,
+            prompt: o.initial_prompt.as_deref(),
+            // Nor what the first decoding made of it, which the state keeps.
+            no_context: true,
+            watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
+        };
+        segments = decode(&ctx, &mut state, o, &audio, at_ms, again, &mut carry)?;
+        detected = Some(lang);
+    }
+    for segment in segments {
+        emit(out, &WorkerLine::Segment { segment });
+    }
     if let Some(from) = watch.tail_at {
         // The final, shorter window as whisper.cpp would decode it (the text before
         // carried in the state, forgotten under 5 s as whisper.cpp does), with a context
@@ -559,7 +635,7 @@ fn run_whisper(
             no_context: watch.end - from <= 500,
             watch: None,
         };
-        for segment in decode(&ctx, &mut state, o, &audio, at_ms, tail)? {
+        for segment in decode(&ctx, &mut state, o, &audio, at_ms, tail, &mut carry)? {
             emit(out, &WorkerLine::Segment { segment });
         }
     }

@@ -528,6 +528,7 @@ impl FolderWatcher {
             model: folder.model.clone(),
             language: folder.language.clone(),
             priority: Some(folder.priority),
+            wait_for_model: true,
             ..ProcessOptions::default()
         };
         let w = self.core.submit_complete(p, &options).await?;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -93,22 +93,39 @@ struct Place {
     shared_host: Option<String>,
     /// This machine's models folder.
     models: PathBuf,
+    /// The model the app's settings name now.
+    current: Arc<RwLock<PathBuf>>,
 }
 
 impl Place {
     /// The model a job names, on this machine: through the path mapping, else (on a
     /// shared queue, where the job was made on another machine) the model of the same
     /// file name in this machine's models folder, else as mapped (the transcription
-    /// stage then names the missing file).
+    /// stage then names the missing file). A job whose model is on none of these paths
+    /// takes the model the settings name now, when that one is installed: a file dropped
+    /// before any model existed waits, and then runs with the model chosen meanwhile.
     fn model(&self, named: &Path) -> PathBuf {
         let mapped = self.paths.map(named);
-        if mapped.is_file() || self.shared_host.is_none() {
+        if mapped.is_file() {
             return mapped;
         }
-        match named.file_name().map(|n| self.models.join(n)) {
-            Some(here) if here.is_file() => here,
-            _ => mapped,
+        if self.shared_host.is_some() {
+            if let Some(here) = named.file_name().map(|n| self.models.join(n)) {
+                if here.is_file() {
+                    return here;
+                }
+            }
         }
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if current.is_file() {
+            tracing::info!(named = %named.display(), using = %current.display(), "the job's model is not here; using the model the settings name");
+            return current;
+        }
+        mapped
     }
 }
 
@@ -162,6 +179,7 @@ pub fn register(
     worker: WorkerCommand,
     paths: PathMapping,
     models: PathBuf,
+    current_model: Arc<RwLock<PathBuf>>,
 ) {
     let root = Arc::new(work_root);
     let worker = Arc::new(worker);
@@ -170,6 +188,7 @@ pub fn register(
         paths,
         shared_host,
         models,
+        current: current_model,
     });
 
     let (r, wk) = (root.clone(), worker.clone());
@@ -193,7 +212,7 @@ pub fn register(
                         // The transcription worker starts and loads its model while the
                         // audio is decoded (here; on a shared queue the audio step may
                         // run on another machine).
-                        if local && info.audio.is_some() {
+                        if local && info.audio.is_some() && w.settings.transcribe.model.is_file() {
                             transcribe::prewarm(
                                 &wk.program,
                                 &wk.arg_strs(),
@@ -362,10 +381,16 @@ fn timeouts(input: &Path) -> (Duration, Duration) {
 }
 
 /// Enqueues the complete workflow for one input.
+/// What a transcription held for a model waits for ([`Queue::release`]).
+pub const MODEL_HOLD: &str = "a speech model";
+
+/// Enqueues the complete workflow; with `hold_for_model`, its transcription waits for
+/// [`MODEL_HOLD`] to be released (the other steps run).
 pub async fn enqueue_complete(
     queue: &Queue,
     input: WorkflowInput,
     priority: Priority,
+    hold_for_model: bool,
 ) -> Result<CompleteWorkflow, video2doc_queue::QueueError> {
     let (short, long) = timeouts(&input.input);
     let payload = serde_json::to_value(&input).expect("inputs serialize");
@@ -386,7 +411,14 @@ pub async fn enqueue_complete(
             &format!("complete: {name}"),
             vec![
                 job("video"),
-                job("audio").timeout(long).depends_on(Dep::Batch(0)),
+                {
+                    let audio = job("audio").timeout(long).depends_on(Dep::Batch(0));
+                    if hold_for_model {
+                        audio.held_until(MODEL_HOLD)
+                    } else {
+                        audio
+                    }
+                },
                 job("image").timeout(long).depends_on(Dep::Batch(0)),
                 job("summary").depends_on(Dep::Batch(1)),
                 job("export")
@@ -480,6 +512,7 @@ mod tests {
             paths: mount.clone(),
             shared_host: shared.then(|| "lab-2".to_string()),
             models: models.path().to_path_buf(),
+            current: Arc::new(RwLock::new(PathBuf::from("/nonexistent/ggml-base.bin"))),
         };
         let w = locate(input("/mnt/share/talk.mp4"), &place(true)).unwrap();
         assert_eq!(w.input, here.path().join("talk.mp4"));
@@ -503,17 +536,26 @@ mod tests {
     fn a_worker_uses_its_own_copy_of_a_model_named_elsewhere() {
         let models = tempfile::tempdir().unwrap();
         let here = models.path().join("ggml-base.bin");
+        let chosen = models.path().join("ggml-tiny.en.bin");
+        let current = Arc::new(RwLock::new(chosen.clone()));
         let place = |shared: bool| Place {
             paths: PathMapping::default(),
             shared_host: shared.then(|| "lab-2".to_string()),
             models: models.path().to_path_buf(),
+            current: current.clone(),
         };
         let elsewhere = Path::new("/home/alice/.local/share/video2doc/models/ggml-base.bin");
-        // Not here yet: left as named, for the stage to report.
+        // Not here yet, and no model chosen here either: left as named, for the stage
+        // to report.
         assert_eq!(place(true).model(elsewhere), elsewhere);
         std::fs::write(&here, b"model").unwrap();
         assert_eq!(place(true).model(elsewhere), here);
-        // A local queue never substitutes.
+        // A local queue does not look for a file of the same name.
         assert_eq!(place(false).model(elsewhere), elsewhere);
+        // The model the settings name, once installed, serves a job whose own is not
+        // here (a file dropped before any model existed).
+        std::fs::write(&chosen, b"model").unwrap();
+        assert_eq!(place(false).model(elsewhere), chosen);
+        assert_eq!(place(false).model(&here), here, "its own model first");
     }
 }

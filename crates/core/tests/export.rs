@@ -16,6 +16,7 @@ fn seg(a: u64, b: u64, t: &str) -> Segment {
         end_ms: b,
         text: t.into(),
         words: Vec::new(),
+        language: None,
     }
 }
 

@@ -231,6 +231,10 @@ pub struct NewJob {
     pub deps: Vec<Dep>,
     /// Enqueueing a job whose key matches a live job returns that job instead.
     pub dedup_key: Option<String>,
+    /// Held until the app releases this name ([`crate::Queue::release`]): a job that
+    /// needs something not there yet (a model being downloaded) waits, not fails.
+    #[serde(default)]
+    pub hold: Option<String>,
 }
 
 impl NewJob {
@@ -246,6 +250,7 @@ impl NewJob {
             run_at: None,
             deps: Vec::new(),
             dedup_key: None,
+            hold: None,
         }
     }
 
@@ -286,7 +291,16 @@ impl NewJob {
         self.dedup_key = Some(key.into());
         self
     }
+
+    /// Held, once its dependencies are done, until `name` is released.
+    pub fn held_until(mut self, name: impl Into<String>) -> Self {
+        self.hold = Some(name.into());
+        self
+    }
 }
+
+/// The `waiting_until` of a held job: it waits for a release, not for a time.
+pub const HELD: Millis = Millis::MAX;
 
 /// The last progress a job reported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -378,9 +392,19 @@ pub struct JobRecord {
     pub result: Option<Payload>,
     pub error: Option<Failure>,
     pub history: Vec<HistoryEntry>,
+    /// What a held job waits for (see [`NewJob::held_until`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
 }
 
 impl JobRecord {
+    /// The name it is held for, while it is.
+    pub fn held_for(&self) -> Option<&str> {
+        self.hold
+            .as_deref()
+            .filter(|_| matches!(self.state, State::Pending | State::Blocked))
+    }
+
     pub(crate) fn push_history(&mut self, at: Millis, note: impl Into<String>) {
         self.history.push(HistoryEntry {
             at,

@@ -44,7 +44,7 @@ pub use context::{Handler, JobContext, JobError};
 pub use events::Event;
 pub use job::{
     now_ms, Backoff, Dep, Failure, FailureKind, GroupId, GroupRecord, HistoryEntry, JobId,
-    JobRecord, Millis, NewJob, Payload, Priority, Progress, State,
+    JobRecord, Millis, NewJob, Payload, Priority, Progress, State, HELD,
 };
 pub use registry::WorkerRecord;
 pub use runtime::{human_duration, Queue, QueueConfig, QueueError, QueueSettings};

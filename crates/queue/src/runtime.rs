@@ -450,6 +450,40 @@ impl Queue {
         Ok(())
     }
 
+    /// Releases every job held for `name` ([`NewJob::held_until`]): they start as their
+    /// queues allow. Returns how many were held.
+    pub async fn release(&self, name: &str) -> Result<usize, QueueError> {
+        let now = now_ms();
+        let mut released = 0;
+        for state in [State::Pending, State::Blocked] {
+            let prefix = index::state_prefix(state);
+            let end = prefix_end(&prefix);
+            let keys = self.inner.store.scan_keys(
+                Space::Index(Index::ByState),
+                &prefix,
+                end.as_deref(),
+                usize::MAX,
+            )?;
+            for k in keys {
+                let Some((_, _, id)) = index::parse_state_key(&k) else {
+                    continue;
+                };
+                let (changes, _) = self.inner.committer.apply(
+                    false,
+                    |t| transition::release_hold(t, id, name, now),
+                    |c| state_events(c),
+                )?;
+                released += usize::from(!changes.is_empty());
+            }
+        }
+        if released > 0 {
+            self.inner.store.flush()?;
+            self.inner.wake.notify_one();
+            tracing::info!(name, jobs = released, "released held jobs");
+        }
+        Ok(released)
+    }
+
     /// Pauses one queue (`Some`) or all (`None`): running jobs finish, none start.
     /// Persisted: a paused queue stays paused after a restart.
     pub async fn pause(&self, queue: Option<&str>) -> Result<(), QueueError> {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{
     Dep, Failure, FailureKind, GroupId, GroupRecord, JobId, JobRecord, Millis, NewJob, Payload,
-    Priority, Progress, State,
+    Priority, Progress, State, HELD,
 };
 use crate::store::{RawTxn, TxError, Txn};
 
@@ -155,7 +155,10 @@ pub fn enqueue(
             timeout_ms: new.timeout_ms,
             created_at: now,
             ready_at: now,
-            waiting_until: new.run_at.filter(|at| *at > now),
+            waiting_until: match new.hold {
+                Some(_) => Some(HELD),
+                None => new.run_at.filter(|at| *at > now),
+            },
             started_at: None,
             finished_at: None,
             deps: Vec::new(),
@@ -171,6 +174,7 @@ pub fn enqueue(
             result: None,
             error: None,
             history: Vec::new(),
+            hold: new.hold.clone(),
         };
         let mut upstream_failure = None;
         for dep in &new.deps {
@@ -211,6 +215,9 @@ pub fn enqueue(
         } else if job.deps_remaining > 0 {
             job.state = State::Blocked;
             job.push_history(now, "enqueued; waiting for the jobs it depends on");
+        } else if let Some(name) = &job.hold {
+            let note = format!("enqueued; held until {name} is ready");
+            job.push_history(now, note);
         } else if let Some(at) = job.waiting_until {
             job.push_history(now, format!("enqueued; scheduled to start at {at}"));
         } else {
@@ -676,6 +683,29 @@ fn take_back(t: &dyn RawTxn, id: JobId, now: Millis, why: &str) -> Result<Vec<Ch
         fail_dependents(t, &job, now, &mut changes)?;
     }
     Ok(changes)
+}
+
+/// A job held for `name` is held no more: ready (or still waiting for the jobs it depends
+/// on). Other jobs are left as they are (empty changes).
+pub fn release_hold(
+    t: &dyn RawTxn,
+    id: JobId,
+    name: &str,
+    now: Millis,
+) -> Result<Vec<Change>, TxError> {
+    let before = t.job(id)?;
+    if before.held_for() != Some(name) {
+        return Ok(Vec::new());
+    }
+    let mut job = before.clone();
+    job.hold = None;
+    if job.waiting_until == Some(HELD) {
+        job.waiting_until = None;
+        job.ready_at = now;
+    }
+    job.push_history(now, format!("{name} is ready; no longer held"));
+    t.put_job(Some(&before), &job)?;
+    Ok(vec![Change::of(&job, Some(before.state))])
 }
 
 /// A scheduled job whose time has come becomes ready, in the order of that time.

@@ -270,6 +270,71 @@ async fn delayed_jobs_wait_for_their_time(b: Backend) {
     q.close().await;
 }
 
+/// A held job (alone, and one behind a dependency) waits through a restart until its
+/// name is released; another name releases nothing; the release is an event.
+async fn held_jobs_wait_for_their_release(b: Backend) {
+    let ids = {
+        let q = b.open();
+        let _log = recording(&q, "k");
+        q.start().unwrap();
+        let first = q
+            .enqueue(NewJob::new("k", "q", json!("first")))
+            .await
+            .unwrap()
+            .id;
+        let held = q
+            .enqueue(NewJob::new("k", "q", json!("held")).held_until("model"))
+            .await
+            .unwrap()
+            .id;
+        let behind = q
+            .enqueue(
+                NewJob::new("k", "q", json!("behind"))
+                    .depends_on(Dep::Job(first))
+                    .held_until("model"),
+            )
+            .await
+            .unwrap()
+            .id;
+        wait_all(&q, &[first]).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for id in [held, behind] {
+            let j = q.get(id).unwrap();
+            assert_eq!(j.state, State::Pending, "{:?}", j.history);
+            assert_eq!(j.held_for(), Some("model"));
+        }
+        q.close().await;
+        (held, behind)
+    };
+    let q = b.open();
+    let log = recording(&q, "k");
+    let mut events = q.subscribe();
+    q.start().unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(log.take().is_empty(), "held jobs stay held after a restart");
+    assert_eq!(q.release("something else").await.unwrap(), 0);
+    assert_eq!(q.release("model").await.unwrap(), 2);
+    assert_eq!(
+        wait_all(&q, &[ids.0, ids.1]).await,
+        vec![State::Succeeded; 2]
+    );
+    let mut ran = log.take();
+    ran.sort_by_key(|v| v.to_string());
+    assert_eq!(ran, vec![json!("behind"), json!("held")]);
+    assert_eq!(q.get(ids.0).unwrap().held_for(), None);
+    let mut released_events = 0;
+    while released_events < 2 {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("the release events arrive")
+            .expect("events flow");
+        if let Event::State(c) = e {
+            released_events += usize::from(c.note.contains("no longer held"));
+        }
+    }
+    q.close().await;
+}
+
 // ---------------------------------------------------------------- retries
 
 async fn retryable_errors_retry_with_backoff(b: Backend) {
@@ -1402,6 +1467,7 @@ macro_rules! backends {
                 priorities_then_fifo,
                 priority_changes_while_pending,
                 delayed_jobs_wait_for_their_time,
+                held_jobs_wait_for_their_release,
                 retryable_errors_retry_with_backoff,
                 bad_input_is_not_retried,
                 retries_stop_at_the_maximum,

@@ -1,17 +1,18 @@
 //! The standard ggml Whisper models (whisper.cpp's published set): names, sizes,
-//! checksums and where to download them; resumable downloads that verify the checksum;
-//! and import of a ggml file the user already has.
+//! checksums and where to download them (from Hugging Face, or a mirror of it); and
+//! import of a ggml file the user already has. Downloading is [`super::download`]'s.
 //!
 //! whisper.cpp publishes SHA-1 checksums for these files (its model card), so that is
 //! what downloads are verified against.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
-use sha1::{Digest, Sha1};
+
+use super::download::{self, Checksum, Event, Persistence};
+use crate::net::{Http, NetError};
 
 /// One downloadable model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,8 +21,8 @@ pub struct CatalogueEntry {
     pub name: String,
     /// Approximate size in MiB, as published.
     pub size_mib: u32,
-    /// SHA-1 of the file, as published by whisper.cpp.
-    pub sha1: String,
+    /// What the file hashes to, as published by whisper.cpp (SHA-1).
+    pub checksum: Checksum,
     pub url: String,
     /// False for the `.en` models.
     pub multilingual: bool,
@@ -33,7 +34,10 @@ impl CatalogueEntry {
     }
 }
 
-const BASE_URL: &str = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main";
+/// Where the models are published. A mirror of Hugging Face (the `model_source`
+/// setting, e.g. for networks that cannot reach it) serves the same paths.
+pub const DEFAULT_SOURCE: &str = "https://huggingface.co";
+const REPO_PATH: &str = "ggerganov/whisper.cpp/resolve/main";
 
 /// (name, MiB, sha1) as published in whisper.cpp's model card.
 const MODELS: &[(&str, u32, &str)] = &[
@@ -148,24 +152,95 @@ const MODELS: &[(&str, u32, &str)] = &[
     ),
 ];
 
-/// Every model of the catalogue.
+/// The languages a person says they will transcribe, for the first-run choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Languages {
+    EnglishOnly,
+    Chinese,
+    Several,
+}
+
+/// The model recommended for `languages` on an ordinary laptop: English-only base
+/// (accurate for English at a fifth of small's time), or small quantized to 5 bits for
+/// Chinese and mixed recordings (base mishears too much Chinese; small-q5_1 is 181 MB).
+pub fn recommended(languages: Languages) -> &'static str {
+    match languages {
+        Languages::EnglishOnly => "base.en",
+        Languages::Chinese | Languages::Several => "small-q5_1",
+    }
+}
+
+/// Every model of the catalogue, downloaded from Hugging Face.
 pub fn catalogue() -> Vec<CatalogueEntry> {
+    catalogue_from(DEFAULT_SOURCE)
+}
+
+/// Every model of the catalogue, downloaded from `source` (Hugging Face or a mirror).
+pub fn catalogue_from(source: &str) -> Vec<CatalogueEntry> {
+    let source = source.trim_end_matches('/');
     MODELS
         .iter()
         .map(|(name, mib, sha1)| CatalogueEntry {
             name: (*name).to_string(),
             size_mib: *mib,
-            sha1: (*sha1).to_string(),
-            url: format!("{BASE_URL}/ggml-{name}.bin"),
+            checksum: Checksum::Sha1((*sha1).to_string()),
+            url: format!("{source}/{REPO_PATH}/ggml-{name}.bin"),
             multilingual: !name.contains(".en"),
         })
         .collect()
 }
 
+/// The catalogue from `source`, with an organisation's own `extra` entries added (an
+/// entry of a built-in name replaces the built-in one).
+pub fn catalogue_with(source: &str, extra: &[CatalogueEntry]) -> Vec<CatalogueEntry> {
+    let mut all: Vec<CatalogueEntry> = catalogue_from(source)
+        .into_iter()
+        .filter(|e| !extra.iter().any(|x| x.name == e.name))
+        .collect();
+    all.extend(extra.iter().cloned());
+    all
+}
+
+/// Reads an organisation's own catalogue (the `model_catalogue` setting): a JSON list
+/// of entries, `[{"name": "base-lab", "size_mib": 142, "url": "https://…",
+/// "checksum": {"sha256": "…"}, "multilingual": true}]`.
+pub fn read_catalogue(path: &Path) -> Result<Vec<CatalogueEntry>, ModelError> {
+    let bad = |reason: String| ModelError::BadCatalogue {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let entries: Vec<CatalogueEntry> =
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    for e in &entries {
+        if e.name.is_empty() || e.name.contains(['/', '\\']) {
+            return Err(bad(format!("{:?} is not a model name", e.name)));
+        }
+        if !(e.url.starts_with("https://") || e.url.starts_with("http://")) {
+            return Err(bad(format!(
+                "the address of {} must start with https://",
+                e.name
+            )));
+        }
+    }
+    Ok(entries)
+}
+
 /// The catalogue entry called `name` (`ggml-` prefix and `.bin` suffix optional).
 pub fn find(name: &str) -> Option<CatalogueEntry> {
+    find_from(name, DEFAULT_SOURCE)
+}
+
+/// [`find`], downloaded from `source`.
+pub fn find_from(name: &str, source: &str) -> Option<CatalogueEntry> {
+    find_in(&catalogue_from(source), name)
+}
+
+/// The entry of `entries` called `name` (`ggml-` prefix and `.bin` suffix optional).
+pub fn find_in(entries: &[CatalogueEntry], name: &str) -> Option<CatalogueEntry> {
     let n = name.trim_start_matches("ggml-").trim_end_matches(".bin");
-    catalogue().into_iter().find(|e| e.name == n)
+    entries.iter().find(|e| e.name == n).cloned()
 }
 
 /// Why a model could not be downloaded or imported.
@@ -173,11 +248,20 @@ pub fn find(name: &str) -> Option<CatalogueEntry> {
 pub enum ModelError {
     #[error("there is no model called {0:?}; `video2doc models list` shows them")]
     Unknown(String),
-    #[error("downloading {url} failed: {reason} (run the download again to resume)")]
-    Download { url: String, reason: String },
-    #[error("the downloaded {name} is damaged (SHA-1 {got}, expected {expected}); it was deleted, download it again")]
+    #[error("could not download {name}: {source}{}", resume_hint(*resumable, *kept_bytes))]
+    Download {
+        name: String,
+        /// Whether trying again may work (the network, not a refusal).
+        resumable: bool,
+        /// Bytes kept in the partial file, from which a new try resumes.
+        kept_bytes: u64,
+        #[source]
+        source: NetError,
+    },
+    #[error("the downloaded {name} is damaged ({algorithm} {got}, expected {expected}); it was deleted, download it again")]
     Checksum {
         name: String,
+        algorithm: &'static str,
         got: String,
         expected: String,
     },
@@ -189,10 +273,23 @@ pub enum ModelError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the model catalogue {path} cannot be used: {reason}")]
+    BadCatalogue { path: PathBuf, reason: String },
     #[error("cancelled")]
     Cancelled,
     #[error("{0} is already downloading")]
     Busy(String),
+}
+
+fn resume_hint(resumable: bool, kept: u64) -> String {
+    match (resumable, kept) {
+        (false, _) => String::new(),
+        (true, 0) => ". Try again when the network is back".into(),
+        (true, k) => format!(
+            ". {:.1} MB are kept: trying again resumes from there",
+            k as f64 / 1e6
+        ),
+    }
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> ModelError + '_ {
@@ -202,100 +299,25 @@ fn write_err(path: &Path) -> impl Fn(std::io::Error) -> ModelError + '_ {
     }
 }
 
-/// SHA-1 of a file, hex.
-pub fn sha1_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha1::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", h.finalize()))
-}
-
-/// Downloads `entry` into `dir` as `ggml-<name>.bin`. A partial download
-/// (`.part`) is resumed with an HTTP range request. `progress` gets (bytes, total).
-/// The file is renamed into place only after its checksum matched.
+/// Downloads `entry` into `dir` as `ggml-<name>.bin`, resuming a partial download,
+/// verified before it is put in place (see [`download::fetch`]).
 pub fn download(
+    http: &Http,
     entry: &CatalogueEntry,
     dir: &Path,
     cancel: &AtomicBool,
-    mut progress: impl FnMut(u64, Option<u64>),
+    event: impl FnMut(Event),
 ) -> Result<PathBuf, ModelError> {
-    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let dest = dir.join(entry.file_name());
-    let part = dir.join(format!("{}.part", entry.file_name()));
-    let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-    let derr = |reason: String| ModelError::Download {
-        url: entry.url.clone(),
-        reason,
-    };
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(20))
-        .timeout_read(Duration::from_secs(60))
-        .build();
-    let mut req = agent.get(&entry.url);
-    if have > 0 {
-        req = req.set("Range", &format!("bytes={have}-"));
-    }
-    let resp = req.call().map_err(|e| derr(e.to_string()))?;
-    let resumed = resp.status() == 206;
-    if !resumed {
-        have = 0; // the server sent the whole file
-    }
-    let total = resp
-        .header("Content-Length")
-        .and_then(|l| l.parse::<u64>().ok())
-        .map(|l| l + have);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(&part)
-        .map_err(write_err(&part))?;
-    file.set_len(have).map_err(write_err(&part))?;
-    file.seek(SeekFrom::Start(have)).map_err(write_err(&part))?;
-    let mut body = resp.into_reader();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut done = have;
-    progress(done, total);
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            file.flush().map_err(write_err(&part))?;
-            return Err(ModelError::Cancelled);
-        }
-        let n = body.read(&mut buf).map_err(|e| derr(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        file.write_all(&buf[..n]).map_err(write_err(&part))?;
-        done += n as u64;
-        progress(done, total);
-    }
-    file.sync_all().map_err(write_err(&part))?;
-    drop(file);
-    if let Some(t) = total {
-        if done < t {
-            return Err(derr(format!(
-                "the connection ended after {done} of {t} bytes"
-            )));
-        }
-    }
-    let got = sha1_file(&part).map_err(write_err(&part))?;
-    if got != entry.sha1 {
-        let _ = std::fs::remove_file(&part);
-        return Err(ModelError::Checksum {
-            name: entry.file_name(),
-            got,
-            expected: entry.sha1.clone(),
-        });
-    }
-    std::fs::rename(&part, &dest).map_err(write_err(&dest))?;
-    Ok(dest)
+    download::fetch(
+        http,
+        &entry.url,
+        &dest,
+        &entry.checksum,
+        &Persistence::default(),
+        cancel,
+        event,
+    )
 }
 
 /// What a ggml file's header says.
@@ -373,6 +395,10 @@ mod tests {
         assert!(find("ggml-medium.bin").unwrap().multilingual);
         assert!(c
             .iter()
-            .all(|e| e.sha1.len() == 40 && e.url.ends_with(&e.file_name())));
+            .all(|e| e.checksum.expected().len() == 40 && e.url.ends_with(&e.file_name())));
+        assert_eq!(
+            find_from("tiny", "https://hf-mirror.com/").unwrap().url,
+            "https://hf-mirror.com/ggerganov/whisper.cpp/resolve/main/ggml-tiny.bin"
+        );
     }
 }

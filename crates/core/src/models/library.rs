@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{self, ModelError};
+use super::download::Event;
+use crate::net::Http;
 
 /// One model as the settings list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,10 +25,14 @@ pub struct ModelRow {
     pub downloading: Option<Download>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Download {
     pub done: u64,
     pub total: u64,
+    /// What holds it up, in plain words: another download of the same file, or a
+    /// dropped connection being resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 struct Running {
@@ -37,6 +43,10 @@ struct Running {
 /// The models folder and the downloads running into it.
 pub struct ModelLibrary {
     dir: PathBuf,
+    /// Where catalogue models are downloaded from (Hugging Face or a mirror).
+    source: Mutex<String>,
+    /// An organisation's own catalogue entries (the `model_catalogue` setting).
+    extra: Mutex<Vec<catalogue::CatalogueEntry>>,
     running: Mutex<BTreeMap<String, Running>>,
 }
 
@@ -44,8 +54,33 @@ impl ModelLibrary {
     pub fn new(dir: PathBuf) -> ModelLibrary {
         ModelLibrary {
             dir,
+            source: Mutex::new(catalogue::DEFAULT_SOURCE.to_string()),
+            extra: Mutex::new(Vec::new()),
             running: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Downloads come from `source` from now on (the `model_source` setting).
+    pub fn set_source(&self, source: &str) {
+        *self.source.lock().unwrap_or_else(|p| p.into_inner()) = source.to_string();
+    }
+
+    /// Adds an organisation's own entries to the catalogue (replacing the previous ones).
+    pub fn set_extra(&self, extra: Vec<catalogue::CatalogueEntry>) {
+        *self.extra.lock().unwrap_or_else(|p| p.into_inner()) = extra;
+    }
+
+    /// The catalogue as this library offers it.
+    pub fn entries(&self) -> Vec<catalogue::CatalogueEntry> {
+        let extra = self.extra.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        catalogue::catalogue_with(&self.source(), &extra)
+    }
+
+    pub fn source(&self) -> String {
+        self.source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn dir(&self) -> &Path {
@@ -59,7 +94,8 @@ impl ModelLibrary {
     /// The catalogue, then models imported under other names.
     pub fn list(&self) -> Vec<ModelRow> {
         let running = self.lock();
-        let mut rows: Vec<ModelRow> = catalogue::catalogue()
+        let mut rows: Vec<ModelRow> = self
+            .entries()
             .into_iter()
             .map(|e| {
                 let path = self.dir.join(e.file_name());
@@ -67,7 +103,7 @@ impl ModelLibrary {
                 ModelRow {
                     present: meta.is_some(),
                     size_bytes: meta.map(|m| m.len()).unwrap_or(u64::from(e.size_mib) << 20),
-                    downloading: running.get(&e.name).map(|r| r.progress),
+                    downloading: running.get(&e.name).map(|r| r.progress.clone()),
                     name: e.name,
                     multilingual: e.multilingual,
                     path,
@@ -107,14 +143,15 @@ impl ModelLibrary {
     }
 
     /// Downloads a catalogue model (resuming a partial one), calling `progress` with
-    /// (done, total) bytes. A second request for a model already downloading waits for
-    /// nothing and is refused.
+    /// (done, total) bytes. A second request in this process for a model already
+    /// downloading is refused; another process's download of it is waited for.
     pub fn download(
         &self,
         name: &str,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<ModelRow, ModelError> {
-        let entry = catalogue::find(name).ok_or_else(|| ModelError::Unknown(name.into()))?;
+        let entry = catalogue::find_in(&self.entries(), name)
+            .ok_or_else(|| ModelError::Unknown(name.into()))?;
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let mut running = self.lock();
@@ -128,16 +165,37 @@ impl ModelLibrary {
                     progress: Download {
                         done: 0,
                         total: u64::from(entry.size_mib) << 20,
+                        note: None,
                     },
                 },
             );
         }
-        let result = catalogue::download(&entry, &self.dir, &cancel, |done, total| {
-            let total = total.unwrap_or(u64::from(entry.size_mib) << 20);
-            if let Some(r) = self.lock().get_mut(&entry.name) {
-                r.progress = Download { done, total };
+        let http = Http::from_environment();
+        let guess = u64::from(entry.size_mib) << 20;
+        let result = catalogue::download(&http, &entry, &self.dir, &cancel, |event| {
+            let mut running = self.lock();
+            let Some(r) = running.get_mut(&entry.name) else {
+                return;
+            };
+            match event {
+                Event::Progress { done, total } => {
+                    r.progress = Download {
+                        done,
+                        total: total.unwrap_or(guess),
+                        note: None,
+                    };
+                }
+                Event::WaitingForOther => {
+                    r.progress.note = Some("waiting for another download of this model".into());
+                }
+                Event::Retrying { reason, .. } => {
+                    r.progress.note = Some(format!("{reason}; resuming"));
+                }
+                Event::Verifying => r.progress.note = Some("checking the file".into()),
             }
-            progress(done, total);
+            let p = r.progress.clone();
+            drop(running);
+            progress(p.done, p.total);
         });
         self.lock().remove(&entry.name);
         result?;
@@ -156,8 +214,31 @@ impl ModelLibrary {
     }
 
     /// Imports a ggml file under its own name (`ggml-NAME.bin` or `NAME.bin`), after
-    /// checking that it is a Whisper model.
+    /// checking that it is a Whisper model; or converts a faster-whisper model folder
+    /// (model.bin, vocabulary.txt) to one named after the folder.
     pub fn import(&self, src: &Path) -> Result<ModelRow, ModelError> {
+        if src.is_dir() {
+            let name = src
+                .file_name()
+                .map(|s| {
+                    s.to_string_lossy()
+                        .trim_start_matches("faster-whisper-")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let dest = self.dir.join(format!("ggml-{name}.bin"));
+            std::fs::create_dir_all(&self.dir).map_err(|source| ModelError::Write {
+                path: self.dir.clone(),
+                source,
+            })?;
+            super::convert_ct2_dir_as(src, &dest, super::WeightType::F16).map_err(|e| {
+                ModelError::NotGgml {
+                    path: src.to_path_buf(),
+                    reason: e.to_string(),
+                }
+            })?;
+            return Ok(self.row(&name).expect("an imported model is listed"));
+        }
         let stem = src
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

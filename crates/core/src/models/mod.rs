@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod convert;
 pub mod ct2;
+pub mod download;
 pub mod library;
 pub mod mel;
 

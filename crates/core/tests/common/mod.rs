@@ -9,6 +9,7 @@ use video2doc_core::process::extract_audio;
 use video2doc_core::transcribe::{TranscribeOptions, WorkerRequest};
 
 /// The test model (`VIDEO2DOC_TEST_MODEL`, else the one scripts/fetch-test-model.sh makes).
+#[allow(dead_code)] // not every test crate uses the English model
 pub fn model() -> PathBuf {
     let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
         .map(PathBuf::from)
@@ -61,6 +62,8 @@ pub fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             language: Some("en".into()),
             translate: false,
             initial_prompt: None,
+            context: None,
+            context_language: None,
             word_timestamps: true,
             threads: 2,
             flash_attn: false,
@@ -71,4 +74,45 @@ pub fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
         offset_samples: 0,
         len_samples: None,
     }
+}
+
+/// The multilingual test model (faster-whisper base, converted by
+/// scripts/fetch-test-model.sh; `VIDEO2DOC_TEST_MODEL_MULTI` overrides it).
+#[allow(dead_code)]
+pub fn multilingual_model() -> PathBuf {
+    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL_MULTI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap())
+                .join(".cache/video2doc/models/ggml-base-test.bin")
+        });
+    assert!(
+        p.is_file(),
+        "the multilingual test model {} is missing: run scripts/fetch-test-model.sh",
+        p.display()
+    );
+    p
+}
+
+/// Three Mandarin sentences, recorded syllables joined (scripts/mandarin-speech.sh):
+/// 今天我们讨论机器学习和神经网络。北京的天气很好。人工智能正在改变世界。
+#[allow(dead_code)]
+pub const MANDARIN: &str = "ㄐㄧㄣ ㄊㄧㄢ ㄨㄛ3 ㄇㄣ2 ㄊㄠ3 ㄌㄨㄣ4 ㄐㄧ ㄑㄧ4 ㄒㄩㄝ2 ㄒㄧ2 ㄏㄜ2 ㄕㄣ2 ㄐㄧㄥ ㄨㄤ3 ㄌㄨㄛ4 | ㄅㄟ3 ㄐㄧㄥ ㄉㄜ1 ㄊㄧㄢ ㄑㄧ4 ㄏㄣ3 ㄏㄠ3 | ㄖㄣ2 ㄍㄨㄥ ㄓ4 ㄋㄥ2 ㄓㄥ4 ㄗㄞ4 ㄍㄞ3 ㄅㄧㄢ4 ㄕ4 ㄐㄧㄝ4";
+
+/// Real Mandarin speech (`syllables` as scripts/mandarin-speech.sh takes them) as a
+/// 16 kHz mono WAV at `out`.
+#[allow(dead_code)]
+pub fn mandarin_wav(out: &Path, syllables: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mandarin-speech.sh");
+    let o = Command::new("bash")
+        .arg(script)
+        .arg(out)
+        .arg(syllables)
+        .output()
+        .expect("bash runs");
+    assert!(
+        o.status.success(),
+        "mandarin-speech.sh failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

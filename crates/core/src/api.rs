@@ -455,6 +455,8 @@ impl Core {
         p.transcribe.initial_prompt = o.prompt.clone();
         p.transcribe.threads = s.threads;
         p.summary_endpoint = s.summary_endpoint;
+        p.subtitles = s.subtitles;
+        p.transcribe.chinese_script = s.chinese_script;
         p
     }
 

@@ -35,6 +35,9 @@ pub struct Settings {
     /// Frames sampled per second for slide detection.
     pub frame_fps: f32,
     pub summary_endpoint: Option<Endpoint>,
+    /// How subtitles (SRT, VTT) are cut into cues.
+    #[serde(default)]
+    pub subtitles: crate::export::SubtitleStyle,
 }
 
 impl Settings {
@@ -48,7 +51,9 @@ impl Settings {
                 initial_prompt: None,
                 context: None,
                 context_language: None,
-                word_timestamps: false,
+                chinese_script: Default::default(),
+                // Word times cut subtitles into readable cues (and place chunk seams).
+                word_timestamps: true,
                 threads: 0,
                 flash_attn: false,
                 trim_short_audio: false,
@@ -57,6 +62,7 @@ impl Settings {
             chunks: ChunkPlan::default(),
             frame_fps: 1.0,
             summary_endpoint: None,
+            subtitles: Default::default(),
         }
     }
 }
@@ -573,7 +579,7 @@ pub fn export_stage(
         sections,
         segments: transcript.segments.clone(),
     };
-    let files = export::export(&doc, &folder, &stem, &settings.formats)?;
+    let files = export::export(&doc, &folder, &stem, &settings.formats, &settings.subtitles)?;
     Ok(Outputs {
         input: input.to_path_buf(),
         folder,

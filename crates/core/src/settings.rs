@@ -55,6 +55,10 @@ pub struct AppSettings {
     /// An organisation's own models: a JSON file of catalogue entries (name, size, URL,
     /// checksum), offered beside the standard ones.
     pub model_catalogue: Option<PathBuf>,
+    /// Chinese in simplified (default) or traditional characters, or as whisper writes it.
+    pub chinese_script: crate::transcribe::ChineseScript,
+    /// How subtitles are cut: line width, lines, shortest and longest cue.
+    pub subtitles: crate::export::SubtitleStyle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +107,8 @@ impl Default for AppSettings {
             path_map: PathMapping::default(),
             model_source: None,
             model_catalogue: None,
+            chinese_script: Default::default(),
+            subtitles: Default::default(),
         }
     }
 }
@@ -205,6 +211,7 @@ impl AppSettings {
                 ));
             }
         }
+        p.extend(self.subtitles.problems());
         if let Some(c) = &self.model_catalogue {
             if let Err(e) = crate::models::catalogue::read_catalogue(c) {
                 p.push(e.to_string());

@@ -34,6 +34,11 @@ pub struct TranscribeOptions {
     pub context: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_language: Option<String>,
+    /// How Chinese is written out (whisper writes what it was trained on most, often
+    /// traditional characters): steered by a prompt in that script when the language
+    /// is Chinese and no prompt was given.
+    #[serde(default)]
+    pub chinese_script: ChineseScript,
     #[serde(default)]
     pub word_timestamps: bool,
     /// CPU threads (0: all cores).
@@ -89,6 +94,30 @@ pub struct Segment {
     /// recording that switches languages has segments of each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+/// The characters Chinese is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChineseScript {
+    /// Simplified characters (mainland China, Singapore).
+    #[default]
+    Simplified,
+    /// Traditional characters (Taiwan, Hong Kong).
+    Traditional,
+    /// Whatever whisper writes, unsteered.
+    AsHeard,
+}
+
+impl ChineseScript {
+    /// A prompt in the script: whisper continues in the script it is shown.
+    fn prompt(self) -> Option<&'static str> {
+        match self {
+            ChineseScript::Simplified => Some("以下是普通话的句子。"),
+            ChineseScript::Traditional => Some("以下是普通話的句子。"),
+            ChineseScript::AsHeard => None,
+        }
+    }
 }
 
 /// What the worker is asked: a range of a 16 kHz mono f32le PCM file.
@@ -452,6 +481,36 @@ struct TextCarry {
     word_start_ms: Option<u64>,
 }
 
+fn threads_of(o: &TranscribeOptions) -> usize {
+    if o.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        o.threads
+    }
+}
+
+/// The language spoken in the first 30 s of `audio` (one encoder pass, as whisper.cpp's
+/// own detection costs), `None` when it cannot tell.
+fn detect_language(
+    state: &mut whisper_rs::WhisperState,
+    audio: &[f32],
+    threads: usize,
+) -> Result<Option<String>, String> {
+    let head = &audio[..audio.len().min(30 * SAMPLE_RATE)];
+    if head.len() < SAMPLE_RATE / 2 {
+        return Ok(None);
+    }
+    state
+        .pcm_to_mel(head, threads)
+        .map_err(|e| format!("whisper could not read the audio: {e}"))?;
+    let (id, _) = state
+        .lang_detect(0, threads)
+        .map_err(|e| format!("whisper could not detect the language: {e}"))?;
+    Ok(whisper_rs::get_lang_str(id).map(str::to_string))
+}
+
 /// Runs whisper over `audio` as `pass` says and returns the segments it made, with
 /// absolute times (`at_ms` is where `audio` starts).
 fn decode(
@@ -465,13 +524,7 @@ fn decode(
 ) -> Result<Vec<Segment>, String> {
     use whisper_rs::{FullParams, SamplingStrategy};
     let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-    let threads = if o.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    } else {
-        o.threads
-    };
+    let threads = threads_of(o);
     params.set_n_threads(threads as i32);
     params.set_translate(o.translate);
     params.set_language(Some(pass.language));
@@ -569,59 +622,54 @@ fn run_whisper(
         .map_err(|e| format!("whisper state: {e}"))?;
     let at_ms = req.offset_samples * 1000 / SAMPLE_RATE as u64;
     // English-only models know one language; "auto" would only waste a detection pass.
-    let language = match o.language.as_deref() {
+    // Otherwise the language is found first (on the first 30 s, as whisper.cpp would),
+    // so that what is prompted fits it.
+    let detected_first = match o.language.as_deref() {
+        _ if !ctx.is_multilingual() => None,
+        Some(_) => None,
+        None => detect_language(&mut state, &audio, threads_of(o))?,
+    };
+    let language: &str = match o.language.as_deref() {
         _ if !ctx.is_multilingual() => "en",
         Some(l) => l,
-        None => "auto",
+        None => detected_first.as_deref().unwrap_or("auto"),
     };
     let short = audio_ctx_for(audio.len());
-    let with_context = match (&o.initial_prompt, &o.context) {
-        (Some(p), Some(c)) => Some(format!("{p} {c}")),
-        (p, c) => p.clone().or_else(|| c.clone()),
+    // The text before continues only in its own language: whisper would otherwise copy
+    // it (in its language) instead of hearing this audio.
+    let context = o.context.as_deref().filter(|_| {
+        o.context_language.is_none() || o.context_language.as_deref() == Some(language)
+    });
+    if o.context.is_some() && context.is_none() {
+        tracing::debug!(before = ?o.context_language, now = language, "the language changed; the text before is not carried");
+    }
+    let script = match (language, o.initial_prompt.is_none()) {
+        ("zh", true) => o.chinese_script.prompt(),
+        _ => None,
     };
+    let prompt: Vec<&str> = [o.initial_prompt.as_deref(), script, context]
+        .into_iter()
+        .flatten()
+        .collect();
+    let prompt = (!prompt.is_empty()).then(|| prompt.join(" "));
     let mut watch = TailWatch::default();
     let mut carry = TextCarry::default();
     let first = Pass {
         from: 0,
         audio_ctx: short.filter(|_| o.trim_short_audio),
         language,
-        prompt: with_context.as_deref(),
+        prompt: prompt.as_deref(),
         no_context: false,
         watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
     };
-    let mut segments = decode(&ctx, &mut state, o, &audio, at_ms, first, &mut carry)?;
-    let mut detected = if ctx.is_multilingual() {
+    for segment in decode(&ctx, &mut state, o, &audio, at_ms, first, &mut carry)? {
+        emit(out, &WorkerLine::Segment { segment });
+    }
+    let detected = if ctx.is_multilingual() {
         whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
     } else {
         None
     };
-    let switched = match (&detected, &o.context_language) {
-        (Some(now), Some(before)) => o.context.is_some() && now != before,
-        _ => false,
-    };
-    if switched {
-        // The text before is in another language: decoding on from it repeats it (in
-        // its language) instead of hearing this audio. Decode again without it, in the
-        // language this audio is in.
-        tracing::debug!(before = ?o.context_language, now = ?detected, "language changed; decoding without the text before");
-        let lang = detected.clone().unwrap_or_else(|| language.to_string());
-        watch = TailWatch::default();
-        carry = TextCarry::default();
-        let again = Pass {
-            from: 0,
-            audio_ctx: short.filter(|_| o.trim_short_audio),
-            language: &lang,
-            prompt: o.initial_prompt.as_deref(),
-            // Nor what the first decoding made of it, which the state keeps.
-            no_context: true,
-            watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
-        };
-        segments = decode(&ctx, &mut state, o, &audio, at_ms, again, &mut carry)?;
-        detected = Some(lang);
-    }
-    for segment in segments {
-        emit(out, &WorkerLine::Segment { segment });
-    }
     if let Some(from) = watch.tail_at {
         // The final, shorter window as whisper.cpp would decode it (the text before
         // carried in the state, forgotten under 5 s as whisper.cpp does), with a context

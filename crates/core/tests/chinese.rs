@@ -112,7 +112,29 @@ fn chinese_speech_is_heard_and_no_format_has_a_broken_character() {
         for keyword in ["北京", "人工智能"] {
             assert!(text.contains(keyword), "{format:?} lacks {keyword}: {text}");
         }
+        // In simplified characters (the default): 学习, not 學習.
+        assert!(
+            text.contains("学习") && !text.contains("學習"),
+            "{format:?}: {text}"
+        );
     }
+    // Subtitles: cues of at most two lines of ~21 Chinese characters, none overlapping.
+    let srt = text_of(Format::Srt, &out.files[&Format::Srt]);
+    let mut last_end = String::new();
+    for cue in srt.split("\n\n").filter(|c| !c.trim().is_empty()) {
+        let lines: Vec<&str> = cue.lines().collect();
+        let (start, end) = lines[1].split_once(" --> ").unwrap();
+        assert!(start >= last_end.as_str(), "overlap in {srt}");
+        last_end = end.to_string();
+        assert!(lines.len() - 2 <= 2, "{cue}");
+        for l in &lines[2..] {
+            assert!(
+                l.chars().count() <= 21 && !l.contains(' '),
+                "{l:?} in {srt}"
+            );
+        }
+    }
+    eprintln!("{srt}");
     let json: serde_json::Value =
         serde_json::from_str(&text_of(Format::Json, &out.files[&Format::Json])).unwrap();
     let languages: Vec<&str> = json["segments"]
@@ -122,6 +144,17 @@ fn chinese_speech_is_heard_and_no_format_has_a_broken_character() {
         .map(|s| s["language"].as_str().unwrap_or("none"))
         .collect();
     assert!(languages.iter().all(|l| *l == "zh"), "{languages:?}");
+    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/document.schema.json"
+    )))
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[test]

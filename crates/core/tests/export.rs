@@ -85,7 +85,7 @@ fn document(dir: &Path) -> Document {
 fn exported(dir: &Path) -> std::collections::BTreeMap<Format, PathBuf> {
     let doc = document(dir);
     let stem = safe_stem("第一课 讲座 #1");
-    export(&doc, dir, &stem, &Format::ALL).unwrap()
+    export(&doc, dir, &stem, &Format::ALL, &Default::default()).unwrap()
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Renders a [`Document`] to files: Markdown, HTML, DOCX, PDF, SRT, VTT, TXT and JSON,
 //! named safely whatever the input's name, each written whole or not at all.
 
+pub mod cues;
 pub mod markup;
 pub mod names;
 pub mod pdf;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
 
+pub use cues::SubtitleStyle;
 pub use names::safe_stem;
 
 /// An output format.
@@ -101,6 +103,7 @@ pub fn export(
     dir: &Path,
     stem: &str,
     formats: &[Format],
+    subtitles: &SubtitleStyle,
 ) -> Result<BTreeMap<Format, PathBuf>, ExportError> {
     std::fs::create_dir_all(dir).map_err(|source| ExportError::Write {
         path: dir.to_path_buf(),
@@ -113,8 +116,8 @@ pub fn export(
             Format::Md => markup::markdown(doc, dir).into_bytes(),
             Format::Html => markup::html(doc).into_bytes(),
             Format::Txt => markup::text(doc).into_bytes(),
-            Format::Srt => subtitles::srt(&doc.segments).into_bytes(),
-            Format::Vtt => subtitles::vtt(&doc.segments).into_bytes(),
+            Format::Srt => subtitles::srt(&doc.segments, subtitles).into_bytes(),
+            Format::Vtt => subtitles::vtt(&doc.segments, subtitles).into_bytes(),
             Format::Json => serde_json::to_vec_pretty(doc).expect("documents serialize"),
             Format::Docx => word::docx(doc).map_err(ExportError::Docx)?,
             Format::Pdf => pdf::pdf(doc)?,

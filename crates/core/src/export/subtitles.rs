@@ -1,5 +1,7 @@
-//! SubRip (SRT) and WebVTT subtitles from the timed transcript.
+//! SubRip (SRT) and WebVTT subtitles from the timed transcript, in readable cues
+//! ([`super::cues`]).
 
+use super::cues::{cues, SubtitleStyle};
 use crate::transcribe::Segment;
 
 fn stamp(ms: u64, sep: char) -> String {
@@ -7,44 +9,29 @@ fn stamp(ms: u64, sep: char) -> String {
     format!("{h:02}:{m:02}:{s:02}{sep}{f:03}")
 }
 
-/// Cues never overlap and never have zero length (players reject both).
-fn cues(segments: &[Segment]) -> Vec<(u64, u64, &str)> {
-    let mut out: Vec<(u64, u64, &str)> = Vec::new();
-    for s in segments {
-        let text = s.text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let start = out.last().map(|c| c.1).unwrap_or(0).max(s.start_ms);
-        let end = s.end_ms.max(start + 1);
-        out.push((start, end, text));
-    }
-    out
-}
-
-pub fn srt(segments: &[Segment]) -> String {
+pub fn srt(segments: &[Segment], style: &SubtitleStyle) -> String {
     let mut out = String::new();
-    for (i, (a, b, t)) in cues(segments).into_iter().enumerate() {
+    for (i, c) in cues(segments, style).into_iter().enumerate() {
         out.push_str(&format!(
             "{}\n{} --> {}\n{}\n\n",
             i + 1,
-            stamp(a, ','),
-            stamp(b, ','),
-            t
+            stamp(c.start_ms, ','),
+            stamp(c.end_ms, ','),
+            c.lines.join("\n")
         ));
     }
     out
 }
 
-pub fn vtt(segments: &[Segment]) -> String {
+pub fn vtt(segments: &[Segment], style: &SubtitleStyle) -> String {
     let mut out = String::from("WEBVTT\n\n");
-    for (a, b, t) in cues(segments) {
+    for c in cues(segments, style) {
         // "-->" may not appear in a cue's text.
-        let t = t.replace("-->", "→");
+        let t = c.lines.join("\n").replace("-->", "→");
         out.push_str(&format!(
             "{} --> {}\n{}\n\n",
-            stamp(a, '.'),
-            stamp(b, '.'),
+            stamp(c.start_ms, '.'),
+            stamp(c.end_ms, '.'),
             t
         ));
     }

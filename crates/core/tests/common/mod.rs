@@ -64,6 +64,7 @@ pub fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             initial_prompt: None,
             context: None,
             context_language: None,
+            chinese_script: Default::default(),
             word_timestamps: true,
             threads: 2,
             flash_attn: false,

@@ -315,3 +315,42 @@ fn settings_are_shown_changed_and_validated() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("retention_days"));
 }
+
+#[test]
+fn with_no_model_installed_the_exact_command_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = lecture(dir.path(), "talk.mp4");
+    let o = video2doc(&dir.path().join("data"))
+        .arg("process")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--model", "base.en"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let said = |o: &std::process::Output| {
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    let err = said(&o);
+    assert!(
+        err.contains("the Whisper model base.en is not installed yet")
+            && err.contains("`video2doc models download base.en` (142 MB)"),
+        "{err}"
+    );
+    // A file that is no catalogue model is to be imported, not downloaded.
+    let o = video2doc(&dir.path().join("data"))
+        .arg("process")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--model")
+        .arg(dir.path().join("my-model.bin"))
+        .output()
+        .unwrap();
+    let err = said(&o);
+    assert!(
+        err.contains("my-model.bin is missing") && err.contains("video2doc models import"),
+        "{err}"
+    );
+}

@@ -434,7 +434,7 @@ pub fn slides_stage(
     if info.video.is_none() {
         return Ok(Vec::new());
     }
-    let key = key_of(&(settings.frame_fps.to_bits(), "slides-1"));
+    let key = key_of(&(settings.frame_fps.to_bits(), "slides-2"));
     let path = work.join("slides.json");
     if let Some(s) = load::<Vec<SlideImage>>(&path, &key) {
         if s.iter().all(|s| s.image.is_file()) {

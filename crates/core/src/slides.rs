@@ -24,7 +24,8 @@ pub struct Frame {
 pub struct Slide {
     pub start_ms: u64,
     pub end_ms: u64,
-    /// Time of the frame that shows the slide complete (the last of its stable run).
+    /// When the slide shows complete and settled: between the last two sampled frames
+    /// of its run that show the same (its only frame when it was seen once).
     pub frame_ms: u64,
     /// 64-bit difference hash of that frame.
     pub hash: u64,
@@ -59,7 +60,7 @@ impl Default for DetectorConfig {
             removed_fraction: 0.3,
             black_mean: 18.0,
             same_hash_bits: 4,
-            min_slide_ms: 3_000,
+            min_slide_ms: 2_000,
         }
     }
 }
@@ -247,6 +248,20 @@ impl SlideDetector {
         // a cell is busy when it changed in at least 3 of the last 20 frames.
         let busy: Vec<bool> = self.activity.iter().map(|h| h.count_ones() >= 3).collect();
         let moved = self.last.as_ref().map(|prev| pixel_change(prev, &frame));
+        // Nothing moved since the frame before (outside busy cells, and no cell's mean
+        // drifted, as it does through a slow fade): the screen is settled.
+        let settled_since =
+            self.last
+                .as_ref()
+                .zip(moved.as_ref())
+                .and_then(|(prev, m)| {
+                    let pf = features(prev);
+                    let still =
+                        m.iter().zip(&busy).zip(pf.cells.iter().zip(&f.cells)).all(
+                            |((moved, busy), (a, b))| *busy || (!moved && (a - b).abs() < 4.0),
+                        );
+                    still.then_some(prev.t_ms)
+                });
         if let Some(moved) = moved {
             for (h, m) in self.activity.iter_mut().zip(moved) {
                 *h = ((*h << 1) | u32::from(m)) & 0xF_FFFF;
@@ -291,6 +306,16 @@ impl SlideDetector {
                         *reference = f;
                     }
                 }
+            }
+        }
+        // The slide's image is its settled state: the latest pair of sampled frames that
+        // show the same, taken between them, so that the frame decoded at that time is
+        // half a sample away from any change (a boundary, a transition, a build-up step).
+        if let (Some(prev_t), Some((slide, reference, kept))) = (settled_since, &mut self.current) {
+            if prev_t >= slide.start_ms && sharpness(&seen_frame) >= sharpness(kept) * 0.5 {
+                slide.frame_ms = (prev_t + seen_frame.t_ms) / 2;
+                *reference = features(&seen_frame);
+                *kept = seen_frame.clone();
             }
         }
         self.last = Some(seen_frame);

@@ -30,6 +30,17 @@ struct App {
 }
 
 fn app() -> App {
+    app_with(|dir| {
+        json!({
+            "model": model(),
+            "output_dir": dir.join("documents"),
+            "formats": ["md", "html", "txt"],
+        })
+    })
+}
+
+/// The app over a fresh folder, with the settings `settings(folder)` on disk at start.
+fn app_with(settings: impl FnOnce(&Path) -> Value) -> App {
     let dir = tempfile::tempdir().unwrap();
     let dirs = CoreDirs {
         data: dir.path().join("data"),
@@ -38,12 +49,7 @@ fn app() -> App {
     std::fs::create_dir_all(&dirs.config).unwrap();
     std::fs::write(
         dirs.config.join("settings.json"),
-        json!({
-            "model": model(),
-            "output_dir": dir.path().join("documents"),
-            "formats": ["md", "html", "txt"],
-        })
-        .to_string(),
+        settings(dir.path()).to_string(),
     )
     .unwrap();
     let worker = WorkerCommand {
@@ -117,16 +123,98 @@ impl App {
 
     /// Polls an item until its state is one of `states`.
     fn wait(&self, key: &str, states: &[&str]) -> Value {
+        self.wait_until(key, |row| states.contains(&row["state"].as_str().unwrap()))
+    }
+
+    /// Polls an item until its row passes `done`.
+    fn wait_until(&self, key: &str, done: impl Fn(&Value) -> bool) -> Value {
         let end = Instant::now() + Duration::from_secs(300);
         loop {
             let row = self.ok("item_detail", json!({ "key": key }))["row"].clone();
-            if states.contains(&row["state"].as_str().unwrap()) {
+            if done(&row) {
                 return row;
             }
-            assert!(Instant::now() < end, "{key} stayed {}", row["state"]);
+            assert!(Instant::now() < end, "{key} stayed {row}");
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+
+    /// Imports `video` and returns its item's key once the item waits for a model (its
+    /// video step done, its transcription held), checking that it keeps waiting.
+    fn import_waiting(&self, video: &Path) -> String {
+        let report = self.ok("import_paths", json!({ "paths": [video] }));
+        assert_eq!(report["rejected"], json!([]), "{report}");
+        let key = report["accepted"][0]["key"].as_str().unwrap().to_string();
+        let row = self.wait_until(&key, |r| {
+            assert!(r["error"].is_null(), "{r}");
+            r["waiting_for"] == "a speech model"
+        });
+        let audio = row["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "audio")
+            .unwrap();
+        assert_eq!(audio["waiting_for"], "a speech model", "{row}");
+        // Held, not failed or retried: it stays so.
+        std::thread::sleep(Duration::from_millis(1500));
+        let again = self.ok("item_detail", json!({ "key": key }))["row"].clone();
+        assert_eq!(again["waiting_for"], "a speech model", "{again}");
+        assert!(again["error"].is_null(), "{again}");
+        assert_eq!(again["state"], row["state"], "{again}");
+        key
+    }
+
+    /// The settings with `change` applied, saved through the command.
+    fn save(&self, change: Value) -> Value {
+        let mut s = self.ok("get_settings", json!({}));
+        for (k, v) in change.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        self.ok("save_settings", json!({ "settings": s }))
+    }
+
+    /// Whether some `items-changed` event showed `key` waiting for a model.
+    fn was_told_waiting(&self, key: &str) -> bool {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["items"].as_array().unwrap().clone())
+            .any(|r| r["key"] == key && r["waiting_for"] == "a speech model")
+    }
+}
+
+/// Serves `file` over HTTP on the loopback (every request gets the whole file) and
+/// returns its address.
+fn serve_file(file: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/{}",
+        listener.local_addr().unwrap(),
+        file.file_name().unwrap().to_string_lossy()
+    );
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut conn = conn;
+                let len = std::fs::metadata(&file).unwrap().len();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = std::io::copy(&mut std::fs::File::open(&file).unwrap(), &mut conn);
+            });
+        }
+    });
+    url
 }
 
 fn lecture(dir: &Path) -> PathBuf {
@@ -379,4 +467,118 @@ fn settings_queues_and_models_through_the_commands() {
         .unwrap()
         .iter()
         .any(|m| m["name"] == row["name"]));
+}
+
+// Issue 15, point 3: the first-run guide. With no model, a dropped video waits for one
+// (not a failure); the guide recommends a model by language, downloads it (here from
+// the organisation's catalogue, served on the loopback) and names it in the settings;
+// the waiting video then runs to documents by itself.
+#[test]
+fn a_video_dropped_before_any_model_waits_then_runs_once_the_guide_downloads_one() {
+    let a = app_with(|dir| {
+        let model = model();
+        let sha256 = video2doc_core::models::download::Checksum::Sha256(String::new())
+            .of_file(&model)
+            .unwrap();
+        let catalogue = dir.join("models.json");
+        std::fs::write(
+            &catalogue,
+            json!([{
+                "name": "base.en",
+                "size_mib": std::fs::metadata(&model).unwrap().len() >> 20,
+                "url": serve_file(model),
+                "checksum": { "sha256": sha256 },
+                "multilingual": false,
+            }])
+            .to_string(),
+        )
+        .unwrap();
+        // No model named: the default one, not installed.
+        json!({
+            "output_dir": dir.join("documents"),
+            "formats": ["md", "txt"],
+            "model_catalogue": catalogue,
+        })
+    });
+    assert_eq!(
+        a.ok("dashboard", json!({}))["health"]["model_present"],
+        false
+    );
+    assert!(a
+        .ok("list_models", json!({}))
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["present"] == false));
+
+    // The recommendation by language (English from the organisation's catalogue).
+    let english = a.ok("recommended_model", json!({ "languages": "english_only" }));
+    assert_eq!(english["name"], "base.en");
+    assert_eq!(english["present"], false);
+    assert_eq!(english["multilingual"], false);
+    assert_eq!(
+        english["size_bytes"].as_u64().unwrap() >> 20,
+        std::fs::metadata(model()).unwrap().len() >> 20
+    );
+    for languages in ["chinese", "several"] {
+        let row = a.ok("recommended_model", json!({ "languages": languages }));
+        assert_eq!(row["name"], "small-q5_1", "{languages}");
+        assert_eq!(row["multilingual"], true);
+    }
+    assert!(a
+        .call("recommended_model", json!({ "languages": "klingon" }))
+        .is_err());
+
+    let key = a.import_waiting(&lecture(a.dir.path()));
+
+    // The guide: the choice is saved, then the model downloaded.
+    let saved = a.save(json!({ "model": "base.en", "language": "en" }));
+    assert_eq!(saved["model"], "base.en");
+    let row = a.ok("download_model", json!({ "name": "base.en" }));
+    assert_eq!(row["present"], true, "{row}");
+    assert_eq!(
+        a.ok("dashboard", json!({}))["health"]["model_present"],
+        true
+    );
+
+    let row = a.wait(&key, &["succeeded", "failed"]);
+    assert_eq!(row["state"], "succeeded", "{row}");
+    assert!(row.get("waiting_for").is_none(), "{row}");
+    let d = a.ok("item_detail", json!({ "key": key }));
+    assert_eq!(d["outputs"].as_array().unwrap().len(), 2, "{d}");
+    let text: String = d["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(
+        text.contains("photosynthesis") || text.contains("oxygen"),
+        "{text}"
+    );
+    assert!(
+        a.was_told_waiting(&key),
+        "the window was not told it waited"
+    );
+}
+
+// The guide's other route: a model file imported, then chosen in the settings.
+#[test]
+fn a_waiting_video_runs_on_an_imported_model_once_the_settings_name_it() {
+    let a = app_with(|dir| {
+        json!({
+            "output_dir": dir.join("documents"),
+            "formats": ["md"],
+        })
+    });
+    let key = a.import_waiting(&lecture(a.dir.path()));
+    let row = a.ok("import_model", json!({ "path": model() }));
+    assert_eq!(row["name"], "tiny.en-test");
+    // Installed, but not the model the settings name: the video still waits.
+    std::thread::sleep(Duration::from_millis(2000));
+    let still = a.ok("item_detail", json!({ "key": key }))["row"].clone();
+    assert_eq!(still["waiting_for"], "a speech model", "{still}");
+    a.save(json!({ "model": "tiny.en-test", "language": "en" }));
+    let row = a.wait(&key, &["succeeded", "failed"]);
+    assert_eq!(row["state"], "succeeded", "{row}");
 }

@@ -10,6 +10,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use video2doc_core::api::{Core, ProcessOptions};
 use video2doc_core::intake::ImportReport;
 use video2doc_core::items::{ItemDetail, ItemFilter, ItemKey, ItemRow};
+use video2doc_core::models::catalogue::{self, Languages};
 use video2doc_core::models::library::ModelRow;
 use video2doc_core::settings::AppSettings;
 use video2doc_queue::{Priority, State as JobState, Stats, WorkerInfo};
@@ -126,6 +127,11 @@ pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<Pat
 }
 
 #[tauri::command]
+pub async fn pick_model_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {
+    dialogs::pick_model_folder(&app).await
+}
+
+#[tauri::command]
 pub async fn cancel_item(shell: State<'_, Shell>, key: String) -> Result<ItemRow> {
     Ok(shell.core.cancel_item(self::key(&key)?).await?)
 }
@@ -211,6 +217,14 @@ pub async fn save_settings<R: Runtime>(
 #[tauri::command]
 pub async fn list_models(shell: State<'_, Shell>) -> Result<Vec<ModelRow>> {
     blocking(&shell.core, |c| Ok(c.models().list())).await
+}
+
+/// The model the first-run guide offers for the languages a person will transcribe.
+#[tauri::command]
+pub async fn recommended_model(shell: State<'_, Shell>, languages: Languages) -> Result<ModelRow> {
+    let name = catalogue::recommended(languages);
+    let row = blocking(&shell.core, move |c| Ok(c.models().row(name))).await?;
+    row.ok_or_else(|| CommandError::failed(format!("the model {name} is not in the catalogue")))
 }
 
 #[derive(Clone, Serialize)]

@@ -52,3 +52,15 @@ pub async fn pick_model_file<R: Runtime>(
     })
     .await
 }
+
+/// A faster-whisper (CTranslate2) model folder, to be converted on import.
+pub async fn pick_model_folder<R: Runtime>(
+    app: &AppHandle<R>,
+) -> Result<Option<PathBuf>, CommandError> {
+    on_main(app, || {
+        rfd::FileDialog::new()
+            .set_title("Import a faster-whisper model folder")
+            .pick_folder()
+    })
+    .await
+}

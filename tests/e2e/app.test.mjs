@@ -8,8 +8,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +68,27 @@ async function waitForPort(p, ms) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`tauri-driver did not listen on ${p} within ${ms} ms`);
+}
+
+/**
+ * Starts tauri-driver on a free port; the apps it launches use these data and config
+ * folders. Returns the driver's process.
+ */
+async function startDriver(folders) {
+  port = await freePort();
+  const proc = spawn(DRIVER, ['--port', String(port), '--native-driver', '/usr/bin/WebKitWebDriver'], {
+    env: {
+      ...process.env,
+      VIDEO2DOC_DATA_DIR: folders.data,
+      VIDEO2DOC_CONFIG_DIR: folders.config,
+      // The first-run test downloads from a server on the loopback.
+      NO_PROXY: '127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForPort(port, 30_000);
+  return proc;
 }
 
 /** Starts the app (a new WebDriver session) and waits for its window to be ready. */
@@ -156,13 +179,11 @@ before(async () => {
   );
   execFileSync(path.join(repo, 'scripts/sample-video.sh'), [path.join(dirs.videos, 'lecture.mp4')]);
   writeFileSync(path.join(dirs.videos, 'broken.mp4'), 'this is a text file, not a video\n');
-  port = await freePort();
-  driver = spawn(DRIVER, ['--port', String(port), '--native-driver', '/usr/bin/WebKitWebDriver'], {
-    env: { ...process.env, VIDEO2DOC_DATA_DIR: dirs.data, VIDEO2DOC_CONFIG_DIR: dirs.config },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  await waitForPort(port, 30_000);
+  driver = await startDriver(dirs);
   await launch();
+  // A model is installed: the first-run guide stays away.
+  await browser.pause(1500);
+  assert.equal(await $('[data-testid="first-run"]').isExisting(), false, 'the first-run guide showed with a model installed');
 });
 
 after(async () => {
@@ -319,4 +340,138 @@ test('the Chinese UI shows', async () => {
   const saved = JSON.parse(readFileSync(path.join(dirs.config, 'settings.json'), 'utf8'));
   assert.equal(saved.ui_language, 'zh-CN');
   assert.ok(readdirSync(OUT).length >= 6, 'screenshots saved');
+});
+
+/**
+ * Serves `file` at http://127.0.0.1:PORT/<name> the way a model host does (ranges for a
+ * resumed download), slowly enough (about 4 s for the test model) that the progress shows
+ * and a cancel lands mid-way. Returns the server, its URL and the requests it saw.
+ */
+async function modelServer(file, name) {
+  const size = statSync(file).size;
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    requests.push({ url: req.url, range: req.headers.range ?? null });
+    if (req.url !== `/${name}`) {
+      res.writeHead(404).end();
+      return;
+    }
+    let start = 0;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (m) start = Number(m[1]);
+    if (start >= size) {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      return;
+    }
+    res.writeHead(m ? 206 : 200, {
+      'Content-Length': String(size - start),
+      'Content-Type': 'application/octet-stream',
+      ...(m ? { 'Content-Range': `bytes ${start}-${size - 1}/${size}` } : {}),
+    });
+    const stream = createReadStream(file, { start, highWaterMark: 1 << 20 });
+    stream.on('data', (chunk) => {
+      stream.pause();
+      res.write(chunk, () => setTimeout(() => stream.resume(), 50));
+    });
+    stream.on('end', () => res.end());
+    res.on('close', () => stream.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}/${name}`, requests };
+}
+
+// Issue 15, point 3. Last, as it needs an app of its own: fresh folders with no model.
+test('first run: with no model, a dropped video waits; picking English downloads the recommended model and the video runs to documents', async () => {
+  await quit();
+  driver?.kill();
+  const fresh = {
+    data: path.join(root, 'first-run', 'data'),
+    config: path.join(root, 'first-run', 'config'),
+    out: path.join(root, 'first-run', 'documents'),
+  };
+  for (const d of Object.values(fresh)) mkdirSync(d, { recursive: true });
+  // The organisation's catalogue points the recommended English model at a local server
+  // that serves the test model under its name, with the file's real checksum.
+  const served = await modelServer(MODEL, 'ggml-base.en.bin');
+  try {
+    const sha256 = createHash('sha256').update(readFileSync(MODEL)).digest('hex');
+    const catalogue = path.join(fresh.config, 'models.json');
+    writeFileSync(
+      catalogue,
+      JSON.stringify([{ name: 'base.en', size_mib: statSync(MODEL).size >> 20, url: served.url, checksum: { sha256 }, multilingual: false }]),
+    );
+    writeFileSync(
+      path.join(fresh.config, 'settings.json'),
+      JSON.stringify({ output_dir: fresh.out, formats: ['md', 'html', 'txt'], model_catalogue: catalogue }),
+    );
+    driver = await startDriver(fresh);
+    await launch();
+
+    // Before anything is dropped, the window says a model is needed.
+    const panel = $('[data-testid="first-run"]');
+    await panel.waitForExist({ timeout: 30_000, timeoutMsg: 'no first-run guide with no model installed' });
+    assert.match(await panel.getText(), /speech model/i);
+
+    // A video dropped now waits for a model: not failed, no error.
+    const key = await importOne(path.join(dirs.videos, 'lecture.mp4'));
+    await browser
+      .waitUntil(async () => (await row(key).getAttribute('data-waiting-for')) === 'a speech model', {
+        timeout: 120_000,
+        interval: 250,
+      })
+      .catch(async () => {
+        await shot('failed-first-run-waiting');
+        throw new Error(`the video did not wait for a model; rows: ${await rows()}`);
+      });
+    // (WebKitWebDriver reads no text from a box that cuts its overflow, as the badge does.)
+    const badge = row(key).$('[data-testid="waiting-badge"]');
+    assert.equal(await badge.getProperty('textContent'), 'Waiting for a speech model');
+    assert.equal(await row(key).$('[data-testid="row-state"]').getText(), 'Waiting');
+    await browser.pause(3000);
+    assert.equal(await row(key).getAttribute('data-waiting-for'), 'a speech model', 'it stopped waiting with no model');
+    assert.ok(!['failed', 'dead'].includes(await row(key).getAttribute('data-state')));
+    assert.match(await $('[data-testid="first-run-waiting"]').getText(), /1 video is waiting/);
+    await row(key).click();
+    assert.equal(await $('[data-testid="detail-waiting"]').getProperty('textContent'), 'Waiting for a speech model');
+    assert.equal(await $('[data-testid="item-error"]').isExisting(), false, 'a waiting item showed an error');
+    await shot('8-first-run-waiting');
+
+    // English only: the recommended model, with its size.
+    await $('[data-testid="first-run-languages"][data-languages="english_only"]').click();
+    const offer = $('[data-testid="first-run-model"][data-model="base.en"]');
+    await offer.waitForExist({ timeout: 10_000, timeoutMsg: 'no model recommended for English' });
+    assert.match(await offer.getText(), /base\.en[\s\S]*\d+(\.\d+)?\s*MB/);
+
+    // Download shows progress and can be cancelled (the item keeps waiting)...
+    await $('[data-testid="first-run-download"]').click();
+    const bar = $('[data-testid="first-run-progress"]');
+    await browser.waitUntil(async () => (await bar.isExisting()) && Number(await bar.getAttribute('aria-valuenow')) > 0, {
+      timeout: 30_000,
+      interval: 100,
+      timeoutMsg: 'the download showed no progress',
+    });
+    await shot('8-first-run-downloading');
+    await $('[data-testid="first-run-cancel"]').click();
+    await $('[data-testid="first-run-download"]').waitForExist({ timeout: 15_000, timeoutMsg: 'the download was not cancelled' });
+    assert.equal(await row(key).getAttribute('data-waiting-for'), 'a speech model');
+    assert.equal(await $('[data-testid="toast"][data-kind="error"]').isExisting(), false, 'a cancel was shown as an error');
+    const saved = JSON.parse(readFileSync(path.join(fresh.config, 'settings.json'), 'utf8'));
+    assert.equal(saved.model, 'base.en');
+    assert.equal(saved.language, 'en');
+
+    // ...and then done: the guide goes, and the waiting video runs by itself.
+    await $('[data-testid="first-run-download"]').click();
+    await panel.waitForExist({ reverse: true, timeout: 120_000, timeoutMsg: 'the first-run guide stayed after the download' });
+    assert.ok(served.requests.length >= 2, `requests: ${JSON.stringify(served.requests)}`);
+    assert.ok(existsSync(path.join(fresh.data, 'models', 'ggml-base.en.bin')), 'the model is not in the models folder');
+    await waitState(key, 'succeeded');
+    assert.equal(await row(key).getAttribute('data-waiting-for'), null);
+    const md = readFileSync(path.join(fresh.out, 'lecture', 'lecture.md'), 'utf8').toLowerCase();
+    assert.match(md, /photosynthesis|oxygen|sunlight/);
+    await row(key).click();
+    await shot('8-first-run-done');
+  } finally {
+    served.server.closeAllConnections?.();
+    served.server.close();
+  }
 });

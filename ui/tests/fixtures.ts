@@ -11,6 +11,7 @@ export function makeStage(kind: string, state: State, fraction = 0): StageRow {
     started_at: null,
     finished_at: null,
     error: null,
+    upstream: null,
   };
 }
 

@@ -8,8 +8,10 @@ vi.mock('@tauri-apps/api/webview', () => ({ getCurrentWebview: vi.fn() }));
 
 import { addFiles, addFolder, importPaths, reportImport } from '../src/lib/importer';
 import { handleDragDrop } from '../src/lib/drag-drop';
-import { clearToasts, toasts } from '../src/lib/toasts';
-import { locale } from '../src/lib/i18n';
+import { clearToasts, toasts, toastText } from '../src/lib/toasts';
+import { locale, t } from '../src/lib/i18n';
+
+const shownText = (text: Parameters<typeof toastText>[1]) => toastText(get(t), text);
 
 beforeEach(() => {
   invoke.mockReset();
@@ -31,8 +33,8 @@ describe('importPaths', () => {
     expect(report?.accepted).toHaveLength(1);
     const shown = get(toasts);
     expect(shown.map((t) => t.kind)).toEqual(['success', 'warning']);
-    expect(shown[0].title).toBe('Added 1 file(s) to the queue.');
-    expect(shown[1].title).toBe('2 file(s) were not added');
+    expect(shownText(shown[0].title)).toBe('Added 1 file to the queue.');
+    expect(shownText(shown[1].title)).toBe('2 files were not added');
     expect(shown[1].lines).toEqual([
       { label: 'notes.txt', text: 'not a video or audio file', hint: '/v/notes.txt' },
       { label: 'empty.mp4', text: 'the file is empty', hint: 'C:\\v\\empty.mp4' },
@@ -42,7 +44,7 @@ describe('importPaths', () => {
   it('says so when nothing was accepted', async () => {
     invoke.mockResolvedValue({ accepted: [], rejected: [] });
     await importPaths(['/empty']);
-    expect(get(toasts)[0].title).toBe('Nothing to add: no supported files found.');
+    expect(shownText(get(toasts)[0].title)).toBe('Nothing to add: no supported files found.');
   });
 
   it('shows a failed import as an error with its detail', async () => {
@@ -60,7 +62,16 @@ describe('importPaths', () => {
     reportImport({ accepted: [], rejected: [] }, true);
     expect(get(toasts)).toHaveLength(0);
     reportImport({ accepted: [{ path: '/w/a.mp4', key: 'g2' }], rejected: [] }, true);
-    expect(get(toasts)[0].title).toMatch(/watched folder/);
+    expect(shownText(get(toasts)[0].title)).toBe('Added 1 file from a watched folder or another launch.');
+  });
+
+  it('shows a toast in the language of the window, also after a switch', () => {
+    locale.set('zh-CN');
+    reportImport({ accepted: [{ path: '/w/a.mp4', key: 'g2' }, { path: '/w/b.mp4', key: 'g3' }], rejected: [] }, true);
+    const [toast] = get(toasts);
+    expect(shownText(toast.title)).toBe('已从监视文件夹或其他启动添加 2 个文件。');
+    locale.set('en');
+    expect(shownText(toast.title)).toBe('Added 2 files from a watched folder or another launch.');
   });
 });
 

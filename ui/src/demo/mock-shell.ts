@@ -15,7 +15,9 @@ const stateCycle: State[] = ['succeeded', 'running', 'pending', 'pending', 'fail
 function stagesFor(state: State, progress: number, job: number) {
   const done = Math.floor(progress * QUEUES.length);
   return QUEUES.map((kind, i) => {
-    const s: State = state === 'succeeded' ? 'succeeded' : i < done ? 'succeeded' : i === done ? (state === 'running' ? 'running' : state === 'failed' ? 'failed' : 'pending') : 'blocked';
+    // After a failed stage the rest fail without running, naming it (as the core's items do).
+    const notRun = state === 'failed' && i > done;
+    const s: State = state === 'succeeded' ? 'succeeded' : i < done ? 'succeeded' : i === done ? (state === 'running' ? 'running' : state === 'failed' ? 'failed' : 'pending') : notRun ? 'failed' : 'blocked';
     return {
       job: job * 10 + i,
       kind,
@@ -25,7 +27,8 @@ function stagesFor(state: State, progress: number, job: number) {
       attempts: s === 'failed' ? 3 : 1,
       started_at: now - 60_000,
       finished_at: null,
-      error: s === 'failed' ? 'ffmpeg could not read the audio track.' : null,
+      error: s === 'failed' && !notRun ? 'ffmpeg could not read the audio track.' : null,
+      upstream: notRun ? job * 10 + done : null,
     };
   });
 }
@@ -74,7 +77,20 @@ const models: ModelRow[] = [
   { name: 'base', size_bytes: 147_951_465, multilingual: true, present: true, path: '/models/ggml-base.bin', downloading: null },
   { name: 'small', size_bytes: 487_601_967, multilingual: true, present: false, path: '/models/ggml-small.bin', downloading: null },
   { name: 'medium', size_bytes: 1_533_763_059, multilingual: true, present: false, path: '/models/ggml-medium.bin', downloading: null },
+  { name: 'base.en', size_bytes: 147_964_211, multilingual: false, present: false, path: '/models/ggml-base.en.bin', downloading: null },
+  { name: 'small-q5_1', size_bytes: 190_085_487, multilingual: true, present: false, path: '/models/ggml-small-q5_1.bin', downloading: null },
 ];
+// ?firstrun: no model installed yet; the pending videos wait for one (the first-run guide).
+if (params.has('firstrun')) {
+  for (const m of models) m.present = false;
+  for (const r of rows.values()) {
+    if (r.state !== 'pending') continue;
+    r.waiting_for = 'a speech model';
+    const audio = r.stages.find((st) => st.kind === 'audio');
+    if (audio) audio.waiting_for = 'a speech model';
+  }
+}
+const modelPresent = () => models.some((m) => m.present && m.name === settings.model);
 
 const slide = (n: number) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180"><rect width="320" height="180" fill="#234"/><text x="20" y="100" font-size="28" fill="#fff">Slide ${n}</text></svg>`)}`;
@@ -86,7 +102,7 @@ function detail(key: string): ItemDetail {
   return {
     row,
     timeline: row.stages.filter((s) => s.state !== 'blocked').map((s) => ({
-      job: s.job, kind: s.kind, at: now - 50_000, from: 'pending', to: s.state, note: '', error: s.error ? 'ffmpeg exited with status 1: Invalid data found when processing input' : null,
+      job: s.job, kind: s.kind, at: now - 50_000, from: 'pending', to: s.state, note: '', error: s.error ? 'ffmpeg exited with status 1: Invalid data found when processing input' : null, upstream: s.upstream,
     })),
     output_dir: row.state === 'succeeded' ? `/home/me/Documents/Video2Doc/${row.title}` : null,
     outputs: row.state === 'succeeded' ? settings.formats.map((format) => ({ path: `/home/me/Documents/Video2Doc/${row.title}/${row.title}.${format}`, format, bytes: 12_345 * (format.length + 3) })) : [],
@@ -113,6 +129,7 @@ const handlers: Handler = {
   pick_files: () => ['/home/me/a.mp4', '/home/me/notes.txt'],
   pick_folder: () => '/home/me/Recordings',
   pick_model_file: () => null,
+  pick_model_folder: () => null,
   cancel_item: ({ key }) => update(key, { state: 'cancelled', eta_ms: null }),
   retry_item: ({ key }) => update(key, { state: 'pending', error: null }),
   set_priority: ({ key, priority }) => update(key, { priority }),
@@ -135,20 +152,31 @@ const handlers: Handler = {
     return {
       stats: { at: Date.now(), counts, totals, kinds: {}, finished_last_hour: 42, throughput_per_minute: Array.from({ length: 60 }, (_, i) => Math.round(3 + 3 * Math.sin(i / 5) + (i % 7 === 0 ? 4 : 0))), failure_rate: 0.08 },
       workers: workers.map((w) => ({ ...w, running: w.paused ? [] : running.filter((r) => r.queue === w.queue).slice(0, w.concurrency).map((r) => ({ job: r.group ?? 0, kind: w.queue, since: now - 90_000, progress: { fraction: r.progress, stage: w.queue, message: '' } })) })),
-      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: 'small', model_present: false, cpu_problem: null, ffmpeg_path: '/usr/bin/ffmpeg' },
+      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: `/models/ggml-${settings.model}.bin`, model_present: modelPresent(), cpu_problem: null, ffmpeg_path: '/usr/bin/ffmpeg' },
       machines: [],
     };
   },
   get_settings: () => settings,
   save_settings: ({ settings: next }) => (settings = next),
   list_models: () => models,
+  recommended_model: ({ languages }) => models.find((m) => m.name === (languages === 'english_only' ? 'base.en' : 'small-q5_1'))!,
   download_model: async ({ name }) => {
     const m = models.find((x) => x.name === name)!;
+    if (name === 'medium') {
+      await new Promise((r) => setTimeout(r, 400));
+      throw {
+        code: 'failed',
+        message: `downloading https://huggingface.co/ggerganov/whisper.cpp/resolve/main/ggml-medium.bin failed: Dns Failed: resolve dns name 'huggingface.co:443': failed to lookup address information: Temporary failure in name resolution (run the download again to resume)`,
+        detail: null,
+      };
+    }
     for (let done = 0; done <= m.size_bytes; done += m.size_bytes / 20) {
       await new Promise((r) => setTimeout(r, 200));
       void emit('model-progress', { name, done, total: m.size_bytes });
     }
     m.present = true;
+    // Held videos go on once the model the settings name is there.
+    if (modelPresent()) for (const r of rows.values()) if (r.waiting_for) update(r.key, { waiting_for: null });
     return m;
   },
   cancel_download: () => null,

@@ -1,6 +1,5 @@
 // The one way files get in: a drop, "Add files…", "Add folder…" and the e2e test all call importPaths.
 import { call } from './api';
-import { tNow } from './i18n';
 import { baseName } from './paths';
 import { pushToast, toastError } from './toasts';
 import type { CommandError, ImportReport } from './types';
@@ -10,16 +9,16 @@ export function reportImport(report: ImportReport, fromElsewhere = false): void 
   const accepted = report.accepted.length;
   const rejected = report.rejected.length;
   if (accepted > 0) {
-    pushToast({ kind: 'success', title: tNow(fromElsewhere ? 'import.fromElsewhere' : 'import.accepted', { n: accepted }) });
+    pushToast({ kind: 'success', title: { key: fromElsewhere ? 'import.fromElsewhere' : 'import.accepted', params: { n: accepted } } });
   }
   if (rejected > 0) {
     pushToast({
       kind: 'warning',
-      title: tNow('import.rejectedTitle', { n: rejected }),
+      title: { key: 'import.rejectedTitle', params: { n: rejected } },
       lines: report.rejected.map((r) => ({ label: baseName(r.path), text: r.reason, hint: r.path })),
     });
   } else if (accepted === 0 && !fromElsewhere) {
-    pushToast({ kind: 'warning', title: tNow('import.nothing') });
+    pushToast({ kind: 'warning', title: { key: 'import.nothing' } });
   }
 }
 

@@ -162,3 +162,25 @@ export function stageFor(row: ItemRow, queue: string): StageRow | null {
   for (const s of row.stages) if (s.kind === queue || s.queue === queue) found = s;
   return found;
 }
+
+/** A stage's bar: full once done, the progress reached otherwise, empty when it did not run. */
+export function stageFraction(stage: StageRow): number {
+  if (stage.state === 'succeeded') return 1;
+  if (stage.upstream !== null && stage.upstream !== undefined) return 0;
+  return Math.min(1, Math.max(0, stage.progress.fraction));
+}
+
+/** How a progress bar of an item or stage in `state` looks: a failed one is never a plain full bar. */
+export type ProgressTone = 'normal' | 'failed' | 'cancelled';
+
+export function progressTone(state: State): ProgressTone {
+  switch (state) {
+    case 'failed':
+    case 'dead':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return 'normal';
+  }
+}

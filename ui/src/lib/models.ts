@@ -61,11 +61,15 @@ export async function cancelDownload(name: string): Promise<void> {
   forget(name);
 }
 
-/** Returns null when the picker was dismissed. */
-export async function importModelFile(): Promise<ModelRow | null> {
-  const path = await call('pick_model_file');
-  if (!path) return null;
+/** Imports a ggml file, or converts a faster-whisper model folder. */
+export async function importModelFrom(path: string): Promise<ModelRow> {
   const row = await call('import_model', { path });
   replaceRow(row);
   return row;
+}
+
+/** Returns null when the picker was dismissed. */
+export async function importModelFile(): Promise<ModelRow | null> {
+  const path = await call('pick_model_file');
+  return path ? importModelFrom(path) : null;
 }

@@ -2,6 +2,7 @@
 import { call } from './api';
 import { loadAppInfo, loadSettings, workers } from './app-state';
 import { listenDragDrop } from './drag-drop';
+import { firstRun } from './first-run';
 import { items } from './item-list';
 import { startLiveEvents } from './live-events';
 import { selectedDetail } from './selected-detail';
@@ -30,7 +31,11 @@ export async function startApp(setDragOver: (over: boolean) => void): Promise<()
   live.loaded();
 
   call('dashboard')
-    .then((d) => workers.set(d.workers))
+    .then((d) => {
+      workers.set(d.workers);
+      // With no speech model, the queue view guides the first run.
+      firstRun.setModelPresent(d.health.model_present);
+    })
     .catch(report);
 
   try {

@@ -1,16 +1,22 @@
 // Messages shown in the aria-live toast region.
 import { writable } from 'svelte/store';
 import type { CommandError } from './types';
-import { errorTitleKey } from './command-error';
-import { tNow } from './i18n';
+import { errorTitleKey, splitMessage, toCommandError } from './command-error';
+import type { MessageKey, Params, Translate } from './i18n';
 
 export type ToastKind = 'info' | 'success' | 'warning' | 'error';
+
+/**
+ * Text of a toast: a dictionary key, translated when shown (so a toast follows a language
+ * switch), or a string shown as it is (a file name, a message from the shell).
+ */
+export type ToastText = { key: MessageKey; params?: Params } | string;
 
 export interface Toast {
   id: number;
   kind: ToastKind;
-  title: string;
-  message?: string;
+  title: ToastText;
+  message?: ToastText;
   /** Technical detail behind a "Details" disclosure. */
   detail?: string | null;
   /** Lines listed under the message, e.g. rejected files and why. */
@@ -23,6 +29,11 @@ const list = writable<Toast[]>([]);
 export const toasts = { subscribe: list.subscribe };
 
 let nextId = 1;
+
+/** The text as shown in the current language. */
+export function toastText(tr: Translate, text: ToastText): string {
+  return typeof text === 'string' ? text : tr(text.key, text.params);
+}
 
 export function pushToast(toast: Omit<Toast, 'id'>): number {
   const id = nextId++;
@@ -40,7 +51,17 @@ export function clearToasts(): void {
   list.set([]);
 }
 
-/** A failed command as a toast: plain message, technical detail behind "Details". */
-export function toastError(error: CommandError, title?: string): number {
-  return pushToast({ kind: 'error', title: title ?? tNow(errorTitleKey(error)), message: error.message, detail: error.detail });
+/**
+ * A failed command as a toast: its message's first sentence in plain words; the whole
+ * message and the technical detail behind "Details".
+ */
+export function errorToast(error: CommandError, title?: ToastText): Omit<Toast, 'id'> {
+  const { headline, full } = splitMessage(error.message);
+  const detail = [full, error.detail].filter((part): part is string => !!part && part.trim() !== '').join('\n\n');
+  return { kind: 'error', title: title ?? { key: errorTitleKey(error) }, message: headline, detail: detail || null };
+}
+
+/** Shows a failed command (anything a command rejected with) as an error toast. */
+export function toastError(error: unknown, title?: ToastText): number {
+  return pushToast(errorToast(toCommandError(error), title));
 }

@@ -31,7 +31,9 @@ export interface StageRow {
   attempts: number;
   started_at: number | null; // ms since the epoch
   finished_at: number | null;
-  error: string | null;
+  error: string | null; // its own failure in plain words; null when it did not run (see upstream)
+  upstream: number | null; // the job whose failure (or cancellation) stopped it before it ran
+  waiting_for?: string | null; // what a held stage waits for ("a speech model"); absent otherwise
 }
 
 /** One row of the queue view: a video's workflow (key "g<group>") or a lone task (key "j<job>"). */
@@ -43,12 +45,15 @@ export interface ItemRow {
   state: State; // overall
   priority: Priority;
   queue: string; // the queue of the stage that runs now (or ran last)
-  progress: number; // 0..1 overall
+  progress: number; // 0..1 overall: 1 once succeeded, else the work done (a failed item shows how far it got)
   eta_ms: number | null; // estimated time left, when running
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
   error: string | null; // plain words
+  /** What the item waits for while nothing of it runs ("a speech model": added before a model
+   * was installed; it goes on by itself once one is); absent otherwise. */
+  waiting_for?: string | null;
   stages: StageRow[];
 }
 
@@ -59,7 +64,8 @@ export interface TimelineEntry {
   from: State | null;
   to: State;
   note: string;
-  error: string | null; // the technical detail
+  error: string | null; // the technical detail of the stage's own failure
+  upstream: number | null; // on the entry where a stage failed without running: the job that stopped it
 }
 
 export interface OutputFile {
@@ -213,6 +219,8 @@ export interface AppSettings {
   ui_language: 'en' | 'zh-CN' | null; // null: from the OS
   theme: 'system' | 'light' | 'dark';
   notify: boolean;
+  model_source?: string | null; // a mirror of Hugging Face; null: Hugging Face
+  model_catalogue?: string | null; // an organisation's own catalogue (a JSON file)
 }
 
 export interface ModelRow {
@@ -221,8 +229,11 @@ export interface ModelRow {
   multilingual: boolean;
   present: boolean;
   path: string;
-  downloading: { done: number; total: number } | null;
+  downloading: { done: number; total: number; note?: string } | null;
 }
+
+/** The languages a person will transcribe, as the first-run guide asks (the core's `Languages`). */
+export type Languages = 'english_only' | 'chinese' | 'several';
 
 export interface AppInfo {
   version: string;
@@ -253,6 +264,7 @@ export interface Commands {
   pick_files: [Record<string, never>, string[]]; // native dialog; [] when dismissed
   pick_folder: [Record<string, never>, string | null];
   pick_model_file: [Record<string, never>, string | null];
+  pick_model_folder: [Record<string, never>, string | null]; // a faster-whisper model folder
   cancel_item: [{ key: string }, ItemRow];
   retry_item: [{ key: string }, ItemRow];
   set_priority: [{ key: string; priority: Priority }, ItemRow];
@@ -263,9 +275,10 @@ export interface Commands {
   get_settings: [Record<string, never>, AppSettings];
   save_settings: [{ settings: AppSettings }, AppSettings];
   list_models: [Record<string, never>, ModelRow[]];
+  recommended_model: [{ languages: Languages }, ModelRow]; // the first-run guide's recommendation
   download_model: [{ name: string }, ModelRow]; // resolves when done; progress via 'model-progress'
   cancel_download: [{ name: string }, null];
-  import_model: [{ path: string }, ModelRow];
+  import_model: [{ path: string }, ModelRow]; // a ggml file, or a faster-whisper folder (converted)
   open_path: [{ path: string }, null]; // with the OS default app
   reveal_path: [{ path: string }, null]; // in the file manager
 }

@@ -2,12 +2,12 @@
 import { derived, get, writable } from 'svelte/store';
 import { en, type MessageKey } from './en';
 import { zhCN } from './zh-CN';
+import { pluralForm, type Locale, type Message, type Params } from './plural';
 
-export type Locale = 'en' | 'zh-CN';
-export type { MessageKey };
-export type Params = Record<string, string | number>;
+export type { Locale, Message, MessageKey, Params };
+export { messageForms, pluralForm, type Plural } from './plural';
 
-export const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zhCN };
+export const dictionaries: Record<Locale, Record<MessageKey, Message>> = { en, 'zh-CN': zhCN };
 
 /** Maps any locale tag to one we have: zh* -> zh-CN, everything else -> en. */
 export function normalizeLocale(tag: string | null | undefined): Locale | null {
@@ -32,8 +32,8 @@ export function interpolate(template: string, params?: Params): string {
 }
 
 export function translate(locale: Locale, key: MessageKey, params?: Params): string {
-  const template = dictionaries[locale][key] ?? en[key] ?? key;
-  return interpolate(template, params);
+  const message: Message = dictionaries[locale][key] ?? en[key] ?? key;
+  return interpolate(pluralForm(locale, message, params), params);
 }
 
 export const locale = writable<Locale>(resolveLocale(null, null, typeof navigator === 'undefined' ? null : navigator.language));

@@ -1,7 +1,9 @@
 // 简体中文。键与 en.ts 完全相同（类型与单元测试都会检查）。
+// 中文没有单复数之分：计数的消息在这里只有一种写法。
 import type { MessageKey } from './en';
+import type { Message } from './plural';
 
-export const zhCN: Record<MessageKey, string> = {
+export const zhCN: Record<MessageKey, Message> = {
   'app.title': 'Video2Doc',
   'app.loading': '正在加载…',
   'app.shellMissing': '无法连接桌面程序。请以桌面应用方式启动 Video2Doc。',
@@ -70,7 +72,38 @@ export const zhCN: Record<MessageKey, string> = {
   'list.colEta': '剩余时间',
   'list.colState': '状态',
   'list.keyboardHint': '↑/↓ 选择 · Enter 查看详情 · Delete 取消 · R 重试',
+  'list.stageChipNotRun': '{stage}：未运行',
   'list.stageChip': '{stage}：{state}，{percent}',
+
+  'list.waiting': '等待模型',
+  'list.waitingModel': '等待语音模型',
+  'list.waitingFor': '等待：{what}',
+  'list.stageChipWaiting': '{stage}：{waiting}',
+
+  'firstRun.title': '选择一个语音模型即可开始',
+  'firstRun.intro':
+    'Video2Doc 使用在本机运行的语音识别模型，把视频里说的话写成文字；设置中要使用的模型还没有安装。现在添加的视频会在队列中等待，模型就绪后自动开始处理。',
+  'firstRun.question': '视频里说的是什么语言？',
+  'firstRun.englishOnly': '只有英语',
+  'firstRun.chinese': '中文',
+  'firstRun.several': '多种语言',
+  'firstRun.recommending': '正在查找合适的模型…',
+  'firstRun.recommended': '推荐：{name}（{size}）',
+  'firstRun.whyEnglish': '英语识别准确，在普通笔记本电脑上也很快。',
+  'firstRun.whyMultilingual': '能识别中文、英语和许多其他语言，准确度与速度兼顾。',
+  'firstRun.download': '下载（{size}）',
+  'firstRun.use': '使用此模型',
+  'firstRun.downloading': '正在下载 {name}…',
+  'firstRun.progress': '{percent} · {done} / {total}',
+  'firstRun.cancel': '取消下载',
+  'firstRun.cancelling': '正在停止下载…',
+  'firstRun.installed': '“{name}”已安装，等待中的视频现在开始处理。',
+  'firstRun.haveOne': '已经有模型了？',
+  'firstRun.importFile': '导入模型文件…',
+  'firstRun.importFolder': '导入 faster-whisper 文件夹…',
+  'firstRun.importing': '正在导入模型…',
+  'firstRun.converting': '正在转换 faster-whisper 模型，可能需要一分钟…',
+  'firstRun.waitingCount': '有 {n} 个视频正在等待模型。',
 
   'eta.none': '—',
   'eta.lessThanSecond': '剩余不到 1 秒',
@@ -93,6 +126,11 @@ export const zhCN: Record<MessageKey, string> = {
   'detail.timeline': '时间线',
   'detail.timelineEmpty': '尚无任何记录。',
   'detail.errorTitle': '出了什么问题',
+  'detail.stageFailed': '{stage}失败：',
+  'detail.notRunBecause': '因{stage}失败而未运行',
+  'detail.notRunCancelled': '因{stage}已取消而未运行',
+  'detail.notRunEarlier': '因前面的步骤未完成而未运行',
+  'detail.notRunList': '因此未运行：{stages}',
   'detail.details': '详细信息',
   'detail.outputs': '文档',
   'detail.outputsEmpty': '还没有文档。',
@@ -117,9 +155,12 @@ export const zhCN: Record<MessageKey, string> = {
   'dash.throughput': '每分钟完成数（最近一小时）',
   'dash.throughputLabel': '{m} 分钟前完成 {n} 个',
   'dash.throughputMax': '最高 {n} 个/分钟',
+  'dash.throughputStart': '−60 分钟',
+  'dash.throughputNow': '现在',
   'dash.machines': '共享此队列的计算机',
   'dash.machinesHint': '此队列上的工作进程，包括本机和其他计算机（共享的 Redis 队列）。',
   'dash.host': '计算机',
+  'dash.pid': '进程 ID',
   'dash.version': '版本',
   'dash.runningJobs': '运行中',
   'dash.heartbeat': '最近心跳',
@@ -135,7 +176,10 @@ export const zhCN: Record<MessageKey, string> = {
   'dash.running': '任务 {job}（{kind}），开始于 {since}',
   'dash.health': '运行状况',
   'dash.ok': '正常',
+  'dash.warning': '注意',
   'dash.problem': '有问题',
+  'dash.attention': '需要处理：{items}',
+  'dash.queues': '队列',
   'dash.ffmpeg': 'ffmpeg',
   'dash.ffmpegMissing': '未找到 ffmpeg。请安装后重新启动 Video2Doc。',
   'dash.cpu': '处理器',
@@ -279,6 +323,7 @@ export const zhCN: Record<MessageKey, string> = {
   'error.badRequest': '操作未成功',
   'error.notFound': '未找到',
   'error.failed': '出现错误',
+  'error.unknown': '未知错误',
 
   'dur.s': '{s}秒',
   'dur.ms': '{m}分{s}秒',

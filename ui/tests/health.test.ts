@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { healthChecks, healthVerdict, LOW_DISK } from '../src/lib/health';
+import type { AppHealth } from '../src/lib/types';
+
+function health(over: Partial<AppHealth> = {}, queue: Partial<AppHealth['queue']> = {}): AppHealth {
+  return {
+    ok: true,
+    queue: { ok: true, store: '/data/queue', store_writable: true, store_error: null, free_disk_bytes: 50 * 1024 ** 3, all_paused: false, ...queue },
+    ffmpeg: 'ffmpeg version 6.1',
+    ffprobe: 'ffprobe version 6.1',
+    model: 'base',
+    model_present: true,
+    cpu_problem: null,
+    ffmpeg_path: null,
+    ...over,
+  };
+}
+
+const verdictOf = (h: AppHealth) => healthVerdict(h, healthChecks(h, 'en'));
+
+describe('health verdict', () => {
+  it('is OK when every line is', () => {
+    expect(verdictOf(health())).toEqual({ level: 'ok', reasons: [] });
+  });
+
+  it('is not OK when the speech model is missing, though the core says ok, and names the reason', () => {
+    const h = health({ ok: true, model_present: false });
+    const checks = healthChecks(h, 'en');
+    expect(checks.find((c) => c.id === 'model')).toMatchObject({ level: 'problem', text: 'Model “base” is not installed. Download it in Settings.' });
+    expect(healthVerdict(h, checks)).toEqual({ level: 'problem', reasons: ['Speech model'] });
+  });
+
+  it('warns about low disk space and paused queues, and lists problems before warnings', () => {
+    expect(verdictOf(health({}, { free_disk_bytes: LOW_DISK - 1 }))).toEqual({ level: 'warning', reasons: ['Free disk space'] });
+    expect(verdictOf(health({}, { all_paused: true }))).toEqual({ level: 'warning', reasons: ['Queues'] });
+    expect(verdictOf(health({ ffmpeg: null }, { free_disk_bytes: LOW_DISK - 1 }))).toEqual({ level: 'problem', reasons: ['ffmpeg', 'Free disk space'] });
+    expect(verdictOf(health({}, { free_disk_bytes: 10 * 1024 ** 2 })).level).toBe('problem');
+  });
+
+  it('counts every line: processor, ffprobe, job store', () => {
+    expect(verdictOf(health({ cpu_problem: 'no AVX' })).reasons).toEqual(['Processor']);
+    expect(verdictOf(health({ ffprobe: null })).reasons).toEqual(['ffprobe']);
+    expect(verdictOf(health({}, { store_writable: false })).reasons).toEqual(['Job store']);
+    expect(verdictOf(health({}, { store_error: 'EIO' })).level).toBe('problem');
+  });
+
+  it('is a problem when the core says so, even with no line to show for it', () => {
+    expect(verdictOf(health({ ok: false }))).toEqual({ level: 'problem', reasons: [] });
+  });
+
+  it('speaks the window language', () => {
+    const h = health({ model_present: false });
+    expect(healthChecks(h, 'zh-CN').find((c) => c.id === 'model')?.label).not.toBe('Speech model');
+  });
+});

@@ -277,6 +277,7 @@ mod tests {
             end_ms: b,
             text: t.into(),
             p: 1.0,
+            at_ms: None,
         }
     }
 

@@ -40,5 +40,6 @@ pub mod slides;
 pub mod summary;
 pub mod token_text;
 pub mod transcribe;
+pub mod voice;
 pub mod watch;
 pub mod workflow;

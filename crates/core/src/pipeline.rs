@@ -52,6 +52,7 @@ impl Settings {
                 context: None,
                 context_language: None,
                 chinese_script: Default::default(),
+                vad: true,
                 // Word times cut subtitles into readable cues (and place chunk seams).
                 word_timestamps: true,
                 threads: 0,

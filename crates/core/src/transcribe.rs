@@ -41,6 +41,10 @@ pub struct TranscribeOptions {
     pub chinese_script: ChineseScript,
     #[serde(default)]
     pub word_timestamps: bool,
+    /// Only speech is transcribed ([`crate::voice`]): silence and steady noise are left
+    /// out, and times mapped back.
+    #[serde(default = "yes")]
+    pub vad: bool,
     /// CPU threads (0: all cores).
     #[serde(default)]
     pub threads: usize,
@@ -80,6 +84,10 @@ pub struct Word {
     pub end_ms: u64,
     pub text: String,
     pub p: f32,
+    /// When the word is spoken by dynamic time warping (more exact than its start and
+    /// end), while the worker places words; not kept.
+    #[serde(skip)]
+    pub at_ms: Option<u64>,
 }
 
 /// A timed piece of transcript.
@@ -94,6 +102,10 @@ pub struct Segment {
     /// recording that switches languages has segments of each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The characters Chinese is written in.
@@ -400,12 +412,48 @@ pub fn worker_main() -> i32 {
 fn load_model(model: &Path, flash_attn: bool) -> Result<whisper_rs::WhisperContext, String> {
     let mut cparams = whisper_rs::WhisperContextParameters::default();
     cparams.flash_attn(flash_attn);
+    // Word times by dynamic time warping over the alignment heads of the model's size
+    // (as published for the standard models): when only the speech of a recording is
+    // decoded, each word is placed back in the recording by this time.
+    if let Some(preset) = crate::models::catalogue::ggml_info(model)
+        .ok()
+        .and_then(|i| dtw_preset(&i))
+        .filter(|_| !flash_attn)
+    {
+        cparams.dtw_parameters(whisper_rs::DtwParameters {
+            mode: whisper_rs::DtwMode::ModelPreset {
+                model_preset: preset,
+            },
+            ..Default::default()
+        });
+    }
     whisper_rs::WhisperContext::new_with_params(model, cparams).map_err(|e| {
         format!(
             "the model {} could not be loaded ({e}); it may be damaged: download or import it again",
             model.display()
         )
     })
+}
+
+/// The alignment heads of a model, by its shape.
+fn dtw_preset(i: &crate::models::catalogue::GgmlInfo) -> Option<whisper_rs::DtwModelPreset> {
+    use whisper_rs::DtwModelPreset as P;
+    Some(
+        match (i.n_audio_layer, i.n_text_layer, i.multilingual, i.n_mels) {
+            (4, 4, false, _) => P::TinyEn,
+            (4, 4, true, _) => P::Tiny,
+            (6, 6, false, _) => P::BaseEn,
+            (6, 6, true, _) => P::Base,
+            (12, 12, false, _) => P::SmallEn,
+            (12, 12, true, _) => P::Small,
+            (24, 24, false, _) => P::MediumEn,
+            (24, 24, true, _) => P::Medium,
+            (32, 4, true, 128) => P::LargeV3Turbo,
+            (32, 32, true, 128) => P::LargeV3,
+            (32, 32, true, 80) => P::LargeV2,
+            _ => return None,
+        },
+    )
 }
 
 /// Mel frames (10 ms) of whisper's 30 s window.
@@ -586,6 +634,7 @@ fn decode(
                     end_ms: at_ms + d.t1.max(0) as u64 * 10,
                     text: t,
                     p: d.p,
+                    at_ms: (d.t_dtw >= 0).then(|| at_ms + d.t_dtw as u64 * 10),
                 });
             }
         }
@@ -604,6 +653,74 @@ fn decode(
     Ok(out)
 }
 
+/// A segment decoded from compacted speech, in the recording's time (`start_ms`: where
+/// the request's audio starts): split where its words fall in different speech
+/// regions, so that no segment stretches over a pause left out.
+fn to_recording(seg: Segment, c: &crate::voice::Compacted, start_ms: u64) -> Vec<Segment> {
+    let at = |ms: u64| start_ms + c.original_ms(ms);
+    if seg.words.is_empty() {
+        return vec![Segment {
+            start_ms: at(seg.start_ms),
+            end_ms: at(seg.end_ms),
+            ..seg
+        }];
+    }
+    // No word of a segment lies in a piece the segment (by whisper's own segment times,
+    // which hold better than a word's) neither starts nor ends in.
+    let first_piece = c.piece_of(seg.start_ms);
+    let last_piece = c.piece_of(seg.end_ms.saturating_sub(300)).max(first_piece);
+    let mut groups: Vec<(usize, Vec<Word>)> = Vec::new();
+    for w in seg.words {
+        // Whisper often starts a word's time early, in the silence before it: the word
+        // belongs where it ends.
+        // Punctuation belongs to the word before it, wherever it is timed.
+        let mark = w.text.trim().chars().all(|ch| !ch.is_alphanumeric());
+        let piece = match groups.last() {
+            Some((p, _)) if mark => *p,
+            _ => c
+                .piece_of(
+                    w.at_ms
+                        .unwrap_or_else(|| w.end_ms.saturating_sub(1).max(w.start_ms)),
+                )
+                .clamp(first_piece, last_piece),
+        };
+        let w = Word {
+            start_ms: start_ms + c.original_ms_in(w.start_ms, piece),
+            end_ms: start_ms + c.original_ms_in(w.end_ms, piece),
+            ..w
+        };
+        match groups.last_mut() {
+            Some((p, ws)) if *p == piece => ws.push(w),
+            _ => groups.push((piece, vec![w])),
+        }
+    }
+    if groups.len() == 1 {
+        let words = groups.pop().map(|g| g.1).unwrap_or_default();
+        return vec![Segment {
+            start_ms: words.first().map_or(at(seg.start_ms), |w| w.start_ms),
+            end_ms: words.last().map_or(at(seg.end_ms), |w| w.end_ms),
+            words,
+            ..seg
+        }];
+    }
+    groups
+        .into_iter()
+        .map(|(_, words)| Segment {
+            start_ms: words.first().map_or(0, |w| w.start_ms),
+            end_ms: words.last().map_or(0, |w| w.end_ms),
+            text: words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<String>()
+                .trim()
+                .to_string(),
+            words,
+            language: seg.language.clone(),
+        })
+        .filter(|s| !is_annotation(&s.text))
+        .collect()
+}
+
 /// Transcribes `req`, with the model loaded ahead when it is the one asked for.
 fn run_whisper(
     req: &WorkerRequest,
@@ -611,8 +728,35 @@ fn run_whisper(
     out: &mut impl Write,
 ) -> Result<Option<String>, String> {
     let o = &req.options;
-    let audio = read_pcm(&req.pcm, req.offset_samples, req.len_samples)
+    let recording = read_pcm(&req.pcm, req.offset_samples, req.len_samples)
         .map_err(|e| format!("could not read the audio {}: {e}", req.pcm.display()))?;
+    let start_ms = req.offset_samples * 1000 / SAMPLE_RATE as u64;
+    // Only the speech goes to whisper: silence and steady noise are left out (whisper
+    // invents words there), and times are mapped back to the recording.
+    let speech = if o.vad {
+        let regions = crate::voice::speech_regions(&recording);
+        match crate::voice::Compacted::of(&recording, &regions) {
+            None => {
+                tracing::debug!("no speech in this audio");
+                return Ok(None);
+            }
+            // Mostly speech: whisper hears it all, as it is.
+            Some(c) if c.speech_fraction(recording.len()) > 0.9 => None,
+            Some(c) => Some(c),
+        }
+    } else {
+        None
+    };
+    let audio: &[f32] = speech.as_ref().map_or(&recording, |c| &c.audio);
+    let at_ms = if speech.is_some() { 0 } else { start_ms };
+    let mut send = |segment: Segment| match &speech {
+        None => emit(out, &WorkerLine::Segment { segment }),
+        Some(c) => {
+            for segment in to_recording(segment, c, start_ms) {
+                emit(out, &WorkerLine::Segment { segment });
+            }
+        }
+    };
     let ctx = match preloaded {
         Some((p, ctx)) if p == Preload::of(o) => ctx?,
         _ => load_model(&o.model, o.flash_attn)?,
@@ -620,14 +764,13 @@ fn run_whisper(
     let mut state = ctx
         .create_state()
         .map_err(|e| format!("whisper state: {e}"))?;
-    let at_ms = req.offset_samples * 1000 / SAMPLE_RATE as u64;
     // English-only models know one language; "auto" would only waste a detection pass.
     // Otherwise the language is found first (on the first 30 s, as whisper.cpp would),
     // so that what is prompted fits it.
     let detected_first = match o.language.as_deref() {
         _ if !ctx.is_multilingual() => None,
         Some(_) => None,
-        None => detect_language(&mut state, &audio, threads_of(o))?,
+        None => detect_language(&mut state, audio, threads_of(o))?,
     };
     let language: &str = match o.language.as_deref() {
         _ if !ctx.is_multilingual() => "en",
@@ -662,8 +805,8 @@ fn run_whisper(
         no_context: false,
         watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
     };
-    for segment in decode(&ctx, &mut state, o, &audio, at_ms, first, &mut carry)? {
-        emit(out, &WorkerLine::Segment { segment });
+    for segment in decode(&ctx, &mut state, o, audio, at_ms, first, &mut carry)? {
+        send(segment);
     }
     let detected = if ctx.is_multilingual() {
         whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
@@ -683,8 +826,8 @@ fn run_whisper(
             no_context: watch.end - from <= 500,
             watch: None,
         };
-        for segment in decode(&ctx, &mut state, o, &audio, at_ms, tail, &mut carry)? {
-            emit(out, &WorkerLine::Segment { segment });
+        for segment in decode(&ctx, &mut state, o, audio, at_ms, tail, &mut carry)? {
+            send(segment);
         }
     }
     // An English-only model detects nothing: its language id is meaningless.

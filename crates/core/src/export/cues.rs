@@ -301,6 +301,7 @@ mod tests {
                     end_ms: at + ms_per_word,
                     text: format!(" {w}"),
                     p: 0.9,
+                    at_ms: None,
                 };
                 at += ms_per_word;
                 word
@@ -403,30 +404,35 @@ mod tests {
                     end_ms: 400,
                     text: " Chlor".into(),
                     p: 0.9,
+                    at_ms: None,
                 },
                 Word {
                     start_ms: 400,
                     end_ms: 800,
                     text: "ophyll".into(),
                     p: 0.9,
+                    at_ms: None,
                 },
                 Word {
                     start_ms: 800,
                     end_ms: 1_400,
                     text: " absorbs".into(),
                     p: 0.9,
+                    at_ms: None,
                 },
                 Word {
                     start_ms: 1_400,
                     end_ms: 1_900,
                     text: " light".into(),
                     p: 0.9,
+                    at_ms: None,
                 },
                 Word {
                     start_ms: 1_900,
                     end_ms: 2_000,
                     text: ".".into(),
                     p: 0.9,
+                    at_ms: None,
                 },
             ],
             language: None,

@@ -65,6 +65,7 @@ pub fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
             context: None,
             context_language: None,
             chinese_script: Default::default(),
+            vad: true,
             word_timestamps: true,
             threads: 2,
             flash_attn: false,

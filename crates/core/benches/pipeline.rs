@@ -199,6 +199,61 @@ fn main() {
     let overhead = ours / bare;
     println!("transcription of 60 s: bare whisper-rs {bare:.2} s, our stage {ours:.2} s ({overhead:.3}x)");
 
+    // The same minute with quiet in it: its first half, 60 s of silence, its second
+    // half, 25 s of pink noise (ffmpeg's), against the minute alone.
+    let noise_path = dir.path().join("noise.f32");
+    ok(Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=r=16000:c=pink:a=0.08",
+            "-t",
+            "25",
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+        ])
+        .arg(&noise_path));
+    let noise = video2doc_core::transcribe::read_pcm(&noise_path, 0, None).unwrap();
+    let half = pcm.len() / 2;
+    let mut with_quiet = pcm[..half].to_vec();
+    with_quiet.extend(std::iter::repeat_n(0.0f32, 60 * SAMPLE_RATE));
+    with_quiet.extend_from_slice(&pcm[half..]);
+    with_quiet.extend_from_slice(&noise);
+    let quiet_path = dir.path().join("quiet.f32");
+    let bytes: Vec<u8> = with_quiet.iter().flat_map(|s| s.to_le_bytes()).collect();
+    std::fs::write(&quiet_path, bytes).unwrap();
+    let quiet_request = WorkerRequest {
+        pcm: quiet_path,
+        len_samples: None,
+        ..request.clone()
+    };
+    let (mut alone, mut quieted) = (f64::MAX, f64::MAX);
+    for _ in 0..2 {
+        let t = Instant::now();
+        transcribe(&worker.program, &[], &request, &cancel, |_| {}, |_| {}).unwrap();
+        alone = alone.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        transcribe(
+            &worker.program,
+            &[],
+            &quiet_request,
+            &cancel,
+            |_| {},
+            |_| {},
+        )
+        .unwrap();
+        quieted = quieted.min(t.elapsed().as_secs_f64());
+    }
+    let quiet_cost = quieted / alone;
+    println!("the minute alone {alone:.2} s; with 85 s of silence and noise {quieted:.2} s (quiet_cost {quiet_cost:.3})");
+
     // Each side alone, in fresh work folders.
     let work_a = dir.path().join("work-audio");
     std::fs::create_dir_all(&work_a).unwrap();
@@ -244,6 +299,7 @@ fn main() {
         "{}",
         json!({
             "transcribe_overhead": (overhead * 1000.0).round() / 1000.0,
+            "quiet_cost": (quiet_cost * 1000.0).round() / 1000.0,
             "frames_per_s": frames_per_s.round(),
             "rtf": (rtf * 1000.0).round() / 1000.0,
             "overlap": (overlap * 1000.0).round() / 1000.0,

@@ -376,7 +376,7 @@ pub fn worker_main() -> i32 {
     };
     let (preloaded, line) = match serde_json::from_str::<Preload>(&first) {
         Ok(p) => {
-            let ctx = load_model(&p.preload, p.flash_attn);
+            let ctx = load_model(&p.preload, p.flash_attn, false);
             match lines.recv_timeout(REQUEST_WAIT) {
                 Ok(Ok(line)) => (Some((p, ctx)), line),
                 // Started ahead and never asked: nothing to do.
@@ -409,16 +409,21 @@ pub fn worker_main() -> i32 {
     }
 }
 
-fn load_model(model: &Path, flash_attn: bool) -> Result<whisper_rs::WhisperContext, String> {
+/// Loads a model; with `dtw`, word times by dynamic time warping over the alignment
+/// heads of the model's size (as published for the standard models): when only the
+/// speech of a recording is decoded, each word is placed back in the recording by this
+/// time. It costs ~20% of the decoding, so it is asked for only then.
+fn load_model(
+    model: &Path,
+    flash_attn: bool,
+    dtw: bool,
+) -> Result<whisper_rs::WhisperContext, String> {
     let mut cparams = whisper_rs::WhisperContextParameters::default();
     cparams.flash_attn(flash_attn);
-    // Word times by dynamic time warping over the alignment heads of the model's size
-    // (as published for the standard models): when only the speech of a recording is
-    // decoded, each word is placed back in the recording by this time.
     if let Some(preset) = crate::models::catalogue::ggml_info(model)
         .ok()
         .and_then(|i| dtw_preset(&i))
-        .filter(|_| !flash_attn)
+        .filter(|_| dtw && !flash_attn)
     {
         cparams.dtw_parameters(whisper_rs::DtwParameters {
             mode: whisper_rs::DtwMode::ModelPreset {
@@ -757,9 +762,11 @@ fn run_whisper(
             }
         }
     };
+    // Words are placed back by their DTW times when only the speech is decoded.
+    let dtw = speech.is_some();
     let ctx = match preloaded {
-        Some((p, ctx)) if p == Preload::of(o) => ctx?,
-        _ => load_model(&o.model, o.flash_attn)?,
+        Some((p, ctx)) if p == Preload::of(o) && !dtw => ctx?,
+        _ => load_model(&o.model, o.flash_attn, dtw)?,
     };
     let mut state = ctx
         .create_state()

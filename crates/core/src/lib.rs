@@ -12,6 +12,8 @@
 //! - [`token_text`]: text from Whisper's byte-piece tokens, decoded once a character is
 //!   whole.
 //! - [`chunks`]: long audio in checkpointed chunks, stitched by word time.
+//! - [`voice`], [`repeats`]: only speech goes to whisper; loops and made-up
+//!   sentences are dropped.
 //! - [`slides`]: the slide/scene detector over sampled frames.
 //! - [`document`], [`export`]: the document model and its renderings.
 //! - [`summary`]: built-in extractive summary, or an OpenAI-compatible endpoint.
@@ -35,6 +37,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod probe;
 pub mod process;
+pub mod repeats;
 pub mod settings;
 pub mod slides;
 pub mod summary;

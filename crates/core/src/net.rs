@@ -121,17 +121,7 @@ impl NetError {
                 status,
                 meaning: status_meaning(status),
             },
-            ureq::Error::HostNotFound => match proxy {
-                // With a proxy the name looked up is the proxy's.
-                Some(p) => NetError::Unreachable {
-                    host: format!("the proxy {p}"),
-                    source: e.into(),
-                },
-                None => NetError::HostNotFound {
-                    host,
-                    source: e.into(),
-                },
-            },
+            ureq::Error::HostNotFound => not_found(host, proxy, e),
             ureq::Error::ConnectProxyFailed(ref reason) => NetError::ProxyRefused {
                 proxy: proxy.unwrap_or("(from the environment)").to_string(),
                 host,
@@ -162,16 +152,7 @@ impl NetError {
                 // std reports a failed name lookup as an uncategorised error.
                 let text = io.to_string();
                 if text.contains("lookup address") || text.contains("name resolution") {
-                    return match proxy {
-                        Some(p) => NetError::Unreachable {
-                            host: format!("the proxy {p}"),
-                            source: e.into(),
-                        },
-                        None => NetError::HostNotFound {
-                            host,
-                            source: e.into(),
-                        },
-                    };
+                    return not_found(host, proxy, e);
                 }
                 match io.kind() {
                     std::io::ErrorKind::ConnectionRefused
@@ -215,6 +196,21 @@ impl NetError {
                 source: other.into(),
             },
         }
+    }
+}
+
+/// A name that could not be looked up: the proxy's, when there is one (the proxy looks
+/// up the server's).
+fn not_found(host: String, proxy: Option<&str>, e: ureq::Error) -> NetError {
+    match proxy {
+        Some(p) => NetError::Unreachable {
+            host: format!("the proxy {p}"),
+            source: e.into(),
+        },
+        None => NetError::HostNotFound {
+            host,
+            source: e.into(),
+        },
     }
 }
 

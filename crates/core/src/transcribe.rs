@@ -754,10 +754,16 @@ fn run_whisper(
     };
     let audio: &[f32] = speech.as_ref().map_or(&recording, |c| &c.audio);
     let at_ms = if speech.is_some() { 0 } else { start_ms };
-    let mut send = |segment: Segment| match &speech {
-        None => emit(out, &WorkerLine::Segment { segment }),
-        Some(c) => {
-            for segment in to_recording(segment, c, start_ms) {
+    // Loops and made-up credits are dropped before anything is sent (so neither the
+    // document nor the text carried into the next chunk holds them).
+    let mut guard = crate::repeats::LoopGuard::default();
+    let mut send = |segment: Segment| {
+        let mapped = match &speech {
+            None => vec![segment],
+            Some(c) => to_recording(segment, c, start_ms),
+        };
+        for mut segment in mapped {
+            if guard.admit(&mut segment) {
                 emit(out, &WorkerLine::Segment { segment });
             }
         }

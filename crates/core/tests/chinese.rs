@@ -3,24 +3,19 @@
 //! mark of a character cut between tokens), and a recording that switches from English
 //! to Chinese keeps both languages, each segment saying which it is in.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use video2doc_core::chunks::ChunkPlan;
 use video2doc_core::export::Format;
-use video2doc_core::pipeline::{process, Settings, WorkerCommand};
+use video2doc_core::pipeline::{process, Settings};
 
 mod common;
-use common::{mandarin_wav, multilingual_model, speech_wav, MANDARIN};
-
-fn worker() -> WorkerCommand {
-    WorkerCommand {
-        program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker")),
-        args: Vec::new(),
-    }
-}
+use common::{
+    ffmpeg, mandarin_wav, multilingual_model, speech_wav, worker_command, Quiet, MANDARIN,
+};
 
 /// The app's settings with the multilingual model and no language given (detected).
 fn settings() -> Settings {
@@ -29,20 +24,6 @@ fn settings() -> Settings {
     s.transcribe.language = None;
     s.transcribe.threads = 2;
     s
-}
-
-struct Quiet;
-impl video2doc_core::pipeline::Progress for Quiet {
-    fn stage(&self, _: &str, _: f32, _: &str) {}
-}
-
-fn ffmpeg(args: &[&str]) {
-    let o = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// The text a format shows: the file itself, DOCX's document XML, PDF's text.
@@ -96,7 +77,7 @@ fn chinese_speech_is_heard_and_no_format_has_a_broken_character() {
         &dir.path().join("out"),
         &dir.path().join("work"),
         &settings(),
-        &worker(),
+        &worker_command(),
         &Arc::new(AtomicBool::new(false)),
         &Quiet,
     )
@@ -200,7 +181,7 @@ fn english_then_chinese_is_transcribed_in_both_languages() {
         &dir.path().join("out"),
         &dir.path().join("work"),
         &s,
-        &worker(),
+        &worker_command(),
         &Arc::new(AtomicBool::new(false)),
         &Quiet,
     )

@@ -3,37 +3,15 @@
 //! Nothing may be heard in the quiet, every sentence exactly once at its time.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use video2doc_core::export::Format;
-use video2doc_core::pipeline::{process, Settings, WorkerCommand};
+use video2doc_core::pipeline::{process, Settings};
 use video2doc_core::transcribe::Segment;
 
 mod common;
-use common::{model, speech_wav};
-
-fn worker() -> WorkerCommand {
-    WorkerCommand {
-        program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker")),
-        args: Vec::new(),
-    }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let o = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-struct Quiet;
-impl video2doc_core::pipeline::Progress for Quiet {
-    fn stage(&self, _: &str, _: f32, _: &str) {}
-}
+use common::{ffmpeg, model, speech_wav, worker_command, Quiet};
 
 /// `text` spoken, then padded with silence to `seconds` (16 kHz mono WAV).
 fn spoken_for(dir: &Path, name: &str, text: &str, seconds: u32) -> PathBuf {
@@ -87,7 +65,7 @@ fn transcript(input: &Path, dir: &Path) -> Vec<Segment> {
         &dir.join("out"),
         &dir.join("work"),
         &s,
-        &worker(),
+        &worker_command(),
         &Arc::new(AtomicBool::new(false)),
         &Quiet,
     )
@@ -245,4 +223,38 @@ fn twenty_minutes_of_a_sentence_a_minute_keep_every_sentence_once() {
 #[test]
 fn the_same_sentence_every_minute_is_not_taken_for_a_loop() {
     a_sentence_a_minute(true);
+}
+
+#[test]
+fn a_phrase_over_long_noise_ends_up_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let phrase = spoken_for(d, "p", "The codeword for this minute is now.", 5);
+    let noise = d.join("noise.wav");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "anoisesrc=r=16000:c=brown:a=0.15",
+        "-t",
+        "90",
+        "-ac",
+        "1",
+        noise.to_str().unwrap(),
+    ]);
+    let talk = joined(d, &[phrase.clone(), noise, phrase], "loop");
+    let segments = transcript(&talk, d);
+    let text = shown(&segments);
+    let all = text.to_lowercase();
+    assert_eq!(
+        all.matches("minute").count(),
+        2,
+        "once at each of its two times:\n{text}"
+    );
+    for s in &segments {
+        assert!(
+            s.end_ms <= 6_000 || s.start_ms >= 94_000,
+            "text in the noise:\n{text}"
+        );
+    }
 }

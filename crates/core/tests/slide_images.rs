@@ -6,10 +6,12 @@
 //! from the slide before, or a blend of two, fails).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use video2doc_core::pipeline::{slides_stage, Settings, SlideImage};
+
+mod common;
+use common::ffmpeg;
 
 /// A slide: its colour (RGB) and where its box is (x, y of a 120x80 box in 640x360).
 struct Look {
@@ -69,15 +71,6 @@ fn slide_source(i: usize, d: f64) -> String {
         l.at.1,
         hex(l.rgb)
     )
-}
-
-fn ffmpeg(args: &[&str]) {
-    let o = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// Slides encoded one file each (GOP of 10 s), joined by the concat demuxer, with an

@@ -118,3 +118,32 @@ pub fn mandarin_wav(out: &Path, syllables: &str) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The worker program of this build, as the pipeline starts it.
+#[allow(dead_code)]
+pub fn worker_command() -> video2doc_core::pipeline::WorkerCommand {
+    video2doc_core::pipeline::WorkerCommand {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker")),
+        args: Vec::new(),
+    }
+}
+
+/// A progress sink that shows nothing.
+#[allow(dead_code)]
+pub struct Quiet;
+
+impl video2doc_core::pipeline::Progress for Quiet {
+    fn stage(&self, _: &str, _: f32, _: &str) {}
+}
+
+/// Runs ffmpeg quietly with `args` (overwriting outputs); a failure fails the test with
+/// ffmpeg's words.
+#[allow(dead_code)]
+pub fn ffmpeg(args: &[&str]) {
+    let o = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

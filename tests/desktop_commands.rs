@@ -217,6 +217,16 @@ fn serve_file(file: PathBuf) -> String {
     url
 }
 
+/// An item detail's transcript, lowercase, as one string.
+fn transcript_text(detail: &Value) -> String {
+    detail["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap().to_lowercase())
+        .collect()
+}
+
 fn lecture(dir: &Path) -> PathBuf {
     let out = dir.join("lecture.mp4");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sample-video.sh");
@@ -257,12 +267,7 @@ fn a_video_goes_from_import_to_documents_through_the_commands() {
     let outputs = d["outputs"].as_array().unwrap();
     assert_eq!(outputs.len(), 3, "{d}");
     assert!(outputs.iter().all(|o| o["bytes"].as_u64().unwrap() > 0));
-    let text: String = d["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["text"].as_str().unwrap().to_lowercase())
-        .collect();
+    let text = transcript_text(&d);
     assert!(
         text.contains("photosynthesis") || text.contains("oxygen"),
         "{text}"
@@ -546,12 +551,7 @@ fn a_video_dropped_before_any_model_waits_then_runs_once_the_guide_downloads_one
     assert!(row.get("waiting_for").is_none(), "{row}");
     let d = a.ok("item_detail", json!({ "key": key }));
     assert_eq!(d["outputs"].as_array().unwrap().len(), 2, "{d}");
-    let text: String = d["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["text"].as_str().unwrap().to_lowercase())
-        .collect();
+    let text = transcript_text(&d);
     assert!(
         text.contains("photosynthesis") || text.contains("oxygen"),
         "{text}"

@@ -44,6 +44,13 @@ fn ok(cmd: &mut Command) {
     );
 }
 
+/// ffmpeg, quiet, overwriting its output.
+fn ffmpeg() -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-y"]);
+    c
+}
+
 const LECTURE: &[&str] = &[
     "Today we talk about how plants turn light into chemical energy.",
     "Chlorophyll in the leaves absorbs red and blue light and reflects green light.",
@@ -83,16 +90,8 @@ fn lecture(dir: &Path, minutes: u64) -> PathBuf {
         ));
     }
     let out = dir.join("lecture.mp4");
-    ok(Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
+    ok(ffmpeg()
+        .args(["-f", "lavfi", "-i"])
         .arg(format!(
             "color=c=white:s=1280x720:d={secs}:r=10,{}",
             filters.join(",")
@@ -202,12 +201,8 @@ fn main() {
     // The same minute with quiet in it: its first half, 60 s of silence, its second
     // half, 25 s of pink noise (ffmpeg's), against the minute alone.
     let noise_path = dir.path().join("noise.f32");
-    ok(Command::new("ffmpeg")
+    ok(ffmpeg()
         .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
             "-f",
             "lavfi",
             "-i",

@@ -252,6 +252,10 @@ async fn release_if_model_ready(
     maybe_waiting: &std::sync::atomic::AtomicBool,
 ) -> Result<usize, CoreError> {
     use std::sync::atomic::Ordering;
+    // Checked every second: the flag first, the file only when something may wait.
+    if !maybe_waiting.load(Ordering::SeqCst) {
+        return Ok(0);
+    }
     let model = current_model
         .read()
         .unwrap_or_else(|p| p.into_inner())
@@ -482,7 +486,7 @@ impl Core {
     /// Work that transcribes fails at once, before any work, when the processor cannot
     /// run it, or when the model is missing and the caller does not want to wait for
     /// one. `Ok(false)`: the model is missing and the transcription is to wait for it.
-    fn need_model(&self, w: &WorkflowInput, o: &ProcessOptions) -> Result<bool, CoreError> {
+    fn need_model(&self, w: &WorkflowInput, wait: bool) -> Result<bool, CoreError> {
         if let Some(problem) = crate::transcribe::cpu_problem() {
             return Err(CoreError::ModelMissing(
                 crate::transcribe::TranscribeError::Cpu(problem),
@@ -492,7 +496,7 @@ impl Core {
         if model.is_file() {
             return Ok(true);
         }
-        if o.wait_for_model {
+        if wait {
             self.maybe_waiting
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             return Ok(false);
@@ -519,7 +523,7 @@ impl Core {
         o: &ProcessOptions,
     ) -> Result<CompleteWorkflow, CoreError> {
         let w = self.workflow_input(input, o)?;
-        let ready = self.need_model(&w, o)?;
+        let ready = self.need_model(&w, o.wait_for_model)?;
         // The same file with the same settings, interrupted earlier: resume that run.
         if let Some(existing) = self.unfinished_complete(&w)? {
             tracing::info!(input = %w.input.display(), group = %existing.group, "resuming an unfinished workflow");
@@ -573,12 +577,8 @@ impl Core {
             .map(|i| self.workflow_input(i, o))
             .collect::<Result<Vec<_>, _>>()?;
         // Parallel work has no documents to wait for: a missing model is refused.
-        let no_wait = ProcessOptions {
-            wait_for_model: false,
-            ..o.clone()
-        };
         for w in &ws {
-            self.need_model(w, &no_wait)?;
+            self.need_model(w, false)?;
         }
         Ok(workflow::enqueue_parallel(&self.queue, ws, o.priority.unwrap_or_default()).await?)
     }
@@ -594,12 +594,9 @@ impl Core {
             return Err(CoreError::UnknownKind(kind.into()));
         }
         let w = self.workflow_input(input, o)?;
+        // A single task is not held: a missing model is refused.
         if kind != "video" && kind != "image" {
-            let o = ProcessOptions {
-                wait_for_model: false,
-                ..o.clone()
-            };
-            self.need_model(&w, &o)?;
+            self.need_model(&w, false)?;
         }
         Ok(workflow::enqueue_task(&self.queue, kind, w, o.priority.unwrap_or_default()).await?)
     }

@@ -233,11 +233,14 @@ fn row_of(
     } else {
         None
     };
-    let waiting = stages.iter().any(|s| s.waiting_for.is_some())
-        && stages.iter().all(|s| s.state != State::Running);
+    // What the item waits for while nothing of it runs.
+    let waiting_for = stages
+        .iter()
+        .find_map(|s| s.waiting_for.clone())
+        .filter(|_| stages.iter().all(|s| s.state != State::Running));
     let eta_ms = match (overall, started_at) {
         // Held for a model: no time can be told.
-        _ if waiting => None,
+        _ if waiting_for.is_some() => None,
         (State::Running, Some(t)) if progress > 0.02 => {
             let elapsed = now.saturating_sub(t) as f64;
             Some((elapsed * f64::from(1.0 - progress) / f64::from(progress)).round() as u64)
@@ -275,10 +278,7 @@ fn row_of(
         started_at,
         finished_at,
         error,
-        waiting_for: stages
-            .iter()
-            .find_map(|s| s.waiting_for.clone())
-            .filter(|_| stages.iter().all(|s| s.state != State::Running)),
+        waiting_for,
         stages,
     }
 }

@@ -218,6 +218,8 @@ pub struct SlideDetector {
     /// Per cell, the last 20 frames: bit set when the cell changed.
     activity: [u32; GX * GY],
     last: Option<Frame>,
+    /// The features of `last`, computed when it was pushed.
+    last_features: Option<Features>,
     /// Where a dropped too-short slide began: the next slide starts there.
     carry_start: Option<u64>,
     /// The kept frame of the last closed slide, and its hash.
@@ -232,6 +234,7 @@ impl SlideDetector {
             current: None,
             activity: [0; GX * GY],
             last: None,
+            last_features: None,
             carry_start: None,
             last_frame: None,
         }
@@ -253,9 +256,9 @@ impl SlideDetector {
         let settled_since =
             self.last
                 .as_ref()
+                .zip(self.last_features.as_ref())
                 .zip(moved.as_ref())
-                .and_then(|(prev, m)| {
-                    let pf = features(prev);
+                .and_then(|((prev, pf), m)| {
                     let still =
                         m.iter().zip(&busy).zip(pf.cells.iter().zip(&f.cells)).all(
                             |((moved, busy), (a, b))| *busy || (!moved && (a - b).abs() < 4.0),
@@ -285,6 +288,7 @@ impl SlideDetector {
         };
         tracing::trace!(t_ms = frame.t_ms, ?decision, "slide decision");
         let seen_frame = frame.clone();
+        let seen_features = f.clone();
         match decision {
             None => self.start(frame, f),
             Some((_, removed)) if removed > self.config.removed_fraction => {
@@ -314,11 +318,12 @@ impl SlideDetector {
         if let (Some(prev_t), Some((slide, reference, kept))) = (settled_since, &mut self.current) {
             if prev_t >= slide.start_ms && sharpness(&seen_frame) >= sharpness(kept) * 0.5 {
                 slide.frame_ms = (prev_t + seen_frame.t_ms) / 2;
-                *reference = features(&seen_frame);
+                *reference = seen_features.clone();
                 *kept = seen_frame.clone();
             }
         }
         self.last = Some(seen_frame);
+        self.last_features = Some(seen_features);
     }
 
     fn start(&mut self, frame: Frame, f: Features) {

@@ -120,10 +120,7 @@ impl Compacted {
     /// The recording's time (ms) of a time in the compacted audio; a time in a gap is
     /// the end of the piece before it.
     pub fn original_ms(&self, ms: u64) -> u64 {
-        let at = (ms as usize).saturating_mul(SAMPLE_RATE) / 1000;
-        let (c, o, len) = self.pieces[self.piece_of(ms)];
-        let within = at.saturating_sub(c).min(len);
-        ((o + within) * 1000 / SAMPLE_RATE) as u64
+        self.original_ms_in(ms, self.piece_of(ms))
     }
 
     /// The recording's time (ms) of a time in the compacted audio, taken to be in

@@ -249,10 +249,26 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli, dirs)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("video2doc: {e:#}");
+            eprintln!("video2doc: {}", said(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: the project's errors already
+/// name their cause in their message, so a cause that message contains is not repeated.
+fn said(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for part in e.chain().map(|c| c.to_string()) {
+        if out.contains(&part) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&part);
+    }
+    out
 }
 
 fn worker() -> anyhow::Result<WorkerCommand> {

@@ -50,6 +50,9 @@ export function makeSettings(over: Partial<AppSettings> = {}): AppSettings {
     ui_language: null,
     theme: 'system',
     notify: true,
+    chinese_script: 'simplified',
+    subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
+    slide_sensitivity: 'slides',
     ...over,
   };
 }

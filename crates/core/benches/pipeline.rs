@@ -8,7 +8,13 @@
 //! - `rtf`: pipeline wall time over the media's duration;
 //! - `overlap`: pipeline wall time over its slowest stage alone (target <= 1.15: audio
 //!   and frames are worked on side by side);
-//! - `peak_rss_mb`: the most memory this process or any worker child held.
+//! - `peak_rss_mb`: the most memory this process or any worker child held;
+//! - `quiet_cost`: a minute of speech with 85 s of silence and noise in it, over the
+//!   minute alone (target <= 1.3);
+//! - `slide_image_accuracy`: over the generated slide set (joined parts with offsets,
+//!   transitions, variable frame rate, camera shots, a screen recording), the slides
+//!   found whose image shows their own slide and no other, over the slides there are
+//!   (or were found, when more; target 1.0).
 //!
 //! `cargo bench -p video2doc-core --bench pipeline` (`V2D_BENCH_MINUTES` shortens it).
 
@@ -21,6 +27,9 @@ use std::time::Instant;
 use serde_json::json;
 use video2doc_core::pipeline::{self, Settings, WorkerCommand};
 use video2doc_core::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
+
+#[path = "../tests/slide_set/mod.rs"]
+mod slide_set;
 
 const THREADS: usize = 2;
 
@@ -148,6 +157,63 @@ fn bare_whisper(model: &Path, pcm: &[f32]) -> f64 {
     state.full(params, pcm).unwrap();
     std::hint::black_box(state.full_n_segments());
     t.elapsed().as_secs_f64()
+}
+
+/// Right images over the slides expected (or found, when more) across the slide set.
+fn slide_image_accuracy(dir: &Path) -> f64 {
+    use video2doc_core::slides::Sensitivity;
+    let parts = [(0, 4.3), (1, 2.0), (5, 0.5), (2, 5.6), (3, 4.2)];
+    let set = [
+        (
+            slide_set::joined(dir, &parts),
+            Sensitivity::Slides,
+            slide_set::LOOKS,
+            vec![0, 1, 2, 3],
+        ),
+        (
+            slide_set::transitions(dir),
+            Sensitivity::Slides,
+            slide_set::LOOKS,
+            vec![0, 1, 2, 3, 4],
+        ),
+        (
+            slide_set::variable_rate(dir, &parts),
+            Sensitivity::Slides,
+            slide_set::LOOKS,
+            vec![0, 1, 2, 3],
+        ),
+        (
+            slide_set::with_camera(dir),
+            Sensitivity::Slides,
+            slide_set::LOOKS,
+            vec![0, 1, 2],
+        ),
+        (
+            slide_set::screen_recording(dir),
+            Sensitivity::Screen,
+            slide_set::SCREEN,
+            vec![0, 1, 2, 3],
+        ),
+    ];
+    let (mut right, mut total) = (0, 0);
+    for (n, (video, sensitivity, looks, expected)) in set.iter().enumerate() {
+        let info = video2doc_core::probe::probe(video).unwrap();
+        let mut settings = Settings::new(PathBuf::from("unused.bin"));
+        settings.slide_sensitivity = *sensitivity;
+        let work = dir.join(format!("slide-set-{n}"));
+        let found = pipeline::slides_stage(
+            video,
+            &info,
+            &work,
+            &settings,
+            &AtomicBool::new(false),
+            &|_: &str, _: f32, _: &str| {},
+        )
+        .unwrap();
+        right += slide_set::check_looks(&found, looks, expected);
+        total += found.len().max(expected.len());
+    }
+    right as f64 / total as f64
 }
 
 fn main() {
@@ -289,12 +355,17 @@ fn main() {
         "pipeline: {wall:.1} s for {:.0} s of media ({} slides, {} segments): rtf {rtf:.3}, overlap {overlap:.3}",
         info.duration_s, out.slides, out.segments
     );
+    let slides_dir = dir.path().join("slide-set");
+    std::fs::create_dir_all(&slides_dir).unwrap();
+    let accuracy = slide_image_accuracy(&slides_dir);
+    println!("slide set: image accuracy {accuracy:.3}");
     let rss = peak_rss_mb();
     println!(
         "{}",
         json!({
             "transcribe_overhead": (overhead * 1000.0).round() / 1000.0,
             "quiet_cost": (quiet_cost * 1000.0).round() / 1000.0,
+            "slide_image_accuracy": (accuracy * 1000.0).round() / 1000.0,
             "frames_per_s": frames_per_s.round(),
             "rtf": (rtf * 1000.0).round() / 1000.0,
             "overlap": (overlap * 1000.0).round() / 1000.0,

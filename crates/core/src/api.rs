@@ -460,6 +460,7 @@ impl Core {
         p.transcribe.threads = s.threads;
         p.summary_endpoint = s.summary_endpoint;
         p.subtitles = s.subtitles;
+        p.slide_sensitivity = s.slide_sensitivity;
         p.transcribe.chinese_script = s.chinese_script;
         p
     }

@@ -22,7 +22,7 @@ use crate::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
 use crate::export::{self, safe_stem, ExportError, Format};
 use crate::probe::{self, MediaInfo, ProbeError};
 use crate::process::{self, ProcessError};
-use crate::slides::{DetectorConfig, SlideDetector};
+use crate::slides::SlideDetector;
 use crate::summary::{self, Endpoint};
 use crate::transcribe::{Segment, TranscribeError, TranscribeOptions, Transcript};
 
@@ -35,6 +35,9 @@ pub struct Settings {
     /// Frames sampled per second for slide detection.
     pub frame_fps: f32,
     pub summary_endpoint: Option<Endpoint>,
+    /// How readily a change of picture makes a slide.
+    #[serde(default)]
+    pub slide_sensitivity: crate::slides::Sensitivity,
     /// How subtitles (SRT, VTT) are cut into cues.
     #[serde(default)]
     pub subtitles: crate::export::SubtitleStyle,
@@ -62,6 +65,7 @@ impl Settings {
             },
             chunks: ChunkPlan::default(),
             frame_fps: 1.0,
+            slide_sensitivity: Default::default(),
             summary_endpoint: None,
             subtitles: Default::default(),
         }
@@ -435,16 +439,23 @@ pub fn slides_stage(
     if info.video.is_none() {
         return Ok(Vec::new());
     }
-    let key = key_of(&(settings.frame_fps.to_bits(), "slides-2"));
+    let key = key_of(&(
+        settings.frame_fps.to_bits(),
+        settings.slide_sensitivity,
+        "slides-2",
+    ));
     let path = work.join("slides.json");
     if let Some(s) = load::<Vec<SlideImage>>(&path, &key) {
         if s.iter().all(|s| s.image.is_file()) {
             return Ok(s);
         }
     }
-    let mut detector = SlideDetector::new(DetectorConfig::default());
+    let mut detector = SlideDetector::new(settings.slide_sensitivity.config());
     let total_ms = (info.duration_s * 1000.0).max(1.0);
-    let fps = settings.frame_fps.max(0.1);
+    let fps = settings
+        .slide_sensitivity
+        .frames_per_s(settings.frame_fps)
+        .max(0.1);
     process::sample_frames(input, fps, 320, 180, cancel, |f| {
         progress.stage(
             "slides",

@@ -59,6 +59,9 @@ pub struct AppSettings {
     pub chinese_script: crate::transcribe::ChineseScript,
     /// How subtitles are cut: line width, lines, shortest and longest cue.
     pub subtitles: crate::export::SubtitleStyle,
+    /// What kind of video, for slide detection: slides, slides with camera shots, or
+    /// screen recordings.
+    pub slide_sensitivity: crate::slides::Sensitivity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +112,7 @@ impl Default for AppSettings {
             model_catalogue: None,
             chinese_script: Default::default(),
             subtitles: Default::default(),
+            slide_sensitivity: Default::default(),
         }
     }
 }

@@ -50,6 +50,57 @@ pub struct DetectorConfig {
     pub same_hash_bits: u32,
     /// Anything shown for less than this is not a slide.
     pub min_slide_ms: u64,
+    /// A frame moved widely when at least this fraction of cells changed since the frame
+    /// before; widely moving for `moving_ms` or more is a moving passage (a camera shot,
+    /// a clip, scrolling), not a slide change or a transition.
+    pub moving_cells: f32,
+    pub moving_ms: u64,
+    /// A moving passage gives one picture (else its time goes to the slide before).
+    pub keep_moving: bool,
+}
+
+/// How readily a change of picture makes a slide: presets for kinds of video, chosen
+/// in Settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    /// Slide decks (lectures, talks): only slides shown 2 s or more count; a talking
+    /// head in a corner and moving pictures (camera shots, clips) are not slides.
+    #[default]
+    Slides,
+    /// Slides with camera shots, whiteboard or demo clips between them: each moving
+    /// passage also gives one picture.
+    Mixed,
+    /// Screen recordings and demos: anything shown 1 s or more counts (sampled twice a
+    /// second).
+    Screen,
+}
+
+impl Sensitivity {
+    /// Frames to sample a second, given the setting's rate: screen recordings are
+    /// sampled at least twice a second, so that a state shown for 1 s is seen twice.
+    pub fn frames_per_s(self, setting: f32) -> f32 {
+        match self {
+            Sensitivity::Screen => setting.max(2.0),
+            _ => setting,
+        }
+    }
+
+    /// The detector's tunables for this preset.
+    pub fn config(self) -> DetectorConfig {
+        let d = DetectorConfig::default();
+        match self {
+            Sensitivity::Slides => d,
+            Sensitivity::Mixed => DetectorConfig {
+                keep_moving: true,
+                ..d
+            },
+            Sensitivity::Screen => DetectorConfig {
+                min_slide_ms: 1_000,
+                ..d
+            },
+        }
+    }
 }
 
 impl Default for DetectorConfig {
@@ -61,6 +112,9 @@ impl Default for DetectorConfig {
             black_mean: 18.0,
             same_hash_bits: 4,
             min_slide_ms: 2_000,
+            moving_cells: 0.25,
+            moving_ms: 2_000,
+            keep_moving: false,
         }
     }
 }
@@ -224,6 +278,10 @@ pub struct SlideDetector {
     carry_start: Option<u64>,
     /// The kept frame of the last closed slide, and its hash.
     last_frame: Option<(Frame, u64)>,
+    /// Since when frames have moved widely, one after another.
+    wide_since: Option<u64>,
+    /// The current run is a moving passage.
+    moving: bool,
 }
 
 impl SlideDetector {
@@ -237,6 +295,8 @@ impl SlideDetector {
             last_features: None,
             carry_start: None,
             last_frame: None,
+            wide_since: None,
+            moving: false,
         }
     }
 
@@ -265,10 +325,15 @@ impl SlideDetector {
                         );
                     still.then_some(prev.t_ms)
                 });
-        if let Some(moved) = moved {
+        if let Some(moved) = &moved {
             for (h, m) in self.activity.iter_mut().zip(moved) {
-                *h = ((*h << 1) | u32::from(m)) & 0xF_FFFF;
+                *h = ((*h << 1) | u32::from(*m)) & 0xF_FFFF;
             }
+        }
+        if self.moving_passage(&frame, moved.as_deref()) {
+            self.last_features = Some(f);
+            self.last = Some(frame);
+            return;
         }
         let decision = match &self.current {
             None => None,
@@ -326,6 +391,63 @@ impl SlideDetector {
         self.last_features = Some(seen_features);
     }
 
+    /// Follows moving passages (a camera shot, a clip, scrolling: most of the picture
+    /// moving frame after frame): they are one run, not a slide per frame, and the slide
+    /// after one starts where the picture came to rest. True when `frame` was taken.
+    fn moving_passage(&mut self, frame: &Frame, moved: Option<&[bool]>) -> bool {
+        let wide = moved.is_some_and(|m| {
+            m.iter().filter(|m| **m).count() as f32 >= self.config.moving_cells * m.len() as f32
+        });
+        let t = frame.t_ms;
+        let since = if wide {
+            *self.wide_since.get_or_insert(t)
+        } else {
+            self.wide_since = None;
+            t
+        };
+        if self.moving {
+            if wide {
+                self.extend(t);
+            } else {
+                // At rest since the frame before: that is where the next slide starts.
+                let rest = self.last.as_ref().map_or(t, |l| l.t_ms);
+                self.close(rest, false);
+                self.moving = false;
+                // What moved is no talking head: forget it, so the cells count again.
+                self.activity = [0; GX * GY];
+                self.start(frame.clone(), features(frame));
+                if let Some((slide, _, _)) = &mut self.current {
+                    slide.start_ms = rest;
+                }
+            }
+            return true;
+        }
+        if !wide || t.saturating_sub(since) < self.config.moving_ms {
+            return false;
+        }
+        // Moving for long enough: the passage began with the first wide frame. Runs
+        // started inside it (each frame looked like a new slide) are part of it.
+        self.carry_start = None;
+        match &self.current {
+            Some((slide, _, _)) if slide.start_ms < since => self.close(since, false),
+            _ => self.current = None,
+        }
+        // (A run kept as a slide before the passage was recognised is part of it too.)
+        while self.slides.last().is_some_and(|s| s.start_ms >= since) {
+            self.slides.pop();
+        }
+        if let Some(prev) = self.slides.last_mut() {
+            prev.end_ms = prev.end_ms.min(since);
+        }
+        self.carry_start = None;
+        self.start(frame.clone(), features(frame));
+        if let Some((slide, _, _)) = &mut self.current {
+            slide.start_ms = since;
+        }
+        self.moving = true;
+        true
+    }
+
     fn start(&mut self, frame: Frame, f: Features) {
         let slide = Slide {
             start_ms: self.carry_start.take().unwrap_or(frame.t_ms),
@@ -345,6 +467,15 @@ impl SlideDetector {
     fn close(&mut self, t: u64, last: bool) {
         if let Some((mut slide, _, frame)) = self.current.take() {
             slide.end_ms = t;
+            if self.moving && !self.config.keep_moving {
+                // Not a slide: its time goes to the slide before (or the next one).
+                match self.slides.last_mut() {
+                    Some(prev) => prev.end_ms = t,
+                    None if !last => self.carry_start = Some(slide.start_ms),
+                    None => {}
+                }
+                return;
+            }
             // Shown too briefly to be a slide (a transition, a flash): not one. At the
             // end, its time goes to the slide before; a short video keeps its only slide.
             if t.saturating_sub(slide.start_ms) < self.config.min_slide_ms {

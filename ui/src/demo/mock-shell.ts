@@ -71,6 +71,9 @@ let settings: AppSettings = {
   ui_language: (params.get('lang') as AppSettings['ui_language']) ?? null,
   theme: (params.get('theme') as AppSettings['theme']) ?? 'system',
   notify: true,
+  chinese_script: 'simplified',
+  subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
+  slide_sensitivity: 'slides',
 };
 const models: ModelRow[] = [
   { name: 'tiny', size_bytes: 77_691_713, multilingual: true, present: true, path: '/models/ggml-tiny.bin', downloading: null },

@@ -1,5 +1,5 @@
 // Checks a settings draft before save_settings; messages are i18n keys with parameters.
-import type { AppSettings, Format } from './types';
+import type { AppSettings, ChineseScript, Format, SlideSensitivity, SubtitleStyle } from './types';
 import { afterKind, moveTo, outputFolder, outputKind } from './watch-setting';
 import type { MessageKey, Params } from './i18n';
 
@@ -9,7 +9,8 @@ export interface Problem {
 }
 
 /** Field ids: 'formats', 'retention_days', 'threads', 'concurrency.audio', 'http_api.port',
- * 'summary_endpoint.base_url', 'summary_endpoint.model', 'watch.0.move_to', 'watch.0.output', 'watch.1.path'. */
+ * 'summary_endpoint.base_url', 'summary_endpoint.model', 'subtitles.line_width', 'subtitles.max_lines',
+ * 'subtitles.min_ms', 'subtitles.max_ms', 'watch.0.move_to', 'watch.0.output', 'watch.1.path'. */
 export type Problems = Record<string, Problem>;
 
 export const ALL_FORMATS: Format[] = ['md', 'html', 'docx', 'pdf', 'srt', 'vtt', 'txt', 'json'];
@@ -19,12 +20,40 @@ export const LIMITS = {
   threads: { min: 0, max: 256 },
   concurrency: { min: 1, max: 32 },
   port: { min: 1024, max: 65535 },
+  // The core's SubtitleStyle::problems (crates/core/src/export/cues.rs).
+  subtitleWidth: { min: 16, max: 80 },
+  subtitleLines: { min: 1, max: 3 },
+  subtitleMs: { min: 500, max: 20_000, gap: 500 }, // shortest >= min, longest <= max and >= shortest + gap
 } as const;
+
+export const CHINESE_SCRIPTS: ChineseScript[] = ['simplified', 'traditional', 'as_heard'];
+export const SLIDE_SENSITIVITIES: SlideSensitivity[] = ['slides', 'mixed', 'screen'];
 
 function checkInteger(value: unknown, min: number, max: number): Problem | null {
   if (typeof value !== 'number' || !Number.isFinite(value) || !Number.isInteger(value)) return { key: 'valid.integer' };
   if (value < min || value > max) return { key: 'valid.range', params: { min, max } };
   return null;
+}
+
+/** The subtitle problems, one per field, with the core's wording. */
+function subtitleProblems(sub: SubtitleStyle): Problems {
+  const problems: Problems = {};
+  const { subtitleWidth: width, subtitleLines: lines, subtitleMs: ms } = LIMITS;
+  const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n);
+  if (!whole(sub.line_width)) problems['subtitles.line_width'] = { key: 'valid.integer' };
+  else if (sub.line_width < width.min || sub.line_width > width.max)
+    problems['subtitles.line_width'] = { key: 'valid.subtitleWidth', params: { width: sub.line_width, min: width.min, max: width.max } };
+  if (!whole(sub.max_lines)) problems['subtitles.max_lines'] = { key: 'valid.integer' };
+  else if (sub.max_lines < lines.min || sub.max_lines > lines.max)
+    problems['subtitles.max_lines'] = { key: 'valid.subtitleLines', params: { min: lines.min, max: lines.max } };
+  // One rule for both times, as in the core; the message goes under the time that breaks it.
+  const times: Problem = { key: 'valid.subtitleTimes', params: { min: ms.min / 1000, max: ms.max / 1000 } };
+  const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+  if (!finite(sub.min_ms)) problems['subtitles.min_ms'] = { key: 'valid.number' };
+  else if (sub.min_ms < ms.min) problems['subtitles.min_ms'] = times;
+  if (!finite(sub.max_ms)) problems['subtitles.max_ms'] = { key: 'valid.number' };
+  else if (sub.max_ms > ms.max || (finite(sub.min_ms) && sub.max_ms < sub.min_ms + ms.gap)) problems['subtitles.max_ms'] = times;
+  return problems;
 }
 
 export function isHttpUrl(text: string): boolean {
@@ -56,6 +85,8 @@ export function validateSettings(s: AppSettings): Problems {
     if (!s.summary_endpoint.model.trim()) put('summary_endpoint.model', { key: 'valid.required' });
   }
 
+  if (s.subtitles) Object.assign(problems, subtitleProblems(s.subtitles));
+
   const seen = new Set<string>();
   (s.watch ?? []).forEach((w, i) => {
     const path = w.path.trim();
@@ -79,6 +110,11 @@ export function normalizeSettings(s: AppSettings): AppSettings {
     copy.summary_endpoint.model = copy.summary_endpoint.model.trim();
     const key = copy.summary_endpoint.api_key?.trim();
     copy.summary_endpoint.api_key = key ? key : null;
+  }
+  if (copy.subtitles) {
+    // Stored in whole milliseconds (the window edits seconds).
+    copy.subtitles.min_ms = Math.round(copy.subtitles.min_ms);
+    copy.subtitles.max_ms = Math.round(copy.subtitles.max_ms);
   }
   copy.watch = copy.watch.map((w) => ({
     ...w,

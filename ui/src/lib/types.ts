@@ -205,6 +205,20 @@ export interface WatchSetting {
   after_success: 'keep' | 'delete' | { move_to: string };
 }
 
+/** How Chinese transcripts are written (the core's `ChineseScript`). */
+export type ChineseScript = 'simplified' | 'traditional' | 'as_heard';
+
+/** How readily a change of picture makes a slide (the core's `slides::Sensitivity`). */
+export type SlideSensitivity = 'slides' | 'mixed' | 'screen';
+
+/** How subtitles are cut (the core's `export::SubtitleStyle`). */
+export interface SubtitleStyle {
+  line_width: number; // columns a line may take: a Latin character is one, a CJK character two
+  max_lines: number;
+  min_ms: number; // the shortest time a cue shows
+  max_ms: number; // the longest time a cue shows
+}
+
 export interface AppSettings {
   formats: Format[];
   output_dir: string | null;
@@ -221,6 +235,9 @@ export interface AppSettings {
   notify: boolean;
   model_source?: string | null; // a mirror of Hugging Face; null: Hugging Face
   model_catalogue?: string | null; // an organisation's own catalogue (a JSON file)
+  chinese_script: ChineseScript;
+  subtitles: SubtitleStyle;
+  slide_sensitivity: SlideSensitivity;
 }
 
 export interface ModelRow {

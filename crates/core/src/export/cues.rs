@@ -48,7 +48,7 @@ impl SubtitleStyle {
             p.push("subtitles have 1 to 3 lines".into());
         }
         if self.min_ms < 500 || self.max_ms < self.min_ms + 500 || self.max_ms > 20_000 {
-            p.push("a subtitle shows at least 0.5 s, at most 20 s, longest above shortest".into());
+            p.push("a subtitle shows at least 0.5 s, at most 20 s, the longest 0.5 s or more above the shortest".into());
         }
         p
     }

@@ -82,6 +82,8 @@ pub enum CoreError {
     Model(#[from] crate::models::catalogue::ModelError),
     #[error("the settings were not saved: {}", .0.join("; "))]
     InvalidSettings(Vec<String>),
+    #[error("{}", .0.join("; "))]
+    InvalidOptions(Vec<String>),
     #[error("the queue {0} is on Redis, but this build of Video2Doc has no Redis support (build it with the feature redis)")]
     NoRedisSupport(String),
 }
@@ -99,6 +101,7 @@ impl CoreError {
                 | CoreError::NothingToRetry(_)
                 | CoreError::Unsupported { .. }
                 | CoreError::InvalidSettings(_)
+                | CoreError::InvalidOptions(_)
                 | CoreError::Model(_)
                 | CoreError::Queue(QueueError::Rejected(_))
         )
@@ -477,10 +480,15 @@ impl Core {
             .or_else(|| self.settings().output_dir)
             .ok_or(CoreError::NoOutput)?;
         let out_dir = std::path::absolute(&out).map_err(|_| CoreError::NoSuchFile(out.clone()))?;
+        let settings = self.pipeline_settings(o);
+        let problems = settings.transcribe.problems();
+        if !problems.is_empty() {
+            return Err(CoreError::InvalidOptions(problems));
+        }
         Ok(WorkflowInput {
             input,
             out_dir,
-            settings: self.pipeline_settings(o),
+            settings,
         })
     }
 

@@ -144,6 +144,7 @@ pub struct SlideThumb {
 pub struct ItemDetail {
     pub row: ItemRow,
     pub timeline: Vec<TimelineEntry>,
+    /// The documents' folder once written; before, the folder it will be made in.
     pub output_dir: Option<PathBuf>,
     pub outputs: Vec<OutputFile>,
     pub transcript: Vec<TranscriptLine>,
@@ -376,11 +377,12 @@ impl Core {
             .filter(|j| j.kind == "export" && j.state == State::Succeeded)
             .find_map(|j| queue.result(j.id).ok().flatten())
             .and_then(|v| serde_json::from_value(v).ok());
-        let output_dir = outputs.as_ref().map(|o| o.folder.clone()).or_else(|| {
-            let w = jobs.first().and_then(input_of)?;
-            let stem = w.input.file_stem()?.to_string_lossy().into_owned();
-            Some(w.out_dir.join(crate::export::safe_stem(&stem)))
-        });
+        // The folder the documents went to; until then, the folder they will be in (its
+        // own folder's name is chosen at export: `talk`, or `talk (2)` when taken).
+        let output_dir = outputs
+            .as_ref()
+            .map(|o| o.folder.clone())
+            .or_else(|| jobs.first().and_then(input_of).map(|w| w.out_dir));
         let files: Vec<OutputFile> = outputs
             .iter()
             .flat_map(|o| o.files.iter())

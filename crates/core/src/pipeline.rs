@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::chunks::{ChunkPlan, ChunkedRun};
 use crate::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
-use crate::export::{self, safe_stem, ExportError, Format};
+use crate::export::{self, safe_stem, DocFolder, ExportError, Format};
 use crate::probe::{self, MediaInfo, ProbeError};
 use crate::process::{self, ProcessError};
 use crate::slides::SlideDetector;
@@ -554,23 +554,29 @@ pub fn export_stage(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let stem = safe_stem(&stem_raw);
-    let folder = out_root.join(&stem);
-    let slide_dir = folder.join("slides");
-    let werr = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| PipelineError::Work { path, source }
-    };
+    // Its own folder: `stem`, or `stem (2)`... when another input of that name has one.
+    let folder = DocFolder::claim(out_root, &stem, input).map_err(ExportError::from)?;
     let mut placed = Vec::new();
-    if !slides.is_empty() {
-        std::fs::create_dir_all(&slide_dir).map_err(werr(&slide_dir))?;
-    }
-    for s in slides {
-        let name = s.image.file_name().expect("slide images have names");
-        let thumb = s.thumbnail.file_name().expect("thumbnails have names");
-        let (img, th) = (slide_dir.join(name), slide_dir.join(thumb));
-        std::fs::copy(&s.image, &img).map_err(werr(&img))?;
-        std::fs::copy(&s.thumbnail, &th).map_err(werr(&th))?;
-        placed.push((s.start_ms, s.end_ms, Some(img), Some(th)));
+    if !slides.is_empty() || folder.path().join("slides").exists() {
+        let slide_dir = folder.subfolder("slides").map_err(ExportError::from)?;
+        let mut names = Vec::new();
+        for s in slides {
+            let name = s.image.file_name().expect("slide images have names");
+            let thumb = s.thumbnail.file_name().expect("thumbnails have names");
+            let (name, thumb) = (name.to_string_lossy(), thumb.to_string_lossy());
+            let img = slide_dir
+                .copy_in(&s.image, &name)
+                .map_err(ExportError::from)?;
+            let th = slide_dir
+                .copy_in(&s.thumbnail, &thumb)
+                .map_err(ExportError::from)?;
+            names.extend([name.into_owned(), thumb.into_owned()]);
+            placed.push((s.start_ms, s.end_ms, Some(img), Some(th)));
+        }
+        // Slides of an earlier, longer run of this input are not this run's.
+        slide_dir
+            .remove_stale(&names, |n| n.starts_with("slide-") && n.ends_with(".jpg"))
+            .map_err(ExportError::from)?;
     }
     let duration_ms = (info.duration_s * 1000.0) as u64;
     let sections: Vec<Section> =
@@ -594,7 +600,7 @@ pub fn export_stage(
     let files = export::export(&doc, &folder, &stem, &settings.formats, &settings.subtitles)?;
     Ok(Outputs {
         input: input.to_path_buf(),
-        folder,
+        folder: folder.path().to_path_buf(),
         files,
         slides: slides.len(),
         segments: transcript.segments.len(),

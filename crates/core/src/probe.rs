@@ -79,6 +79,11 @@ struct RawFormat {
     duration: Option<String>,
 }
 
+/// A duration in seconds, if it is one.
+fn seconds(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|d| d.is_finite() && *d >= 0.0)
+}
+
 fn rate(s: &str) -> f64 {
     match s.split_once('/') {
         Some((n, d)) => {
@@ -164,7 +169,13 @@ fn run_ffprobe(path: &Path) -> Result<MediaInfo, ProbeError> {
             detail,
         });
     }
-    let raw: Raw = serde_json::from_str(&out.stdout).map_err(|e| ProbeError::NotMedia {
+    parse(path, &out.stdout)
+}
+
+/// A media description from ffprobe's JSON. Durations that are not a time (negative,
+/// NaN, infinite: damaged or crafted files) count as unknown (0).
+fn parse(path: &Path, json: &str) -> Result<MediaInfo, ProbeError> {
+    let raw: Raw = serde_json::from_str(json).map_err(|e| ProbeError::NotMedia {
         path: path.to_path_buf(),
         detail: format!("unreadable ffprobe output: {e}"),
     })?;
@@ -172,11 +183,7 @@ fn run_ffprobe(path: &Path) -> Result<MediaInfo, ProbeError> {
     let mut audio = None;
     let mut stream_duration: f64 = 0.0;
     for s in &raw.streams {
-        let d = s
-            .duration
-            .as_deref()
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(0.0);
+        let d = s.duration.as_deref().and_then(seconds).unwrap_or(0.0);
         match s.codec_type.as_deref() {
             Some("video") if video.is_none() => {
                 // Cover art in audio files is a still "video" stream: not a video.
@@ -219,7 +226,7 @@ fn run_ffprobe(path: &Path) -> Result<MediaInfo, ProbeError> {
     let format = raw.format.as_ref();
     let duration_s = format
         .and_then(|f| f.duration.as_deref())
-        .and_then(|d| d.parse().ok())
+        .and_then(seconds)
         .unwrap_or(stream_duration);
     Ok(MediaInfo {
         path: path.to_path_buf(),
@@ -230,4 +237,27 @@ fn run_ffprobe(path: &Path) -> Result<MediaInfo, ProbeError> {
         video,
         audio,
     })
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_that_are_not_times_count_as_unknown() {
+        for bad in ["-3.5", "nan", "inf", "-inf", "1e400"] {
+            let json = format!(
+                r#"{{"streams":[{{"codec_type":"audio","codec_name":"aac","duration":"{bad}"}}],
+                   "format":{{"format_name":"mov","duration":"{bad}"}}}}"#
+            );
+            let info = parse(Path::new("/x/bad.mp4"), &json).unwrap();
+            assert_eq!(info.duration_s, 0.0, "{bad}");
+        }
+        let json =
+            r#"{"streams":[{"codec_type":"audio","duration":"-1"}],"format":{"duration":"12.5"}}"#;
+        assert_eq!(
+            parse(Path::new("/x/ok.mp4"), json).unwrap().duration_s,
+            12.5
+        );
+    }
 }

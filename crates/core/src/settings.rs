@@ -195,6 +195,13 @@ impl AppSettings {
                 self.http_api.port
             ));
         }
+        if let Some(why) = self
+            .language
+            .as_deref()
+            .and_then(crate::transcribe::language_problem)
+        {
+            p.push(why);
+        }
         if let Some(l) = &self.ui_language {
             if !["en", "zh-CN"].contains(&l.as_str()) {
                 p.push(format!("the window speaks en or zh-CN, not {l:?}"));

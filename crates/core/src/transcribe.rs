@@ -121,6 +121,46 @@ pub enum ChineseScript {
     AsHeard,
 }
 
+impl TranscribeOptions {
+    /// What is wrong with the options a caller gave, in plain words: a language that is
+    /// not a language code, a prompt whisper cannot take (a NUL, or too long).
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Some(l) = &self.language {
+            if let Some(why) = language_problem(l) {
+                p.push(why);
+            }
+        }
+        if let Some(prompt) = &self.initial_prompt {
+            if prompt.contains('\0') {
+                p.push("the prompt has a NUL character".into());
+            }
+            if prompt.chars().count() > MAX_PROMPT_CHARS {
+                p.push(format!(
+                    "the prompt has {} characters; whisper reads at most {MAX_PROMPT_CHARS}",
+                    prompt.chars().count()
+                ));
+            }
+        }
+        p
+    }
+}
+
+/// The longest prompt taken (whisper keeps the last ~224 tokens of it).
+pub const MAX_PROMPT_CHARS: usize = 2_000;
+
+/// Why `l` is not a language whisper takes (a 2-3 letter code such as `en`, `zh`, `yue`,
+/// or `auto`), or `None`.
+pub fn language_problem(l: &str) -> Option<String> {
+    let code = (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase());
+    (!code && l != "auto").then(|| {
+        format!(
+            "{:?} is not a language code: use a code such as en or zh, or leave it empty to detect it",
+            l.chars().take(40).collect::<String>()
+        )
+    })
+}
+
 impl ChineseScript {
     /// A prompt in the script: whisper continues in the script it is shown.
     fn prompt(self) -> Option<&'static str> {
@@ -397,6 +437,16 @@ pub fn worker_main() -> i32 {
             return 2;
         }
     };
+    let problems = req.options.problems();
+    if !problems.is_empty() {
+        emit(
+            &mut out,
+            &WorkerLine::Error {
+                message: problems.join("; "),
+            },
+        );
+        return 2;
+    }
     match run_whisper(&req, preloaded, &mut out) {
         Ok(language) => {
             emit(&mut out, &WorkerLine::Done { language });
@@ -582,7 +632,9 @@ fn decode(
     params.set_translate(o.translate);
     params.set_language(Some(pass.language));
     if let Some(p) = pass.prompt {
-        params.set_initial_prompt(p);
+        // (A NUL would make whisper-rs panic; callers' prompts are checked, this is the
+        // worker's own guard.)
+        params.set_initial_prompt(&p.replace('\0', ""));
     }
     params.set_no_context(pass.no_context);
     params.set_offset_ms(pass.from * 10);

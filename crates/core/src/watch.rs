@@ -23,7 +23,7 @@ use crate::api::{Core, CoreError, ProcessOptions};
 use crate::export::Format;
 
 /// Marks a folder Video2Doc wrote documents into; watchers never look inside.
-pub const OUTPUT_MARKER: &str = ".video2doc-output";
+pub use crate::export::OUTPUT_MARKER;
 
 /// Extensions taken by default.
 pub const MEDIA_EXTENSIONS: &[&str] = &[
@@ -136,27 +136,72 @@ pub struct Ingested {
     pub export: Option<JobId>,
     /// The after-success action has been done (or there was none to do).
     pub settled: bool,
+    /// Other paths the same content was seen at (copies, renames): not taken again, and
+    /// never moved or deleted in its place.
+    #[serde(default)]
+    pub seen_at: Vec<SeenAt>,
 }
 
-/// The persistent record of what was ingested, by content hash.
+/// A path the same content was seen at, with its size and mtime there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenAt {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ms: u64,
+}
+
+/// The persistent record of what was ingested, by content hash (and indexed by path).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Ledger {
     files: BTreeMap<String, Ingested>,
+    #[serde(skip)]
+    paths: HashMap<PathBuf, String>,
 }
 
 impl Ledger {
     fn load(path: &Path) -> Ledger {
-        std::fs::read(path)
+        let mut l: Ledger = std::fs::read(path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let paths: Vec<(PathBuf, String)> = l
+            .files
+            .iter()
+            .flat_map(|(k, i)| {
+                std::iter::once(&i.path)
+                    .chain(i.seen_at.iter().map(|s| &s.path))
+                    .map(move |p| (p.clone(), k.clone()))
+            })
+            .collect();
+        l.paths.extend(paths);
+        l
+    }
+
+    fn insert(&mut self, i: Ingested) {
+        self.paths.insert(i.path.clone(), i.sha256.clone());
+        self.files.insert(i.sha256.clone(), i);
+    }
+
+    /// The same content seen again at `p` (its size and mtime in `m`).
+    fn seen_at(&mut self, hash: &str, p: &Path, m: &std::fs::Metadata) {
+        if let Some(i) = self.files.get_mut(hash) {
+            if i.path != p {
+                i.seen_at.retain(|s| s.path != p);
+                i.seen_at.push(SeenAt {
+                    path: p.to_path_buf(),
+                    size: m.len(),
+                    mtime_ms: mtime_ms(m),
+                });
+            }
+            self.paths.insert(p.to_path_buf(), hash.to_string());
+        }
     }
 
     fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
-        let tmp = path.with_extension("json.part");
+        let tmp = path.with_extension(format!("json.{}.part", std::process::id()));
         std::fs::write(
             &tmp,
             serde_json::to_vec(self).expect("the ledger serializes"),
@@ -164,8 +209,14 @@ impl Ledger {
         std::fs::rename(&tmp, path)
     }
 
-    fn by_path(&self, p: &Path) -> Option<&Ingested> {
-        self.files.values().find(|i| i.path == p)
+    /// The size and mtime `p` had when it was last seen (ingested, or skipped as a copy).
+    fn by_path(&self, p: &Path) -> Option<(u64, u64)> {
+        let i = self.files.get(self.paths.get(p)?)?;
+        if i.path == p {
+            return Some((i.size, i.mtime_ms));
+        }
+        let s = i.seen_at.iter().find(|s| s.path == p)?;
+        Some((s.size, s.mtime_ms))
     }
 }
 
@@ -210,23 +261,41 @@ fn is_ours(p: &Path, excluded: &[PathBuf]) -> bool {
         .any(|a| a.join(OUTPUT_MARKER).exists())
 }
 
-/// Files under `dir` (recursively or not), skipping our own folders.
+/// How deep a recursive watch looks, and how many files one folder's scan takes.
+const MAX_DEPTH: usize = 16;
+const MAX_FILES: usize = 100_000;
+
+/// Files under `dir` (recursively or not, links not followed), skipping our own folders.
 fn walk(
     dir: &Path,
     recursive: bool,
     excluded: &[PathBuf],
     out: &mut Vec<PathBuf>,
 ) -> std::io::Result<()> {
+    walk_at(dir, if recursive { MAX_DEPTH } else { 0 }, excluded, out)
+}
+
+fn walk_at(
+    dir: &Path,
+    depth: usize,
+    excluded: &[PathBuf],
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
+        if out.len() >= MAX_FILES {
+            break;
+        }
         let Ok(entry) = entry else { continue };
         let p = entry.path();
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
-            if recursive
+            if depth > 0
                 && !p.join(OUTPUT_MARKER).exists()
                 && !excluded.iter().any(|e| p.starts_with(e))
             {
-                let _ = walk(&p, recursive, excluded, out);
+                if let Err(e) = walk_at(&p, depth - 1, excluded, out) {
+                    tracing::debug!(folder = %p.display(), error = %e, "not looked into");
+                }
             }
         } else if ft.is_file() {
             out.push(p);
@@ -256,6 +325,9 @@ pub struct FolderWatcher {
     ledger: Mutex<Ledger>,
     folders: Mutex<Vec<FolderState>>,
     candidates: Mutex<HashMap<PathBuf, Candidate>>,
+    /// Files whose ingest failed, with their size and mtime then: taken again only once
+    /// they change (or the watcher restarts, as it does when settings are saved).
+    failed: Mutex<HashMap<PathBuf, (u64, u64)>>,
     events: tokio::sync::broadcast::Sender<WatchEvent>,
 }
 
@@ -280,6 +352,7 @@ impl FolderWatcher {
                     .collect(),
             ),
             candidates: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
             events,
         }
     }
@@ -348,9 +421,7 @@ impl FolderWatcher {
                 let Ok(m) = std::fs::metadata(p) else {
                     return false;
                 };
-                !ledger
-                    .by_path(p)
-                    .is_some_and(|i| i.size == m.len() && i.mtime_ms == mtime_ms(&m))
+                ledger.by_path(p) != Some((m.len(), mtime_ms(&m)))
             })
             .collect();
         out.sort();
@@ -401,7 +472,9 @@ impl FolderWatcher {
 
     /// A path that may be a new or changed file.
     fn note(&self, p: &Path) {
-        let Ok(m) = std::fs::metadata(p) else {
+        // Links are not followed (as scans do not): a link dropped into a shared folder
+        // must not make the owner's private files into documents there.
+        let Ok(m) = std::fs::symlink_metadata(p) else {
             self.candidates
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -412,12 +485,15 @@ impl FolderWatcher {
             return;
         }
         let (size, mtime) = (m.len(), mtime_ms(&m));
+        if self.failed.lock().unwrap_or_else(|e| e.into_inner()).get(p) == Some(&(size, mtime)) {
+            return; // failed like this before: said once, not again every rescan
+        }
         if self
             .ledger
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .by_path(p)
-            .is_some_and(|i| i.size == size && i.mtime_ms == mtime)
+            == Some((size, mtime))
         {
             return; // seen exactly like this before
         }
@@ -464,7 +540,8 @@ impl FolderWatcher {
             let now = Instant::now();
             let mut ready = Vec::new();
             for (p, cand) in c.iter_mut() {
-                match std::fs::metadata(p) {
+                match std::fs::symlink_metadata(p) {
+                    Ok(m) if !m.is_file() => {}
                     Ok(m) if m.len() == cand.size && mtime_ms(&m) == cand.mtime => {
                         if now.duration_since(cand.stable_since) >= self.timing.settle
                             && std::fs::File::open(p).is_ok()
@@ -489,6 +566,12 @@ impl FolderWatcher {
         for p in ready {
             if let Err(e) = self.ingest(&p).await {
                 tracing::warn!(path = %p.display(), error = %e, "could not ingest");
+                if let Ok(m) = std::fs::symlink_metadata(&p) {
+                    self.failed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(p.clone(), (m.len(), mtime_ms(&m)));
+                }
                 self.emit(WatchEvent::Skipped {
                     path: p.clone(),
                     reason: e.to_string(),
@@ -501,17 +584,18 @@ impl FolderWatcher {
         let Some(folder) = self.folder_of(p) else {
             return Ok(());
         };
-        let m = std::fs::metadata(p).map_err(|_| CoreError::NoSuchFile(p.to_path_buf()))?;
-        let hash =
-            crate::pipeline::content_hash(p).map_err(|_| CoreError::NoSuchFile(p.to_path_buf()))?;
+        let m = std::fs::symlink_metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .ok_or_else(|| CoreError::NoSuchFile(p.to_path_buf()))?;
+        let hash = hash_of(p).await?;
         {
             let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(known) = ledger.files.get_mut(&hash) {
-                // The same content under another name (a rename or a copy): not again.
+            if let Some(known) = ledger.files.get(&hash) {
+                // The same content under another name (a rename or a copy): not again,
+                // and the copy is never what gets moved or deleted.
                 let reason = format!("same content as {}", known.path.display());
-                known.path = p.to_path_buf();
-                known.size = m.len();
-                known.mtime_ms = mtime_ms(&m);
+                ledger.seen_at(&hash, p, &m);
                 let _ = ledger.save(&self.ledger_path);
                 drop(ledger);
                 self.emit(WatchEvent::Skipped {
@@ -532,27 +616,16 @@ impl FolderWatcher {
             ..ProcessOptions::default()
         };
         let w = self.core.submit_complete(p, &options).await?;
-        // Mark the document folder as ours before anything is written into it.
-        let stem = p
-            .file_stem()
-            .map(|s| crate::export::safe_stem(&s.to_string_lossy()))
-            .unwrap_or_else(|| "video".into());
-        let doc_dir = out_dir.join(stem);
-        if std::fs::create_dir_all(&doc_dir).is_ok() {
-            let _ = std::fs::write(doc_dir.join(OUTPUT_MARKER), b"Video2Doc documents\n");
-        }
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        ledger.files.insert(
-            hash.clone(),
-            Ingested {
-                path: p.to_path_buf(),
-                size: m.len(),
-                mtime_ms: mtime_ms(&m),
-                sha256: hash,
-                export: Some(w.export),
-                settled: folder.after_success == AfterSuccess::Keep,
-            },
-        );
+        ledger.insert(Ingested {
+            path: p.to_path_buf(),
+            size: m.len(),
+            mtime_ms: mtime_ms(&m),
+            sha256: hash,
+            export: Some(w.export),
+            settled: folder.after_success == AfterSuccess::Keep,
+            seen_at: Vec::new(),
+        });
         let _ = ledger.save(&self.ledger_path);
         drop(ledger);
         self.emit(WatchEvent::Ingested {
@@ -562,8 +635,10 @@ impl FolderWatcher {
         Ok(())
     }
 
-    /// Moves or deletes sources whose documents are done, as their folder asks.
-    fn settle_sources(&self) {
+    /// Moves or deletes sources whose documents are done, as their folder asks: only the
+    /// very file that was processed (same size, mtime and content), and a move never
+    /// replaces a file already in the archive (`talk (2).mp4` instead).
+    async fn settle_sources(&self) {
         let pending: Vec<(String, Ingested)> = {
             let ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
             ledger
@@ -581,30 +656,17 @@ impl FolderWatcher {
             if !job.state.is_terminal() {
                 continue;
             }
-            let folder = self.folder_of(&item.path);
-            if job.state == State::Succeeded {
-                match folder.map(|f| f.after_success) {
-                    Some(AfterSuccess::MoveTo(dir)) => {
-                        let to = dir.join(item.path.file_name().unwrap_or_default());
-                        let moved = std::fs::create_dir_all(&dir).and_then(|_| {
-                            std::fs::rename(&item.path, &to).or_else(|_| {
-                                std::fs::copy(&item.path, &to)
-                                    .and_then(|_| std::fs::remove_file(&item.path))
-                            })
-                        });
-                        if moved.is_ok() {
-                            self.emit(WatchEvent::SourceMoved {
-                                from: item.path.clone(),
-                                to,
-                            });
-                        }
-                    }
-                    Some(AfterSuccess::Delete) if std::fs::remove_file(&item.path).is_ok() => {
-                        self.emit(WatchEvent::SourceDeleted {
-                            path: item.path.clone(),
-                        });
-                    }
-                    _ => {}
+            let action = self.folder_of(&item.path).map(|f| f.after_success);
+            if job.state == State::Succeeded
+                && matches!(action, Some(AfterSuccess::MoveTo(_) | AfterSuccess::Delete))
+            {
+                if let Err(why) = still_the_processed_file(&item).await {
+                    self.emit(WatchEvent::Skipped {
+                        path: item.path.clone(),
+                        reason: format!("{why}; it is left where it is"),
+                    });
+                } else {
+                    self.after_success(&item.path, action);
                 }
             }
             let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
@@ -615,11 +677,40 @@ impl FolderWatcher {
         }
     }
 
+    fn after_success(&self, path: &Path, action: Option<AfterSuccess>) {
+        match action {
+            Some(AfterSuccess::MoveTo(dir)) => match move_without_replacing(path, &dir) {
+                Ok(to) => self.emit(WatchEvent::SourceMoved {
+                    from: path.to_path_buf(),
+                    to,
+                }),
+                Err(e) => self.emit(WatchEvent::Skipped {
+                    path: path.to_path_buf(),
+                    reason: format!("could not be moved to {}: {e}", dir.display()),
+                }),
+            },
+            Some(AfterSuccess::Delete) => match std::fs::remove_file(path) {
+                Ok(()) => self.emit(WatchEvent::SourceDeleted {
+                    path: path.to_path_buf(),
+                }),
+                Err(e) => self.emit(WatchEvent::Skipped {
+                    path: path.to_path_buf(),
+                    reason: format!("could not be deleted: {e}"),
+                }),
+            },
+            _ => {}
+        }
+    }
+
     /// Runs until `stop` fires: watches with notify, scans at start and periodically,
     /// takes stable files, settles sources.
     pub async fn run(self: Arc<Self>, stop: tokio_util::sync::CancellationToken) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
         let mut watchers: HashMap<PathBuf, notify::RecommendedWatcher> = HashMap::new();
+        // Folders notify could not watch (too many folders for inotify, a share without
+        // change notification), and when it was last tried: tried again once a rescan
+        // period has passed, and scanned only when a rescan is due meanwhile.
+        let mut unwatchable: HashMap<PathBuf, Instant> = HashMap::new();
         let mut tick = tokio::time::interval(self.timing.tick);
         loop {
             // (Re)attach notify to folders that have none (at start, or back after an error).
@@ -641,7 +732,10 @@ impl FolderWatcher {
                 if !cfg.path.is_dir() {
                     watchers.remove(&cfg.path);
                 }
-                if cfg.path.is_dir() && !watchers.contains_key(&cfg.path) {
+                let tried_lately = unwatchable
+                    .get(&cfg.path)
+                    .is_some_and(|t| t.elapsed() < self.timing.rescan);
+                if cfg.path.is_dir() && !watchers.contains_key(&cfg.path) && !tried_lately {
                     let tx = tx.clone();
                     let w =
                         notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -651,14 +745,31 @@ impl FolderWatcher {
                                 }
                             }
                         });
-                    if let Ok(mut w) = w {
-                        let mode = if cfg.recursive {
-                            RecursiveMode::Recursive
-                        } else {
-                            RecursiveMode::NonRecursive
-                        };
-                        if w.watch(&cfg.path, mode).is_ok() {
+                    let mode = if cfg.recursive {
+                        RecursiveMode::Recursive
+                    } else {
+                        RecursiveMode::NonRecursive
+                    };
+                    match w.and_then(|mut w| w.watch(&cfg.path, mode).map(|_| w)) {
+                        Ok(w) => {
+                            unwatchable.remove(&cfg.path);
                             watchers.insert(cfg.path.clone(), w);
+                        }
+                        Err(e) => {
+                            if unwatchable
+                                .insert(cfg.path.clone(), Instant::now())
+                                .is_none()
+                            {
+                                self.emit(WatchEvent::FolderError {
+                                    path: cfg.path.clone(),
+                                    message: format!(
+                                        "changes in {} are not noticed as they happen ({e}); \
+                                         it is looked through every {} s instead",
+                                        cfg.path.display(),
+                                        self.timing.rescan.as_secs()
+                                    ),
+                                });
+                            }
                         }
                     }
                     self.scan(i);
@@ -676,9 +787,91 @@ impl FolderWatcher {
                 }
                 _ = tick.tick() => {
                     self.take_ready().await;
-                    self.settle_sources();
+                    self.settle_sources().await;
                 }
             }
         }
     }
+}
+
+/// The content hash of `p`, read off the async threads.
+async fn hash_of(p: &Path) -> Result<String, CoreError> {
+    let path = p.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::pipeline::content_hash(&path))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| CoreError::NoSuchFile(p.to_path_buf()))
+}
+
+/// Whether the file at `item.path` is still the one processed: not a link, same size,
+/// mtime and content. Else why not, in plain words.
+async fn still_the_processed_file(item: &Ingested) -> Result<(), String> {
+    let p = &item.path;
+    let m = std::fs::symlink_metadata(p).map_err(|_| format!("{} is gone", p.display()))?;
+    let same = m.is_file()
+        && m.len() == item.size
+        && mtime_ms(&m) == item.mtime_ms
+        && hash_of(p).await.is_ok_and(|h| h == item.sha256);
+    if same {
+        Ok(())
+    } else {
+        Err(format!("{} changed since it was processed", p.display()))
+    }
+}
+
+/// Moves `from` into `dir` under its own name, or `name (2).ext`, `name (3).ext`... when
+/// that is taken: never replacing a file. A hard link claims the name atomically (then
+/// the source is unlinked); across file systems, a copy to an exclusively created file.
+fn move_without_replacing(from: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let name = from
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
+    let (stem, ext) = {
+        let p = Path::new(name);
+        (
+            p.file_stem().unwrap_or(name).to_string_lossy().into_owned(),
+            p.extension().map(|e| format!(".{}", e.to_string_lossy())),
+        )
+    };
+    for n in 1..=999 {
+        let to = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem} ({n}){}", ext.as_deref().unwrap_or("")))
+        };
+        match std::fs::hard_link(from, &to) {
+            Ok(()) => {
+                std::fs::remove_file(from)?;
+                return Ok(to);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(_) => {
+                // Another file system (or one without hard links): copy, then remove.
+                let mut dest = match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&to)
+                {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                };
+                let copied = std::fs::File::open(from)
+                    .and_then(|mut src| std::io::copy(&mut src, &mut dest))
+                    .and_then(|_| dest.sync_all());
+                if let Err(e) = copied {
+                    let _ = std::fs::remove_file(&to);
+                    return Err(e);
+                }
+                std::fs::remove_file(from)?;
+                return Ok(to);
+            }
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{} holds 999 files of that name", dir.display()),
+    ))
 }

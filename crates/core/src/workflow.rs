@@ -369,9 +369,13 @@ fn transcript_of(
 /// Timeouts that scale with the media's length: a two-hour lecture never meets a
 /// limit meant for a short clip.
 fn timeouts(input: &Path) -> (Duration, Duration) {
+    // (Probing keeps durations finite and >= 0; bounded again here, as a panic in
+    // `from_secs_f64` would stop whatever submits, a watched folder's loop included.)
     let secs = crate::probe::probe(input)
         .map(|i| i.duration_s)
-        .unwrap_or(0.0);
+        .unwrap_or(0.0)
+        .clamp(0.0, 1e7);
+    let secs = if secs.is_nan() { 0.0 } else { secs };
     let base = Duration::from_secs(30 * 60);
     let scaled = Duration::from_secs_f64(secs * 4.0);
     (

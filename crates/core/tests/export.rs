@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use video2doc_core::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
-use video2doc_core::export::{export, safe_stem, Format};
+use video2doc_core::export::{export, safe_stem, DocFolder, Format};
 use video2doc_core::transcribe::Segment;
 
 fn seg(a: u64, b: u64, t: &str) -> Segment {
@@ -83,9 +83,11 @@ fn document(dir: &Path) -> Document {
 }
 
 fn exported(dir: &Path) -> std::collections::BTreeMap<Format, PathBuf> {
-    let doc = document(dir);
     let stem = safe_stem("第一课 讲座 #1");
-    export(&doc, dir, &stem, &Format::ALL, &Default::default()).unwrap()
+    let source = PathBuf::from("/videos/第一课 讲座 #1.mp4");
+    let folder = DocFolder::claim(dir, &stem, &source).unwrap();
+    let doc = document(folder.path());
+    export(&doc, &folder, &stem, &Format::ALL, &Default::default()).unwrap()
 }
 
 #[test]
@@ -257,4 +259,64 @@ fn json_matches_its_schema_and_markdown_links_the_slides() {
     assert_eq!(name, "第一课 讲座 _1.md");
     let txt = std::fs::read_to_string(&out[&Format::Txt]).unwrap();
     assert!(txt.contains("[0:02] 光合作用把光能转化为化学能。"));
+}
+
+#[test]
+fn hostile_names_and_text_stay_text_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a`<img src=x onerror=alert(1)>`\u{b}\u{1b}[31m $(id)";
+    let source = PathBuf::from(format!("/videos/{name}.mp4"));
+    let folder = DocFolder::claim(dir.path(), &safe_stem(name), &source).unwrap();
+    let mut doc = document(folder.path());
+    doc.title = name.into();
+    doc.source = source;
+    doc.language = Some("en<script>".into());
+    doc.segments = vec![
+        seg(0, 2_000, "if x < y & AT&T --> <b>bold</b>"),
+        seg(2_000, 4_000, "two\n\nparagraphs\u{c}"),
+    ];
+    let out = export(
+        &doc,
+        &folder,
+        &safe_stem(name),
+        &Format::ALL,
+        &Default::default(),
+    )
+    .unwrap();
+
+    let md = std::fs::read_to_string(&out[&Format::Md]).unwrap();
+    for line in md.lines().filter(|l| l.contains('<')) {
+        let unescaped = line
+            .match_indices('<')
+            .any(|(i, _)| !line[..i].ends_with('\\') && !line[i..].starts_with("<slides/"));
+        assert!(!unescaped, "a raw < in Markdown: {line}");
+    }
+    assert!(!md.contains('\u{1b}') && !md.contains('\u{b}'), "{md:?}");
+    assert!(md.contains("- Source: a\\`\\<img"), "{md}");
+
+    let vtt = std::fs::read_to_string(&out[&Format::Vtt]).unwrap();
+    assert!(vtt.contains("x &lt; y &amp; AT&amp;T →"), "{vtt}");
+    assert!(vtt.contains("&lt;b&gt;bold&lt;/b&gt;"), "{vtt}");
+    assert!(!vtt.contains('<'), "{vtt}");
+    let srt = std::fs::read_to_string(&out[&Format::Srt]).unwrap();
+    for subs in [&vtt, &srt] {
+        // Cues are separated by one blank line: none inside a cue.
+        for cue in subs.split("\n\n").filter(|c| c.contains(" --> ")) {
+            assert!(cue.lines().all(|l| !l.trim().is_empty()), "{cue:?}");
+        }
+    }
+
+    let f = std::fs::File::open(&out[&Format::Docx]).unwrap();
+    let mut zip = zip::ZipArchive::new(f).unwrap();
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    roxmltree::Document::parse(&xml).expect("the Word document is valid XML");
+    assert!(xml.contains("onerror=alert(1)"), "the name is kept as text");
+
+    let html = std::fs::read_to_string(&out[&Format::Html]).unwrap();
+    assert!(!html.contains("<img src=x"), "raw markup in HTML");
+    assert!(!html.contains("<script>"), "raw markup in HTML");
 }

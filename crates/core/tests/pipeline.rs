@@ -222,3 +222,41 @@ fn bad_inputs_fail_with_a_message_naming_the_file() {
     );
     assert!(log.0.lock().unwrap().is_empty(), "no stage ran");
 }
+
+#[test]
+fn two_inputs_with_one_name_keep_their_own_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, work) = (dir.path().join("out"), dir.path().join("work"));
+    let (mon, tue) = (dir.path().join("mon"), dir.path().join("tue"));
+    std::fs::create_dir_all(&mon).unwrap();
+    std::fs::create_dir_all(&tue).unwrap();
+    // Zoom names every recording zoom_0.mp4: one narrated, one silent.
+    let spoken = lecture(&mon, "zoom_0.mp4", true);
+    let silent = lecture(&tue, "zoom_0.mp4", false);
+    let a = run(&spoken, &out, &work).unwrap();
+    // A slide left from a longer, earlier run of the same input.
+    std::fs::write(a.folder.join("slides/slide-009.jpg"), b"old").unwrap();
+    let b = run(&silent, &out, &work).unwrap();
+    assert_eq!(a.folder, out.join("zoom_0"));
+    assert_eq!(b.folder, out.join("zoom_0 (2)"));
+    let md = |o: &video2doc_core::pipeline::Outputs| {
+        std::fs::read_to_string(&o.files[&Format::Md])
+            .unwrap()
+            .to_lowercase()
+    };
+    assert!(md(&a).contains("brown fox") || md(&a).contains("lazy dog"));
+    let source = |o: &video2doc_core::pipeline::Outputs| {
+        let j: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&o.files[&Format::Json]).unwrap()).unwrap();
+        j["source"].as_str().unwrap().to_string()
+    };
+    assert_eq!(source(&a), spoken.display().to_string());
+    assert_eq!(source(&b), silent.display().to_string());
+    assert_eq!(b.segments, 0);
+    // The first again: its own folder, without the stale slide.
+    let again = run(&spoken, &out, &work).unwrap();
+    assert_eq!(again.folder, a.folder);
+    assert!(!a.folder.join("slides/slide-009.jpg").exists());
+    assert!(a.folder.join("slides/slide-002.jpg").is_file());
+    assert!(b.folder.join("slides/slide-002.jpg").is_file());
+}

@@ -10,7 +10,9 @@ use tokio::sync::broadcast::Receiver;
 use tokio_util::sync::CancellationToken;
 use video2doc_core::api::{Core, CoreDirs};
 use video2doc_core::pipeline::WorkerCommand;
-use video2doc_core::watch::{FolderWatcher, OutputPlace, WatchEvent, WatchTiming, WatchedFolder};
+use video2doc_core::watch::{
+    AfterSuccess, FolderWatcher, OutputPlace, WatchEvent, WatchTiming, WatchedFolder,
+};
 use video2doc_queue::State;
 
 mod common;
@@ -46,6 +48,10 @@ fn timing() -> WatchTiming {
 
 /// A short silent video showing `text` (distinct text, distinct content).
 fn video(path: &Path, text: &str) {
+    video_of(path, text, 2);
+}
+
+fn video_of(path: &Path, text: &str, secs: u32) {
     let ok = Command::new("ffmpeg")
         .args([
             "-hide_banner",
@@ -57,7 +63,7 @@ fn video(path: &Path, text: &str) {
             "-i",
         ])
         .arg(format!(
-            "color=c=white:s=320x180:d=2:r=5,drawtext=text='{text}':fontsize=30:x=10:y=10"
+            "color=c=white:s=320x180:d={secs}:r=5,drawtext=text='{text}':fontsize=30:x=10:y=10"
         ))
         .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"])
         .arg(path)
@@ -291,5 +297,155 @@ async fn a_removed_folder_recovers_and_a_bad_file_fails_alone() {
         unreachable!()
     };
     assert_eq!(core.wait(export).await.unwrap().state, State::Succeeded);
+    stop.cancel();
+}
+
+/// `video` written elsewhere and renamed into place (as a finished download arrives).
+fn arrive(dir: &Path, to: &Path, text: &str, secs: u32) {
+    let staged = dir.join(format!("staged-{text}.mp4"));
+    video_of(&staged, text, secs);
+    std::fs::rename(&staged, to).unwrap();
+}
+
+fn sha(p: &Path) -> String {
+    video2doc_core::pipeline::content_hash(p).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_named_recordings_moved_to_an_archive_are_both_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, out, archive) = (
+        dir.path().join("zoom"),
+        dir.path().join("out"),
+        dir.path().join("archive"),
+    );
+    for m in ["monday", "tuesday"] {
+        std::fs::create_dir_all(inbox.join(m)).unwrap();
+    }
+    std::fs::create_dir_all(&archive).unwrap();
+    // One already archived by hand, same name.
+    video(&archive.join("zoom_0.mp4"), "Old");
+    let old = sha(&archive.join("zoom_0.mp4"));
+    let core = core(dir.path()).await;
+    let mut folder = WatchedFolder::new(inbox.clone(), OutputPlace::Folder(out.clone()));
+    folder.recursive = true;
+    folder.after_success = AfterSuccess::MoveTo(archive.clone());
+    let (_w, mut rx, stop) = start(&core, vec![folder]);
+    let mut hashes = vec![old.clone()];
+    for m in ["monday", "tuesday"] {
+        let p = inbox.join(m).join("zoom_0.mp4");
+        arrive(dir.path(), &p, m, 2);
+        hashes.push(sha(&p));
+    }
+    until(&mut rx, 90, 2, |e| {
+        matches!(e, WatchEvent::SourceMoved { .. })
+    })
+    .await;
+    let mut archived: Vec<String> = std::fs::read_dir(&archive)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    archived.sort();
+    assert_eq!(archived, ["zoom_0 (2).mp4", "zoom_0 (3).mp4", "zoom_0.mp4"]);
+    let mut kept: Vec<String> = archived.iter().map(|n| sha(&archive.join(n))).collect();
+    kept.sort();
+    hashes.sort();
+    assert_eq!(kept, hashes, "every recording is in the archive");
+    assert_eq!(
+        sha(&archive.join("zoom_0.mp4")),
+        old,
+        "the old one is untouched"
+    );
+    assert!(out.join("zoom_0").is_dir() && out.join("zoom_0 (2)").is_dir());
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_replaced_or_copied_after_it_was_taken_is_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let core = core(dir.path()).await;
+    let mut folder = WatchedFolder::new(inbox.clone(), OutputPlace::Folder(dir.path().join("out")));
+    folder.after_success = AfterSuccess::Delete;
+    let (_w, mut rx, stop) = start(&core, vec![folder]);
+
+    // A copy made while the first is processed: the processed file is deleted, not
+    // the copy.
+    arrive(dir.path(), &inbox.join("lecture.mp4"), "Lecture", 8);
+    until(&mut rx, 30, 1, ingested).await;
+    std::fs::copy(inbox.join("lecture.mp4"), inbox.join("backup.mp4")).unwrap();
+    until(&mut rx, 90, 1, |e| {
+        matches!(e, WatchEvent::SourceDeleted { .. })
+    })
+    .await;
+    assert!(!inbox.join("lecture.mp4").exists());
+    assert!(inbox.join("backup.mp4").is_file(), "the copy is kept");
+
+    // A new take saved over the file while the first take is processed: kept.
+    arrive(dir.path(), &inbox.join("take.mp4"), "Take one", 8);
+    until(&mut rx, 30, 1, ingested).await;
+    arrive(dir.path(), &inbox.join("take.mp4"), "Take two", 3);
+    let second = sha(&inbox.join("take.mp4"));
+    let seen = until(&mut rx, 90, 1, |e| {
+        matches!(e, WatchEvent::Skipped { reason, .. } if reason.contains("changed since it was processed"))
+            || matches!(e, WatchEvent::SourceDeleted { .. })
+    })
+    .await;
+    assert!(
+        matches!(seen.last(), Some(WatchEvent::Skipped { .. })),
+        "the new take was deleted: {seen:?}"
+    );
+    assert_eq!(sha(&inbox.join("take.mp4")), second);
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_dropped_into_the_folder_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, private) = (dir.path().join("shared"), dir.path().join("private"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::create_dir_all(&private).unwrap();
+    video(&private.join("board-meeting.mp4"), "Board");
+    let core = core(dir.path()).await;
+    let (_w, mut rx, stop) = start(
+        &core,
+        vec![WatchedFolder::new(inbox.clone(), OutputPlace::BesideSource)],
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::os::unix::fs::symlink(private.join("board-meeting.mp4"), inbox.join("talk.mp4")).unwrap();
+    quiet(&mut rx, 6, ingested).await;
+    assert_eq!(
+        std::fs::read_dir(&inbox).unwrap().count(),
+        1,
+        "no documents beside the link"
+    );
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_cannot_be_taken_is_reported_once_not_every_rescan() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let core = core(dir.path()).await;
+    let mut folder = WatchedFolder::new(inbox.clone(), OutputPlace::Folder(dir.path().join("out")));
+    folder.language = Some("english".into()); // not a language code
+    let (_w, mut rx, stop) = start(&core, vec![folder]);
+    arrive(dir.path(), &inbox.join("a.mp4"), "A", 2);
+    let seen = until(&mut rx, 30, 1, |e| matches!(e, WatchEvent::Skipped { .. })).await;
+    let Some(WatchEvent::Skipped { reason, .. }) = seen.last() else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("english") && reason.contains("language"),
+        "{reason}"
+    );
+    // Rescans every 2 s: not taken (nor reported) again while it is unchanged...
+    quiet(&mut rx, 7, |e| matches!(e, WatchEvent::Skipped { .. })).await;
+    // ...but again once it changes.
+    arrive(dir.path(), &inbox.join("a.mp4"), "A again", 2);
+    until(&mut rx, 30, 1, |e| matches!(e, WatchEvent::Skipped { .. })).await;
     stop.cancel();
 }

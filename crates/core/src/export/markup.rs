@@ -16,9 +16,16 @@ fn link(p: &Path, base: &Path) -> String {
         .join("/")
 }
 
+/// `s` as literal Markdown text on one line: markup characters escaped (a backtick or
+/// `<` in a file name cannot open a code span or raw HTML), controls and line breaks
+/// turned into spaces.
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
+        if c.is_control() {
+            out.push(' ');
+            continue;
+        }
         if matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|'
@@ -33,15 +40,17 @@ fn md_escape(s: &str) -> String {
 pub fn markdown(doc: &Document, out_dir: &Path) -> String {
     let mut s = format!("# {}\n\n", md_escape(&doc.title));
     s.push_str(&format!(
-        "- Source: `{}`\n- Duration: {}\n",
-        doc.source
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
+        "- Source: {}\n- Duration: {}\n",
+        md_escape(
+            &doc.source
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ),
         clock(doc.duration_ms)
     ));
     if let Some(l) = &doc.language {
-        s.push_str(&format!("- Language: {l}\n"));
+        s.push_str(&format!("- Language: {}\n", md_escape(l)));
     }
     if let Some(m) = &doc.model {
         s.push_str(&format!("- Transcribed with: {}\n", md_escape(m)));

@@ -2,6 +2,7 @@
 //! named safely whatever the input's name, each written whole or not at all.
 
 pub mod cues;
+pub mod folder;
 pub mod markup;
 pub mod names;
 pub mod pdf;
@@ -9,7 +10,7 @@ pub mod subtitles;
 pub mod word;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::Document;
 
 pub use cues::SubtitleStyle;
+pub use folder::{DocFolder, FolderError, OUTPUT_MARKER};
 pub use names::safe_stem;
 
 /// An output format.
@@ -83,37 +85,25 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Pdf(#[from] pdf::PdfError),
+    #[error(transparent)]
+    Folder(#[from] FolderError),
     #[error("the Word document could not be made: {0}")]
     Docx(String),
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|source| ExportError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
-}
-
-/// Writes `doc` in each format to `dir/<stem>.<ext>`; returns the paths by format.
+/// Writes `doc` in each format to `<stem>.<ext>` in `folder` (each whole or not at all,
+/// never through a link); returns the paths by format.
 pub fn export(
     doc: &Document,
-    dir: &Path,
+    folder: &DocFolder,
     stem: &str,
     formats: &[Format],
     subtitles: &SubtitleStyle,
 ) -> Result<BTreeMap<Format, PathBuf>, ExportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ExportError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let mut out = BTreeMap::new();
     for f in formats {
-        let path = dir.join(format!("{stem}.{}", f.ext()));
         let bytes = match f {
-            Format::Md => markup::markdown(doc, dir).into_bytes(),
+            Format::Md => markup::markdown(doc, folder.path()).into_bytes(),
             Format::Html => markup::html(doc).into_bytes(),
             Format::Txt => markup::text(doc).into_bytes(),
             Format::Srt => subtitles::srt(&doc.segments, subtitles).into_bytes(),
@@ -122,7 +112,7 @@ pub fn export(
             Format::Docx => word::docx(doc).map_err(ExportError::Docx)?,
             Format::Pdf => pdf::pdf(doc)?,
         };
-        write_atomic(&path, &bytes)?;
+        let path = folder.write(&format!("{stem}.{}", f.ext()), &bytes)?;
         out.insert(*f, path);
     }
     Ok(out)

@@ -11,13 +11,23 @@ const EMU_PER_PX: u32 = 9525;
 /// The widest an image may be on an A4/Letter page with default margins: 6 inches.
 const MAX_WIDTH_PX: u32 = 576;
 
+/// `s` without the characters XML 1.0 cannot hold (C0 controls but tab and line
+/// breaks, U+FFFE, U+FFFF): Word calls a file with one of them damaged.
+fn xml_text(s: &str) -> String {
+    s.chars()
+        .filter(|c| {
+            !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+        })
+        .collect()
+}
+
 fn para(text: &str) -> Paragraph {
-    Paragraph::new().add_run(Run::new().add_text(text))
+    Paragraph::new().add_run(Run::new().add_text(xml_text(text)))
 }
 
 fn heading(text: &str, level: u8) -> Paragraph {
     Paragraph::new()
-        .add_run(Run::new().add_text(text))
+        .add_run(Run::new().add_text(xml_text(text)))
         .style(&format!("Heading{level}"))
 }
 
@@ -61,7 +71,8 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
     if !doc.summary.points.is_empty() {
         d = d.add_paragraph(heading("Summary", 2));
         if let Some(n) = &doc.summary.note {
-            d = d.add_paragraph(Paragraph::new().add_run(Run::new().add_text(n).italic()));
+            d = d
+                .add_paragraph(Paragraph::new().add_run(Run::new().add_text(xml_text(n)).italic()));
         }
         for p in &doc.summary.points {
             d = d.add_paragraph(para(&format!("• {p}")));
@@ -83,7 +94,11 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
         }
         if !sec.text.is_empty() {
             d = d.add_paragraph(
-                Paragraph::new().add_run(Run::new().add_text(&sec.text).fonts(fonts.clone())),
+                Paragraph::new().add_run(
+                    Run::new()
+                        .add_text(xml_text(&sec.text))
+                        .fonts(fonts.clone()),
+                ),
             );
         }
     }
@@ -97,7 +112,11 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
                             .add_text(format!("[{}] ", clock(seg.start_ms)))
                             .color("808080"),
                     )
-                    .add_run(Run::new().add_text(seg.text.trim()).fonts(fonts.clone())),
+                    .add_run(
+                        Run::new()
+                            .add_text(xml_text(seg.text.trim()))
+                            .fonts(fonts.clone()),
+                    ),
             );
         }
     }

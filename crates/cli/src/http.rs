@@ -366,22 +366,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The token in `<data>/api-token`, created (owner-only) when missing.
+/// The token in `<data>/api-token`, created when missing. It is kept only while the
+/// file is this user's alone (0600, not a link): one another user could have read is
+/// replaced by a new one, written atomically.
 pub fn token(data: &Path) -> std::io::Result<String> {
     let path = data.join("api-token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        if t.trim().len() >= 32 {
-            return Ok(t.trim().to_string());
+    if video2doc_core::private::is_private(&path) {
+        if let Ok(t) = std::fs::read_to_string(&path) {
+            if t.trim().len() >= 32 {
+                return Ok(t.trim().to_string());
+            }
         }
     }
     let bytes: [u8; 32] = rand::random();
     let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    use std::io::Write;
-    opts.open(&path)?.write_all(t.as_bytes())?;
+    video2doc_core::private::write_private(&path, t.as_bytes())?;
     Ok(t)
 }
 

@@ -25,13 +25,17 @@ impl Drop for Server {
 }
 
 fn serve(data: &Path) -> Server {
-    // The user's settings: the test model.
+    serve_with(data, json!({}))
+}
+
+/// `serve` with more settings than the test model.
+fn serve_with(data: &Path, more: Value) -> Server {
+    let mut settings = json!({ "model": model(), "threads": 2 });
+    for (k, v) in more.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
     std::fs::create_dir_all(data.join("config")).unwrap();
-    std::fs::write(
-        data.join("config/settings.json"),
-        json!({ "model": model(), "threads": 2 }).to_string(),
-    )
-    .unwrap();
+    std::fs::write(data.join("config/settings.json"), settings.to_string()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_video2doc"))
         .arg("--data-dir")
         .arg(data)
@@ -335,4 +339,56 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
         err.contains(&s.child.id().to_string()),
         "names the holder: {err}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_token_others_could_read_is_replaced_and_no_secret_is_served() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A token left readable by others (a restored backup, an older build).
+    let leaked = "ab".repeat(32);
+    std::fs::write(data.join("api-token"), &leaked).unwrap();
+    std::fs::set_permissions(
+        data.join("api-token"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let secret = "sk-test-never-in-a-job-7f3a";
+    let s = serve_with(
+        &data,
+        json!({ "summary_endpoint": {
+            "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": secret
+        }}),
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_ne!(s.token.trim(), leaked, "a new token");
+    assert_eq!(mode(&data.join("api-token")), 0o600);
+    assert_eq!(mode(&data), 0o700, "the data folder is private");
+    assert_eq!(mode(&data.join("config/settings.json")), 0o600);
+    let (code, _) = call(&s, "GET", "/api/queue/statistics", None, Some(&leaked));
+    assert_eq!(code, 401, "the leaked token no longer works");
+
+    // A job's record, as /info serves it, holds no key.
+    let input = common::lecture(dir.path(), "talk.mp4");
+    let out = dir.path().join("out");
+    let v = ok(
+        &s,
+        "POST",
+        "/api/queue/workflows/complete",
+        Some(json!({ "input": input, "output_dir": out })),
+    );
+    let body = v.to_string();
+    let ids: Vec<u64> = ["video", "audio", "image", "summary", "export"]
+        .iter()
+        .filter_map(|k| v["tasks"][k].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 5, "{body}");
+    for id in ids {
+        let info = ok(&s, "GET", &format!("/api/queue/tasks/{id}/info"), None);
+        assert!(!info.to_string().contains(secret), "{info}");
+    }
 }

@@ -170,8 +170,25 @@ fn a_workflow_submitted_from_one_data_folder_runs_on_a_worker_with_another() {
             .args(["--formats", "txt,md"]),
     );
     let export = submitted["workflows"][0]["export"].as_u64().unwrap();
-    // The worker has its own data folder (its own work folders) and runs until idle.
-    let o = video2doc(&root.path().join("worker"), &url)
+    // The worker has its own data folder (its own work folders) and serves jobs from
+    // the shared folder only; it runs until idle.
+    let worker = root.path().join("worker");
+    std::fs::create_dir_all(worker.join("config")).unwrap();
+    // Its models are its own: the job's model path is not loaded, a model of that name
+    // in its models folder is.
+    std::fs::create_dir_all(worker.join("models")).unwrap();
+    let own = worker
+        .join("models")
+        .join(common::model().file_name().unwrap());
+    std::fs::hard_link(common::model(), &own)
+        .or_else(|_| std::fs::copy(common::model(), &own).map(|_| ()))
+        .unwrap();
+    std::fs::write(
+        worker.join("config/settings.json"),
+        serde_json::json!({ "shared_roots": [root.path()] }).to_string(),
+    )
+    .unwrap();
+    let o = video2doc(&worker, &url)
         .args(["run", "--until-idle"])
         .output()
         .unwrap();

@@ -279,7 +279,9 @@ async fn release_if_model_ready(
 pub struct Core {
     queue: Queue,
     dirs: CoreDirs,
-    settings: RwLock<AppSettings>,
+    /// Shared with the workflow handlers (they read the summary endpoint and the shared
+    /// roots when a job runs).
+    settings: Arc<RwLock<AppSettings>>,
     models: crate::models::library::ModelLibrary,
     /// The model the settings name, as a path; jobs whose own model is not on this
     /// machine use it (see [`workflow::register`]).
@@ -306,10 +308,26 @@ impl Core {
         queue_url: Option<&str>,
     ) -> Result<Core, CoreError> {
         let settings = AppSettings::load(&dirs.config)?;
-        std::fs::create_dir_all(&dirs.data).map_err(|source| QueueError::Io {
+        // Private to this user, repaired at every start: the queue, the work folders
+        // (audio, transcripts), logs, the settings (keys, passwords).
+        crate::private::private_dir(&dirs.data).map_err(|source| QueueError::Io {
             path: dirs.data.clone(),
             source,
         })?;
+        if dirs.config.is_dir() {
+            let settings_file = AppSettings::path(&dirs.config);
+            for (path, made) in [
+                (&dirs.config, crate::private::private_dir(&dirs.config)),
+                (
+                    &settings_file,
+                    crate::private::repair_private_file(&settings_file),
+                ),
+            ] {
+                if let Err(e) = made {
+                    tracing::warn!(path = %path.display(), error = %e, "could not make private");
+                }
+            }
+        }
         let config = QueueConfig {
             retention: std::time::Duration::from_secs(u64::from(settings.retention_days) * 86_400),
             ..QueueConfig::default()
@@ -323,6 +341,7 @@ impl Core {
             Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
         };
         let current_model = Arc::new(RwLock::new(settings.model_path(&dirs.models())));
+        let shared_settings = Arc::new(RwLock::new(settings.clone()));
         workflow::register(
             &queue,
             dirs.work(),
@@ -330,6 +349,7 @@ impl Core {
             settings.path_map.clone(),
             dirs.models(),
             current_model.clone(),
+            shared_settings.clone(),
         );
         Ok(Core {
             queue,
@@ -342,7 +362,7 @@ impl Core {
                 lib
             },
             dirs,
-            settings: RwLock::new(settings),
+            settings: shared_settings,
         })
     }
 
@@ -461,7 +481,9 @@ impl Core {
         p.transcribe.translate = o.translate;
         p.transcribe.initial_prompt = o.prompt.clone();
         p.transcribe.threads = s.threads;
-        p.summary_endpoint = s.summary_endpoint;
+        // Not in the job: the machine that runs the summary uses its own endpoint and key
+        // (a job is stored, shown by /info, and on a shared queue read by every worker).
+        p.summary_endpoint = None;
         p.subtitles = s.subtitles;
         p.slide_sensitivity = s.slide_sensitivity;
         p.transcribe.chinese_script = s.chinese_script;

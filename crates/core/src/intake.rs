@@ -32,6 +32,8 @@ pub struct Rejected {
 
 /// Folders deeper than this are not entered (a dropped home folder must not take hours).
 const MAX_DEPTH: usize = 8;
+/// At most this many files from one drop.
+const MAX_FILES: usize = 10_000;
 
 /// Whether the app takes files of this name.
 pub fn is_supported(path: &Path) -> bool {
@@ -44,9 +46,20 @@ pub fn is_supported(path: &Path) -> bool {
 pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Rejected>) {
     let mut files = Vec::new();
     let mut rejected = Vec::new();
+    let mut visited = std::collections::HashSet::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, 0, &mut files);
+            walk(p, 0, &mut visited, &mut files);
+            if files.len() >= MAX_FILES {
+                rejected.push(Rejected {
+                    path: p.clone(),
+                    reason: format!(
+                        "it holds more than {MAX_FILES} video and audio files; the first \
+                         {MAX_FILES} were taken: drop fewer at a time"
+                    ),
+                });
+                break;
+            }
         } else if !p.exists() {
             rejected.push(Rejected {
                 path: p.clone(),
@@ -68,14 +81,26 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Rejected>) {
             });
         }
     }
-    files.dedup();
+    // The same file reached twice (named twice, or through a link): once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
     (files, rejected)
 }
 
-/// Supported files of a folder and its subfolders; hidden ones and the app's own output
-/// folders are skipped.
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DEPTH || dir.join(crate::watch::OUTPUT_MARKER).exists() {
+/// Supported files of a folder and its subfolders; hidden ones, the app's own output
+/// folders and links are skipped, and no folder is walked twice (a link loop cannot
+/// multiply files).
+fn walk(
+    dir: &Path,
+    depth: usize,
+    visited: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) {
+    if depth > MAX_DEPTH
+        || out.len() >= MAX_FILES
+        || dir.join(crate::watch::OUTPUT_MARKER).exists()
+        || !visited.insert(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+    {
         return;
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -90,9 +115,14 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         if hidden {
             continue;
         }
+        // Links inside a dropped folder are not followed (as in watched folders); a
+        // link dropped itself is.
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
         if p.is_dir() {
-            walk(&p, depth + 1, out);
-        } else if is_supported(&p) {
+            walk(&p, depth + 1, visited, out);
+        } else if is_supported(&p) && out.len() < MAX_FILES {
             out.push(p);
         }
     }
@@ -184,5 +214,22 @@ mod tests {
         assert_eq!(rejected.len(), 2);
         assert!(rejected[0].reason.contains(".pdf are not video or audio"));
         assert_eq!(rejected[1].reason, "it does not exist");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn link_loops_and_the_same_file_twice_give_each_file_once() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("course");
+        std::fs::create_dir_all(root.join("week 1")).unwrap();
+        std::fs::write(root.join("week 1/a.mp4"), b"x").unwrap();
+        std::fs::write(root.join("b.mp4"), b"x").unwrap();
+        // Links back up the tree, twice: each file would be reached many times over.
+        std::os::unix::fs::symlink(&root, root.join("week 1/self")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("again")).unwrap();
+        std::os::unix::fs::symlink(root.join("b.mp4"), root.join("b-link.mp4")).unwrap();
+        let (files, rejected) = expand(&[root.clone(), root.join("b.mp4")]);
+        assert_eq!(files, vec![root.join("b.mp4"), root.join("week 1/a.mp4")]);
+        assert!(rejected.is_empty(), "{rejected:?}");
     }
 }

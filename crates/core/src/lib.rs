@@ -35,6 +35,7 @@ pub mod models;
 pub mod net;
 pub mod paths;
 pub mod pipeline;
+pub mod private;
 pub mod probe;
 pub mod process;
 pub mod repeats;

@@ -182,8 +182,53 @@ fn load<T: DeserializeOwned>(path: &Path, key: &str) -> Option<T> {
     (c.key == key).then_some(c.value)
 }
 
+/// One job at a time per stage of a work folder: two jobs on the same content (the same
+/// file twice, two copies of it) take turns, and the second finds the first's result
+/// instead of writing the same files at the same time. Held until dropped.
+struct StageLock(#[allow(dead_code)] std::fs::File);
+
+fn lock_stage(
+    work: &Path,
+    stage: &str,
+    cancel: Option<&AtomicBool>,
+) -> Result<StageLock, PipelineError> {
+    let path = work.join(format!(".lock-{stage}"));
+    let werr = |source| PipelineError::Work {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(werr)?;
+    let mut waited = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(StageLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if !waited {
+                    tracing::info!(work = %work.display(), stage, "another job works on this content; waiting for it");
+                    waited = true;
+                }
+                if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                    return Err(PipelineError::Cancelled);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(werr(e)),
+        }
+    }
+}
+
 fn store<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<(), PipelineError> {
-    let tmp = path.with_extension("part");
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp = path.with_extension(format!(
+        "{}-{}.part",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let bytes = serde_json::to_vec(&Cached {
         key: key.to_string(),
         value,
@@ -199,6 +244,7 @@ fn store<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<(), Pipeline
 
 /// Stage 1: what the file holds.
 pub fn probe_stage(input: &Path, work: &Path) -> Result<MediaInfo, PipelineError> {
+    let _lock = lock_stage(work, "probe", None)?;
     let path = work.join("probe.json");
     if let Some(info) = load::<MediaInfo>(&path, "probe-1") {
         if info.path == input {
@@ -215,6 +261,7 @@ pub fn probe_stage(input: &Path, work: &Path) -> Result<MediaInfo, PipelineError
 pub fn open_work(root: &Path, input: &Path) -> Result<(PathBuf, MediaInfo), PipelineError> {
     let info = probe::probe(input)?;
     let work = work_dir(root, input)?;
+    let _lock = lock_stage(&work, "probe", None)?;
     store(&work.join("probe.json"), "probe-1", &info)?;
     Ok((work, info))
 }
@@ -230,6 +277,7 @@ pub fn audio_stage(
     if info.audio.is_none() {
         return Ok(None);
     }
+    let _lock = lock_stage(work, "audio", Some(cancel))?;
     let pcm = work.join("audio.f32");
     let done = work.join("audio.done");
     if done.is_file() && pcm.is_file() {
@@ -275,6 +323,7 @@ pub fn transcript_stage(
             segments: Vec::new(),
         });
     };
+    let _lock = lock_stage(work, "transcript", Some(cancel))?;
     let key = transcript_key(settings);
     let path = work.join("transcript.json");
     if let Some(t) = load::<Transcript>(&path, &key) {
@@ -444,6 +493,7 @@ pub fn slides_stage(
         settings.slide_sensitivity,
         "slides-2",
     ));
+    let _lock = lock_stage(work, "slides", Some(cancel))?;
     let path = work.join("slides.json");
     if let Some(s) = load::<Vec<SlideImage>>(&path, &key) {
         if s.iter().all(|s| s.image.is_file()) {
@@ -513,6 +563,7 @@ pub fn summary_stage(
     work: &Path,
     settings: &Settings,
 ) -> Result<Summary, PipelineError> {
+    let _lock = lock_stage(work, "summary", None)?;
     let text = crate::document::join_text(transcript.segments.iter());
     let key = key_of(&(&text, &settings.summary_endpoint, "summary-1"));
     let path = work.join("summary.json");

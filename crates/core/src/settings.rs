@@ -48,6 +48,11 @@ pub struct AppSettings {
     /// Where shared storage is mounted on this machine, for jobs submitted elsewhere:
     /// `[{"from": "/mnt/share", "to": "Z:\\"}]`.
     pub path_map: PathMapping,
+    /// On a shared queue, the folders whose files this machine processes and writes
+    /// documents into for jobs (besides path_map's targets, the output folder and the
+    /// watched folders): a job naming anything else fails, so that whoever can write to
+    /// the queue cannot make this machine read or write other files.
+    pub shared_roots: Vec<PathBuf>,
     /// Where Whisper models are downloaded from: Hugging Face (`None`) or a mirror of it
     /// that serves the same paths (e.g. `https://hf-mirror.com` where Hugging Face
     /// cannot be reached).
@@ -108,6 +113,7 @@ impl Default for AppSettings {
             queue_url: None,
             queue_ca_file: None,
             path_map: PathMapping::default(),
+            shared_roots: Vec::new(),
             model_source: None,
             model_catalogue: None,
             chinese_script: Default::default(),
@@ -157,11 +163,10 @@ impl AppSettings {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(config_dir).map_err(io)?;
-        let tmp = path.with_extension("json.part");
+        // Private: it may hold a summary API key and a Redis password.
+        crate::private::private_dir(config_dir).map_err(io)?;
         let bytes = serde_json::to_vec_pretty(self).expect("settings serialize");
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
+        crate::private::write_private(&path, &bytes).map_err(io)
     }
 
     /// What is wrong with these settings, in plain words, one line each (empty: fine).
@@ -223,6 +228,12 @@ impl AppSettings {
             }
         }
         p.extend(self.subtitles.problems());
+        for r in self.shared_roots.iter().filter(|r| !r.is_absolute()) {
+            p.push(format!(
+                "the shared folder {} must be a full path",
+                r.display()
+            ));
+        }
         if let Some(c) = &self.model_catalogue {
             if let Err(e) = crate::models::catalogue::read_catalogue(c) {
                 p.push(e.to_string());

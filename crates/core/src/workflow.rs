@@ -16,6 +16,7 @@ use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priorit
 use crate::paths::PathMapping;
 use crate::pipeline::{self, PipelineError, Settings, WorkerCommand};
 use crate::probe::ProbeError;
+use crate::settings::AppSettings;
 use crate::transcribe;
 use crate::transcribe::{Segment, TranscribeError, Transcript};
 
@@ -86,8 +87,9 @@ impl pipeline::Progress for JobProgress<'_> {
     }
 }
 
-/// Where a worker runs: its path mapping, its models folder, and on a shared queue its
-/// host name (the input was named on another machine, so it is checked first).
+/// Where a worker runs: its path mapping, its models folder, its settings, and on a
+/// shared queue its host name (the job was made on another machine, or forged by
+/// anyone who can write to the queue's store: its paths are checked, see [`locate`]).
 struct Place {
     paths: PathMapping,
     shared_host: Option<String>,
@@ -95,6 +97,8 @@ struct Place {
     models: PathBuf,
     /// The model the app's settings name now.
     current: Arc<RwLock<PathBuf>>,
+    /// This machine's settings now (the summary endpoint and its key, shared roots).
+    settings: Arc<RwLock<AppSettings>>,
 }
 
 impl Place {
@@ -106,7 +110,9 @@ impl Place {
     /// before any model existed waits, and then runs with the model chosen meanwhile.
     fn model(&self, named: &Path) -> PathBuf {
         let mapped = self.paths.map(named);
-        if mapped.is_file() {
+        // From a shared queue, only models of this machine's own folder: never any file
+        // a job names.
+        if mapped.is_file() && (self.shared_host.is_none() || mapped.starts_with(&self.models)) {
             return mapped;
         }
         if self.shared_host.is_some() {
@@ -125,7 +131,12 @@ impl Place {
             tracing::info!(named = %named.display(), using = %current.display(), "the job's model is not here; using the model the settings name");
             return current;
         }
-        mapped
+        match (&self.shared_host, named.file_name()) {
+            // Missing here: named in this machine's models folder, for the stage to
+            // report (never a path the job chose).
+            (Some(_), Some(name)) => self.models.join(name),
+            _ => mapped,
+        }
     }
 }
 
@@ -140,7 +151,13 @@ fn input_of(ctx: &JobContext, place: &Place) -> Result<WorkflowInput, JobError> 
 /// and the host; otherwise the stages report a missing input themselves.
 fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     let input = place.paths.map(&w.input);
+    let out_dir = place.paths.map(&w.out_dir);
     let host = place.shared_host.as_deref();
+    let app = place
+        .settings
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     if let (Some(host), Err(e)) = (host, std::fs::File::open(&input)) {
         let named = if input == w.input {
             String::new()
@@ -152,13 +169,74 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
             input.display()
         )));
     }
+    if let Some(host) = host {
+        let roots = shared_roots(&app, &place.paths);
+        for (what, path) in [("input", &input), ("output folder", &out_dir)] {
+            if !inside_roots(path, &roots) {
+                return Err(JobError::fatal(format!(
+                    "the job's {what} {} is outside the folders {host} serves a shared queue from \
+                     ({}); add its folder to shared_roots in that machine's settings",
+                    path.display(),
+                    if roots.is_empty() {
+                        "none are set".to_string()
+                    } else {
+                        roots
+                            .iter()
+                            .map(|r| r.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )));
+            }
+        }
+    }
     let mut settings = w.settings;
     settings.transcribe.model = place.model(&settings.transcribe.model);
+    // The summary endpoint (and its key) is this machine's own: jobs never carry one.
+    settings.summary_endpoint = app.summary_endpoint;
     Ok(WorkflowInput {
         input,
-        out_dir: place.paths.map(&w.out_dir),
+        out_dir,
         settings,
     })
+}
+
+/// The folders a machine serves jobs of a shared queue from: its `shared_roots`, the
+/// folders its path mapping leads to, its output folder and watched folders.
+fn shared_roots(s: &AppSettings, paths: &PathMapping) -> Vec<PathBuf> {
+    s.shared_roots
+        .iter()
+        .cloned()
+        .chain(paths.0.iter().map(|m| PathBuf::from(&m.to)))
+        .chain(s.output_dir.clone())
+        .chain(s.watch.iter().map(|w| w.path.clone()))
+        .chain(s.watch.iter().filter_map(|w| match &w.output {
+            crate::watch::OutputPlace::Folder(p) => Some(p.clone()),
+            crate::watch::OutputPlace::BesideSource => None,
+        }))
+        .collect()
+}
+
+/// Whether `path` (resolved: links and `..` followed as the system would) lies under
+/// one of `roots` (resolved too). A path that does not exist yet is judged by the
+/// nearest folder above it that does.
+fn inside_roots(path: &Path, roots: &[PathBuf]) -> bool {
+    let resolved = path.ancestors().find_map(|a| {
+        let real = a.canonicalize().ok()?;
+        let rest = path.strip_prefix(a).ok()?;
+        // What is below the existing part must not climb back out of it.
+        let climbs = rest
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)));
+        (!climbs).then(|| real.join(rest))
+    });
+    let Some(resolved) = resolved else {
+        return false;
+    };
+    roots
+        .iter()
+        .filter_map(|r| r.canonicalize().ok())
+        .any(|r| resolved.starts_with(r))
 }
 
 /// Runs a blocking stage on the blocking pool.
@@ -180,6 +258,7 @@ pub fn register(
     paths: PathMapping,
     models: PathBuf,
     current_model: Arc<RwLock<PathBuf>>,
+    settings: Arc<RwLock<AppSettings>>,
 ) {
     let root = Arc::new(work_root);
     let worker = Arc::new(worker);
@@ -189,6 +268,7 @@ pub fn register(
         shared_host,
         models,
         current: current_model,
+        settings,
     });
 
     let (r, wk) = (root.clone(), worker.clone());
@@ -342,9 +422,11 @@ pub fn register(
 }
 
 /// The work folder: as an earlier step of the workflow found it, or from the input.
+/// An earlier step's work folder is taken only when it is one of this machine's (a
+/// result read from a shared store could name any folder, with any files in it).
 fn work_for(known: Option<Value>, root: &Path, input: &Path) -> Result<PathBuf, PipelineError> {
     match known.and_then(|v| v.as_str().map(PathBuf::from)) {
-        Some(p) if p.is_dir() => Ok(p),
+        Some(p) if p.is_dir() && inside_roots(&p, &[root.to_path_buf()]) && p != root => Ok(p),
         _ => pipeline::open_work(root, input).map(|(work, _)| work),
     }
 }
@@ -517,6 +599,7 @@ mod tests {
             shared_host: shared.then(|| "lab-2".to_string()),
             models: models.path().to_path_buf(),
             current: Arc::new(RwLock::new(PathBuf::from("/nonexistent/ggml-base.bin"))),
+            settings: Arc::new(RwLock::new(AppSettings::default())),
         };
         let w = locate(input("/mnt/share/talk.mp4"), &place(true)).unwrap();
         assert_eq!(w.input, here.path().join("talk.mp4"));
@@ -547,11 +630,12 @@ mod tests {
             shared_host: shared.then(|| "lab-2".to_string()),
             models: models.path().to_path_buf(),
             current: current.clone(),
+            settings: Arc::new(RwLock::new(AppSettings::default())),
         };
         let elsewhere = Path::new("/home/alice/.local/share/video2doc/models/ggml-base.bin");
-        // Not here yet, and no model chosen here either: left as named, for the stage
-        // to report.
-        assert_eq!(place(true).model(elsewhere), elsewhere);
+        // Not here yet, and no model chosen here either: named in this machine's models
+        // folder, for the stage to report.
+        assert_eq!(place(true).model(elsewhere), here);
         std::fs::write(&here, b"model").unwrap();
         assert_eq!(place(true).model(elsewhere), here);
         // A local queue does not look for a file of the same name.
@@ -561,5 +645,108 @@ mod tests {
         std::fs::write(&chosen, b"model").unwrap();
         assert_eq!(place(false).model(elsewhere), chosen);
         assert_eq!(place(false).model(&here), here, "its own model first");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_shared_job_reaches_only_the_folders_this_machine_serves() {
+        let d = tempfile::tempdir().unwrap();
+        let share = d.path().join("share");
+        std::fs::create_dir_all(share.join("docs")).unwrap();
+        std::fs::write(share.join("talk.mp4"), b"x").unwrap();
+        let secret = d.path().join("home/.ssh/id_ed25519");
+        std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+        std::fs::write(&secret, b"key").unwrap();
+        std::os::unix::fs::symlink(&secret, share.join("link.mp4")).unwrap();
+        let models = d.path().join("models");
+        std::fs::create_dir_all(&models).unwrap();
+        let settings = AppSettings {
+            shared_roots: vec![share.clone()],
+            summary_endpoint: Some(crate::summary::Endpoint {
+                base_url: "https://llm.example/v1".into(),
+                model: "m".into(),
+                api_key: Some("own-key".into()),
+                prompt: String::new(),
+                timeout_s: 30,
+            }),
+            ..AppSettings::default()
+        };
+        let place = Place {
+            paths: PathMapping::default(),
+            shared_host: Some("lab-2".into()),
+            models: models.clone(),
+            current: Arc::new(RwLock::new(models.join("ggml-base.bin"))),
+            settings: Arc::new(RwLock::new(settings)),
+        };
+        let job = |input: &Path, out: &Path| {
+            let mut settings = Settings::new(secret.clone());
+            settings.summary_endpoint = Some(crate::summary::Endpoint {
+                base_url: "http://127.0.0.1:6379/".into(),
+                model: "m".into(),
+                api_key: None,
+                prompt: String::new(),
+                timeout_s: 30,
+            });
+            WorkflowInput {
+                input: input.to_path_buf(),
+                out_dir: out.to_path_buf(),
+                settings,
+            }
+        };
+        let ok = locate(
+            job(&share.join("talk.mp4"), &share.join("docs/new")),
+            &place,
+        )
+        .unwrap();
+        // The endpoint and its key are this machine's; the job's URL is not used.
+        let e = ok.settings.summary_endpoint.unwrap();
+        assert_eq!(
+            (e.base_url.as_str(), e.api_key.as_deref()),
+            ("https://llm.example/v1", Some("own-key"))
+        );
+        // A model named by path outside the models folder is never loaded.
+        assert_ne!(ok.settings.transcribe.model, secret);
+
+        let escapes = [
+            (secret.clone(), share.join("docs")),
+            (share.join("link.mp4"), share.join("docs")),
+            (
+                share.join("docs/../../home/.ssh/id_ed25519"),
+                share.join("docs"),
+            ),
+            (share.join("talk.mp4"), PathBuf::from("/etc")),
+            (share.join("talk.mp4"), share.join("docs/../../elsewhere")),
+        ];
+        for (input, out) in escapes {
+            let e = locate(job(&input, &out), &place).unwrap_err();
+            assert!(!e.retryable);
+            assert!(
+                e.message.contains("shared_roots") && e.message.contains("lab-2"),
+                "{}",
+                e.message
+            );
+        }
+
+        // An earlier step's work folder is taken only from this machine's work root.
+        let root = d.path().join("work");
+        std::fs::create_dir_all(&root).unwrap();
+        let forged = work_for(
+            Some(json!(share.display().to_string())),
+            &root,
+            &share.join("talk.mp4"),
+        );
+        assert!(
+            !matches!(&forged, Ok(p) if !p.starts_with(&root)),
+            "a forged work folder was used: {forged:?}"
+        );
+        let own = root.join("0123456789abcdef");
+        std::fs::create_dir_all(&own).unwrap();
+        let again = work_for(
+            Some(json!(own.display().to_string())),
+            &root,
+            &share.join("talk.mp4"),
+        )
+        .unwrap();
+        assert_eq!(again, own);
     }
 }

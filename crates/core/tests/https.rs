@@ -291,6 +291,7 @@ fn quick() -> Persistence {
     Persistence {
         attempts: 3,
         first_pause: Duration::from_millis(50),
+        most_bytes: None,
     }
 }
 
@@ -381,6 +382,42 @@ fn a_complete_part_left_by_a_crash_is_verified_not_asked_for_forever() {
     let (r, _) = get(&direct(), &url, &dest2, &sha256(&b));
     r.unwrap();
     assert_eq!(std::fs::read(&dest2).unwrap(), *b);
+}
+
+#[test]
+fn a_download_larger_than_the_model_can_be_is_stopped_before_the_disk_fills() {
+    let b = body();
+    let s = https_server(trusted(), b.clone(), Arc::default());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("ggml-test.bin");
+    let url = format!("https://127.0.0.1:{}/model.bin", s.port);
+    let r = fetch(
+        &direct(),
+        &url,
+        &dest,
+        &sha256(&b),
+        &Persistence {
+            most_bytes: Some(1_000_000),
+            ..quick()
+        },
+        &AtomicBool::new(false),
+        |_| {},
+    );
+    let e = r.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ModelError::TooLarge {
+                limit: 1_000_000,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("ggml-test.bin"), "{e}");
+    assert!(!dest.exists());
+    let part = std::fs::metadata(dir.path().join("ggml-test.bin.part")).map(|m| m.len());
+    assert!(part.is_err() || part.unwrap() == 0, "nothing kept");
 }
 
 #[test]

@@ -260,3 +260,50 @@ fn two_inputs_with_one_name_keep_their_own_documents() {
     assert!(a.folder.join("slides/slide-002.jpg").is_file());
     assert!(b.folder.join("slides/slide-002.jpg").is_file());
 }
+
+#[test]
+fn two_jobs_on_one_file_at_once_take_turns_and_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = lecture(dir.path(), "twice.mp4", true);
+    let root = dir.path().join("work");
+    let (work, info) = video2doc_core::pipeline::open_work(&root, &input).unwrap();
+    let run = |log: Arc<Log>| {
+        let (input, work, info) = (input.clone(), work.clone(), info.clone());
+        std::thread::spawn(move || {
+            let cancel = Arc::new(AtomicBool::new(false));
+            let pcm = video2doc_core::pipeline::audio_stage(&input, &info, &work, &cancel, &*log)
+                .unwrap();
+            video2doc_core::pipeline::transcript_stage(
+                pcm.as_deref(),
+                &work,
+                &settings(),
+                &worker(),
+                &cancel,
+                &*log,
+            )
+            .unwrap()
+        })
+    };
+    let logs = [
+        Arc::new(Log(Mutex::new(Vec::new()))),
+        Arc::new(Log(Mutex::new(Vec::new()))),
+    ];
+    let (a, b) = (run(logs[0].clone()), run(logs[1].clone()));
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert_eq!(a, b, "the same transcript");
+    let text = a
+        .segments
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<String>();
+    assert!(text.contains("fox") || text.contains("dog"), "{text}");
+    // The audio was decoded once: one job waited and took the other's.
+    let decoded = logs
+        .iter()
+        .filter(|l| l.0.lock().unwrap().iter().any(|m| m.starts_with("audio:")))
+        .count();
+    assert_eq!(
+        decoded, 1,
+        "both jobs decoded the audio into one file at once"
+    );
+}

@@ -248,6 +248,11 @@ pub fn find_in(entries: &[CatalogueEntry], name: &str) -> Option<CatalogueEntry>
 pub enum ModelError {
     #[error("there is no model called {0:?}; `video2doc models list` shows them")]
     Unknown(String),
+    #[error(
+        "the download of {name} was stopped at {got} bytes: more than the {limit} it can be \
+         (a wrong file, or a broken server or proxy)"
+    )]
+    TooLarge { name: String, got: u64, limit: u64 },
     #[error("could not download {name}: {source}{}", resume_hint(*resumable, *kept_bytes))]
     Download {
         name: String,
@@ -314,7 +319,11 @@ pub fn download(
         &entry.url,
         &dest,
         &entry.checksum,
-        &Persistence::default(),
+        &Persistence {
+            // The catalogue's size with room for its rounding; never a full disk.
+            most_bytes: Some((u64::from(entry.size_mib) << 20) / 10 * 11 + (16 << 20)),
+            ..Persistence::default()
+        },
         cancel,
         event,
     )
@@ -353,10 +362,24 @@ pub fn ggml_info(path: &Path) -> Result<GgmlInfo, ModelError> {
         ftype: int(11),
         multilingual: int(1) >= 51865,
     };
+    // Every size whisper.cpp allocates by (a crafted header with a width of 2^31 would
+    // make it try), within what Whisper models have.
+    let (audio_ctx, audio_state, audio_head) = (int(2), int(3), int(4));
+    let (text_ctx, text_state, text_head) = (int(6), int(7), int(8));
+    let heads_fit = |state: i32, head: i32| head > 0 && head <= 64 && state % head == 0;
     let sane = (51_000..=52_000).contains(&info.n_vocab)
         && (1..=64).contains(&info.n_audio_layer)
         && (1..=64).contains(&info.n_text_layer)
-        && (info.n_mels == 80 || info.n_mels == 128);
+        && (info.n_mels == 80 || info.n_mels == 128)
+        && audio_ctx == 1500
+        && (1..=448).contains(&text_ctx)
+        && (64..=4096).contains(&audio_state)
+        && (64..=4096).contains(&text_state)
+        && heads_fit(audio_state, audio_head)
+        && heads_fit(text_state, text_head)
+        && info.ftype >= 0
+        && info.ftype % 1000 <= 40
+        && info.ftype / 1000 <= 3;
     if !sane {
         return Err(bad("its header does not describe a Whisper model"));
     }

@@ -49,6 +49,35 @@ struct Hparams {
     n_mels: usize,
 }
 
+impl Hparams {
+    /// Why these cannot be a Whisper model's (sizes a damaged or crafted file declares).
+    fn problem(&self) -> Option<String> {
+        let in_range = |v: usize, lo: usize, hi: usize| (lo..=hi).contains(&v);
+        let checks = [
+            (in_range(self.n_vocab, 1, 1_000_000), "vocabulary size"),
+            (in_range(self.n_audio_ctx, 1, 65_536), "audio context"),
+            (in_range(self.n_text_ctx, 1, 65_536), "text context"),
+            (in_range(self.n_audio_state, 1, 16_384), "audio width"),
+            (in_range(self.n_text_state, 1, 16_384), "text width"),
+            (in_range(self.n_audio_layer, 1, 256), "encoder layers"),
+            (in_range(self.n_text_layer, 1, 256), "decoder layers"),
+            (
+                self.n_audio_state.is_multiple_of(self.n_audio_head),
+                "encoder heads",
+            ),
+            (
+                self.n_text_state.is_multiple_of(self.n_text_head),
+                "decoder heads",
+            ),
+            (matches!(self.n_mels, 80 | 128), "mel bands"),
+        ];
+        checks
+            .iter()
+            .find(|(ok, _)| !ok)
+            .map(|(_, what)| format!("its {what} is not one a Whisper model has ({self:?})"))
+    }
+}
+
 /// The GPT-2 byte-level alphabet: char -> byte.
 fn unicode_to_byte() -> BTreeMap<char, u8> {
     let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
@@ -101,10 +130,26 @@ impl Source<'_> {
     }
 
     fn int(&self, name: &str) -> Result<usize, ConvertError> {
-        self.var(name)?
+        let v = self
+            .var(name)?
             .scalar_int()
-            .map(|v| v as usize)
-            .ok_or_else(|| self.bad(format!("{name} is not an integer")))
+            .ok_or_else(|| self.bad(format!("{name} is not an integer")))?;
+        usize::try_from(v)
+            .ok()
+            .filter(|v| (1..=1024).contains(v))
+            .ok_or_else(|| self.bad(format!("{name} is {v}, not a count of heads")))
+    }
+
+    /// Dimension `i` of variable `name`, which must have `rank` dimensions.
+    fn dim(&self, name: &str, rank: usize, i: usize) -> Result<usize, ConvertError> {
+        let v = self.var(name)?;
+        if v.shape.len() != rank {
+            return Err(self.bad(format!(
+                "variable {name} has {} dimensions, not {rank}",
+                v.shape.len()
+            )));
+        }
+        Ok(v.shape[i])
     }
 
     fn bad(&self, reason: String) -> ConvertError {
@@ -433,22 +478,27 @@ pub fn convert_ct2_dir_as(
             model.spec
         )));
     }
-    let emb = s.var("decoder/embeddings/weight")?;
-    let ape = s.var("encoder/position_encodings/encodings")?;
-    let tpe = s.var("decoder/position_encodings/encodings")?;
-    let conv1 = s.var("encoder/conv1/weight")?;
+    let (emb, ape, tpe, conv1) = (
+        "decoder/embeddings/weight",
+        "encoder/position_encodings/encodings",
+        "decoder/position_encodings/encodings",
+        "encoder/conv1/weight",
+    );
     let h = Hparams {
-        n_vocab: emb.shape[0],
-        n_audio_ctx: ape.shape[0],
-        n_audio_state: ape.shape[1],
+        n_vocab: s.dim(emb, 2, 0)?,
+        n_audio_ctx: s.dim(ape, 2, 0)?,
+        n_audio_state: s.dim(ape, 2, 1)?,
         n_audio_head: s.int("encoder/num_heads")?,
         n_audio_layer: s.count_layers("encoder"),
-        n_text_ctx: tpe.shape[0],
-        n_text_state: tpe.shape[1],
+        n_text_ctx: s.dim(tpe, 2, 0)?,
+        n_text_state: s.dim(tpe, 2, 1)?,
         n_text_head: s.int("decoder/num_heads")?,
         n_text_layer: s.count_layers("decoder"),
-        n_mels: conv1.shape[1],
+        n_mels: s.dim(conv1, 3, 1)?,
     };
+    if let Some(why) = h.problem() {
+        return Err(s.bad(why));
+    }
     let vocab_path = dir.join("vocabulary.txt");
     let vocab = std::fs::read_to_string(&vocab_path)
         .map_err(|e| s.bad(format!("its vocabulary.txt could not be read ({e})")))?;
@@ -466,6 +516,19 @@ pub fn convert_ct2_dir_as(
         tokens.push(bytes);
     }
     let tensors = tensors(&s, &h)?;
+    // Every tensor holds exactly what its shape says (a damaged file could declare one
+    // shape and carry other data: whisper.cpp would read past it).
+    for t in &tensors {
+        let want = t.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+        if want != Some(t.values.len()) {
+            return Err(s.bad(format!(
+                "tensor {} has {} values for the shape {:?}",
+                t.name,
+                t.values.len(),
+                t.shape
+            )));
+        }
+    }
 
     let tmp = dest.with_extension("part");
     let werr = |source| ConvertError::Write {

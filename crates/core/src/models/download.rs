@@ -87,6 +87,8 @@ pub struct Persistence {
     pub attempts: u32,
     /// The pause before the first retry; doubled each time, at most 8 s.
     pub first_pause: Duration,
+    /// A file growing past this is stopped (and past the size the server announced).
+    pub most_bytes: Option<u64>,
 }
 
 impl Default for Persistence {
@@ -94,6 +96,7 @@ impl Default for Persistence {
         Persistence {
             attempts: 5,
             first_pause: Duration::from_millis(500),
+            most_bytes: None,
         }
     }
 }
@@ -128,7 +131,7 @@ pub fn fetch(
         if cancel.load(Ordering::Relaxed) {
             return Err(ModelError::Cancelled);
         }
-        match attempt(http, url, &part, cancel, &mut event) {
+        match attempt(http, url, &part, persistence.most_bytes, cancel, &mut event) {
             Ok(()) => break,
             Err(Attempt::Stop(e)) => return Err(e),
             // Once is expected (a stale part); again means the server is inconsistent.
@@ -202,6 +205,7 @@ fn attempt(
     http: &Http,
     url: &str,
     part: &Path,
+    most_bytes: Option<u64>,
     cancel: &AtomicBool,
     event: &mut impl FnMut(Event),
 ) -> Result<(), Attempt> {
@@ -276,9 +280,27 @@ fn attempt(
         if n == 0 {
             break;
         }
+        done += n as u64;
+        // More than the server announced, or than the file can be: stop before the
+        // disk fills (the part is emptied: it cannot be a prefix of the right file).
+        let limit = match (total, most_bytes) {
+            (Some(t), Some(m)) => Some(t.min(m)),
+            (t, m) => t.or(m),
+        };
+        if let Some(limit) = limit.filter(|l| done > *l) {
+            drop(file);
+            let _ = truncate(part, 0);
+            return Err(stop(ModelError::TooLarge {
+                name: part
+                    .file_name()
+                    .map(|n| n.to_string_lossy().trim_end_matches(".part").to_string())
+                    .unwrap_or_default(),
+                got: done,
+                limit,
+            }));
+        }
         file.write_all(&buf[..n])
             .map_err(|e| stop(write_err(part)(e)))?;
-        done += n as u64;
         event(Event::Progress { done, total });
     }
     file.sync_all().map_err(|e| stop(write_err(part)(e)))?;

@@ -127,6 +127,9 @@ fn open_shared(
 ) -> Result<Queue, CoreError> {
     use std::sync::Arc;
     use video2doc_queue::{RedisConfig, RedisStore, Store};
+    if let Some(warning) = unencrypted_remote(url) {
+        tracing::warn!("{warning}");
+    }
     // At start an unreachable server is reported after a short wait; once running,
     // lost connections are retried for longer.
     let store = RedisStore::open(RedisConfig {
@@ -142,6 +145,31 @@ fn open_shared(
         Some(dirs.data.join("files")),
         config,
     )?)
+}
+
+/// For a `redis://` URL (no TLS) to another machine: a warning that jobs and the
+/// password cross the network in clear. `None` for `rediss://` and this machine.
+pub fn unencrypted_remote(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("redis://")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    let loopback = host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| {
+        format!(
+            "the shared queue at {host_port} is reached without encryption (redis://): jobs \
+             and the password cross the network in clear; use rediss:// (TLS) beyond this \
+             machine"
+        )
+    })
 }
 
 #[cfg(not(feature = "redis"))]
@@ -745,5 +773,30 @@ impl Core {
     /// Waits until a job has finished.
     pub async fn wait(&self, id: JobId) -> Result<JobRecord, CoreError> {
         Ok(self.queue.wait(id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unencrypted_remote;
+
+    #[test]
+    fn plain_redis_to_another_machine_is_warned_about_without_the_password() {
+        let w = unencrypted_remote("redis://:s3cret@queue.lab:6379/0").unwrap();
+        assert!(
+            w.contains("queue.lab:6379") && w.contains("rediss://"),
+            "{w}"
+        );
+        assert!(!w.contains("s3cret"), "{w}");
+        assert!(unencrypted_remote("redis://10.0.0.7/0").is_some());
+        for quiet in [
+            "rediss://queue.lab:6380/0",
+            "redis://127.0.0.1:6379/0",
+            "redis://localhost/0",
+            "redis://:pw@[::1]:6379",
+            "redis://127.0.0.2:7000",
+        ] {
+            assert!(unencrypted_remote(quiet).is_none(), "{quiet}");
+        }
     }
 }

@@ -197,11 +197,14 @@ fn lock_stage(
         path: path.clone(),
         source,
     };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = std::fs::create_dir_all(work)
+        .and_then(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        })
         .map_err(werr)?;
     let mut waited = false;
     loop {

@@ -101,6 +101,11 @@ pub struct ProbeOutput {
     pub stderr: String,
 }
 
+/// Before every input: ffmpeg may open local files and pipes only. A "video" that is
+/// really a playlist must not make it fetch URLs (revealing that the file was opened)
+/// whatever the ffmpeg build's defaults.
+const LOCAL_ONLY: [&str; 2] = ["-protocol_whitelist", "file,pipe"];
+
 /// Runs `ffprobe -show_format -show_streams -of json` on `path`.
 pub fn ffprobe_json(path: &Path) -> Result<ProbeOutput, ProcessError> {
     let out = Command::new(tool_path("ffprobe"))
@@ -112,6 +117,7 @@ pub fn ffprobe_json(path: &Path) -> Result<ProbeOutput, ProcessError> {
             "-show_format",
             "-show_streams",
         ])
+        .args(LOCAL_ONLY)
         .arg(path)
         .stdin(Stdio::null())
         .output()
@@ -143,6 +149,7 @@ pub fn extract_audio(
 ) -> Result<(), ProcessError> {
     let mut child = FfmpegCommand::new_with_path(tool_path("ffmpeg"))
         .hide_banner()
+        .args(LOCAL_ONLY)
         .input(input)
         .args([
             "-map", "0:a:0", "-vn", "-ac", "1", "-ar", "16000", "-f", "f32le",
@@ -202,6 +209,7 @@ pub fn sample_frames(
     };
     let mut child = FfmpegCommand::new_with_path(tool_path("ffmpeg"))
         .hide_banner()
+        .args(LOCAL_ONLY)
         .input(input)
         .filter(format!("fps={fps},scale={width}:{height}"))
         .rawvideo()
@@ -252,6 +260,7 @@ pub fn extract_frame(input: &Path, t_ms: u64, out: &Path) -> Result<(), ProcessE
     let o = Command::new(tool_path("ffmpeg"))
         .args(["-hide_banner", "-loglevel", "error", "-y", "-ss"])
         .arg(format!("{:.3}", t_ms as f64 / 1000.0))
+        .args(LOCAL_ONLY)
         .arg("-i")
         .arg(input)
         .args(["-frames:v", "1", "-q:v", "2", "-update", "1"])

@@ -140,6 +140,10 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
         json!({ "input": input, "output_dir": out, "priority": "urgent" }),
         json!({ "input": input, "output_dir": out, "formats": ["rtf"] }),
         json!({ "video_file_path": input, "output_dir": out, "extract_audio": false }),
+        // Whisper cannot take these (a NUL used to panic the worker, three times).
+        json!({ "input": input, "output_dir": out, "language": "e\u{0}n" }),
+        json!({ "input": input, "output_dir": out, "language": "English please" }),
+        json!({ "input": input, "output_dir": out, "prompt": "lecture\u{0}notes" }),
     ];
     for b in bad {
         let (code, e) = call(

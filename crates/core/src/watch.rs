@@ -875,3 +875,31 @@ fn move_without_replacing(from: &Path, dir: &Path) -> std::io::Result<PathBuf> {
         format!("{} holds 999 files of that name", dir.display()),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_stop_at_their_depth_and_never_follow_links() {
+        let d = tempfile::tempdir().unwrap();
+        let mut deep = d.path().to_path_buf();
+        for i in 0..MAX_DEPTH + 3 {
+            deep = deep.join(format!("d{i}"));
+            std::fs::create_dir_all(&deep).unwrap();
+            std::fs::write(deep.join(format!("talk{i}.mp4")), b"x").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(d.path(), d.path().join("d0/loop")).unwrap();
+        let mut files = Vec::new();
+        walk(d.path(), true, &[], &mut files).unwrap();
+        // The folder itself, then MAX_DEPTH levels below it; the link not entered.
+        assert_eq!(files.len(), MAX_DEPTH, "{files:?}");
+        assert!(files
+            .iter()
+            .all(|f| !f.starts_with(d.path().join("d0/loop"))));
+        let mut top = Vec::new();
+        walk(d.path(), false, &[], &mut top).unwrap();
+        assert!(top.is_empty(), "not recursive: only the folder's own files");
+    }
+}

@@ -749,4 +749,32 @@ mod tests {
         .unwrap();
         assert_eq!(again, own);
     }
+
+    #[test]
+    fn a_job_stored_by_an_older_version_still_decodes() {
+        // A payload as the version of 2026-11-30 stored it (before voice activity,
+        // Chinese script, subtitle styles, slide presets; with its summary endpoint).
+        let old = json!({
+            "input": "/videos/talk.mp4",
+            "out_dir": "/videos/notes",
+            "settings": {
+                "formats": ["md", "srt"],
+                "transcribe": {
+                    "model": "/models/ggml-base.bin", "language": null, "translate": false,
+                    "initial_prompt": null, "word_timestamps": false, "threads": 0,
+                    "flash_attn": false, "trim_short_audio": false, "own_windows": false
+                },
+                "chunks": { "chunk_s": 600, "overlap_s": 5 },
+                "frame_fps": 1.0,
+                "summary_endpoint": { "base_url": "http://localhost:11434/v1", "model": "m", "api_key": "sk-old" }
+            }
+        });
+        let w: WorkflowInput = serde_json::from_value(old).expect("an old payload decodes");
+        assert_eq!(w.input, PathBuf::from("/videos/talk.mp4"));
+        assert!(w.settings.transcribe.vad, "new options take their defaults");
+        assert_eq!(
+            w.settings.slide_sensitivity,
+            crate::slides::Sensitivity::Slides
+        );
+    }
 }

@@ -610,6 +610,11 @@ impl Core {
                 };
                 let members = self.queue.group(group)?.members;
                 if let [video, audio, image, summary, export] = members.as_slice() {
+                    // Begun on other content at this path (a new take saved over the
+                    // file meanwhile): not the same work, so not resumed.
+                    if !self.same_content_as_begun(video.id, &w.input) {
+                        continue;
+                    }
                     return Ok(Some(CompleteWorkflow {
                         group,
                         video: video.id,
@@ -622,6 +627,26 @@ impl Core {
             }
         }
         Ok(None)
+    }
+
+    /// Whether the file at `input` is the content a workflow's first step worked on (or
+    /// that step has not worked on any yet).
+    fn same_content_as_begun(&self, video: JobId, input: &Path) -> bool {
+        let begun = self
+            .queue
+            .result(video)
+            .ok()
+            .flatten()
+            .and_then(|r| r.get("work")?.as_str().map(PathBuf::from));
+        let Some(work) = begun else {
+            return true;
+        };
+        let folder = work
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate::pipeline::content_hash(input)
+            .is_ok_and(|h| h.starts_with(&folder) && !folder.is_empty())
     }
 
     /// The parallel workflow: transcription and slide analysis of several files, all

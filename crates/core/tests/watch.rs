@@ -383,11 +383,30 @@ async fn a_source_replaced_or_copied_after_it_was_taken_is_not_deleted() {
     assert!(!inbox.join("lecture.mp4").exists());
     assert!(inbox.join("backup.mp4").is_file(), "the copy is kept");
 
-    // A new take saved over the file while the first take is processed: kept.
-    arrive(dir.path(), &inbox.join("take.mp4"), "Take one", 8);
-    until(&mut rx, 30, 1, ingested).await;
-    arrive(dir.path(), &inbox.join("take.mp4"), "Take two", 3);
+    // A new take saved over the file while the first take is processed: kept. (The
+    // documents step is held until the new take is there; the new take's own workflow
+    // is cancelled, so that only the first take's end can act on the file.)
+    core.queue().pause(Some("export")).await.unwrap();
+    arrive(dir.path(), &inbox.join("take.mp4"), "Take one", 3);
+    let seen = until(&mut rx, 30, 1, ingested).await;
+    let Some(WatchEvent::Ingested { export: first, .. }) = seen.last().cloned() else {
+        unreachable!()
+    };
+    let group = core.queue().get(first).unwrap().group.unwrap();
+    let video = core.group(group).unwrap().members[0].id;
+    core.wait(video).await.unwrap();
+    arrive(dir.path(), &inbox.join("take.mp4"), "Take two", 2);
     let second = sha(&inbox.join("take.mp4"));
+    let seen = until(&mut rx, 30, 1, ingested).await;
+    let Some(WatchEvent::Ingested { export, .. }) = seen.last().cloned() else {
+        unreachable!()
+    };
+    assert_ne!(
+        export, first,
+        "the new take is work of its own, not the first take's"
+    );
+    core.queue().cancel(export).await.unwrap();
+    core.queue().resume(Some("export")).await.unwrap();
     let seen = until(&mut rx, 90, 1, |e| {
         matches!(e, WatchEvent::Skipped { reason, .. } if reason.contains("changed since it was processed"))
             || matches!(e, WatchEvent::SourceDeleted { .. })

@@ -228,6 +228,15 @@ impl AppSettings {
             }
         }
         p.extend(self.subtitles.problems());
+        if let Some(u) = self.queue_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            if !(u.starts_with("redis://") || u.starts_with("rediss://")) {
+                p.push(format!(
+                    "the shared queue {:?} must start with redis:// or rediss://",
+                    // (Never the password.)
+                    u.rsplit('@').next().unwrap_or(u)
+                ));
+            }
+        }
         for r in self.shared_roots.iter().filter(|r| !r.is_absolute()) {
             p.push(format!(
                 "the shared folder {} must be a full path",
@@ -324,6 +333,9 @@ mod tests {
         s.concurrency.insert("audio".into(), 0);
         s.concurrency.insert("gpu".into(), 1);
         s.http_api.port = 80;
+        s.queue_url = Some("http://:pw@queue.lab:6379".into());
+        s.language = Some("english".into());
+        s.shared_roots = vec!["share".into()];
         s.watch.push(WatchedFolder::new(
             "/no/such/folder".into(),
             crate::watch::OutputPlace::BesideSource,
@@ -337,8 +349,12 @@ mod tests {
             "no queue called \"gpu\"",
             "port 80 is reserved",
             "/no/such/folder does not exist",
+            "\"queue.lab:6379\" must start with redis://",
+            "\"english\" is not a language code",
+            "shared folder share must be a full path",
         ] {
             assert!(p.contains(want), "{want} missing from:\n{p}");
         }
+        assert!(!p.contains(":pw"), "no password in messages:\n{p}");
     }
 }

@@ -10,14 +10,19 @@
 //! away stops at once. On an exclusive store (sled, memory) none of this runs: jobs found
 //! running at open are recovered then, as before. The keeper also sends the worker
 //! registry's heartbeat (every backend).
+//!
+//! Deadlines are set, renewed and compared on the lease clock ([`crate::clock`]): on a
+//! shared store the store's own clock, so machines whose clocks disagree still agree on
+//! when a lease ran out.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::commit::CommitError;
 use crate::index::{self, Index};
-use crate::job::{now_ms, JobId, Millis, State};
+use crate::job::{JobId, Millis, State};
 use crate::runtime::{lock, Inner, QueueError, StopReason};
-use crate::store::{self, prefix_end, Space};
+use crate::store::{prefix_end, Space, StoreError};
 use crate::transition::{self, Change, Rejection};
 
 impl Inner {
@@ -25,7 +30,12 @@ impl Inner {
         self.store.shared().is_some()
     }
 
-    /// The deadline of a lease taken or renewed now.
+    /// Now on the lease clock: the shared store's clock, else this worker's.
+    pub(crate) fn lease_now(&self) -> Millis {
+        self.lease_clock.now(self.store.shared())
+    }
+
+    /// The deadline of a lease taken or renewed at `now` (on the lease clock).
     pub(crate) fn lease_deadline(&self, now: Millis) -> Millis {
         now + self.config.lease.as_millis() as u64
     }
@@ -51,11 +61,14 @@ impl Inner {
 
     /// Heartbeat; on a shared store also the reaper and the pauses made elsewhere.
     fn periodic(&self) {
+        if self.committer.unwritable().is_some() {
+            return;
+        }
         if let Err(e) = self.heartbeat() {
             tracing::warn!(error = %e, "the worker heartbeat was not recorded");
         }
         if self.is_shared() {
-            match self.reap(now_ms()) {
+            match self.reap(self.lease_now()) {
                 Ok(n) if n > 0 => tracing::warn!(
                     jobs = n,
                     "took back jobs whose worker stopped renewing their lease"
@@ -67,7 +80,7 @@ impl Inner {
                 tracing::debug!(error = %e, "queue settings not refreshed");
             }
         }
-        match self.sweep_workers(now_ms()) {
+        match self.sweep_workers(self.lease_now()) {
             Ok(n) if n > 0 => {
                 tracing::info!(workers = n, "removed workers whose heartbeat stopped")
             }
@@ -85,7 +98,7 @@ impl Inner {
             .collect();
         let lease_ms = self.config.lease.as_millis() as u64;
         for (id, slot) in slots {
-            let job = match store::load_job(self.store.as_ref(), id) {
+            let job = match self.load_job(id) {
                 Ok(j) => j,
                 Err(e) => {
                     tracing::debug!(job = %id, error = %e, "could not check a running job");
@@ -105,19 +118,19 @@ impl Inner {
                 slot.request_stop(StopReason::Cancel);
                 continue;
             }
-            let now = now_ms();
+            let now = self.lease_now();
             let left = job.lease_until.unwrap_or(0).saturating_sub(now);
             if left < lease_ms * 2 / 3 {
                 let until = self.lease_deadline(now);
-                let r = self.committer.apply(
+                let r = self.apply(
                     false,
                     |t| transition::renew(t, id, slot.lease, until),
                     |_| Vec::new(),
                 );
                 match r {
                     Ok(_) => {}
-                    Err(crate::commit::CommitError::Store(crate::store::StoreError::Rejected(
-                        Rejection::LeaseLost(_),
+                    Err(CommitError::Store(StoreError::Rejected(
+                        Rejection::LeaseLost(_) | Rejection::NotFound(_),
                     ))) => slot.request_stop(StopReason::LeaseLost),
                     Err(e) => {
                         tracing::warn!(job = %id, error = %e, "the job's lease was not renewed")
@@ -127,7 +140,8 @@ impl Inner {
         }
     }
 
-    /// Takes back running jobs whose lease ran out (not those running here).
+    /// Takes back running jobs whose lease ran out by `now` (on the lease clock), except
+    /// those running here.
     pub(crate) fn reap(&self, now: Millis) -> Result<usize, QueueError> {
         let prefix = index::state_prefix(State::Running);
         let end = prefix_end(&prefix);
@@ -151,17 +165,24 @@ impl Inner {
     }
 
     fn reap_one(&self, id: JobId, now: Millis) -> Result<bool, QueueError> {
-        let Some(job) = store::load_job(self.store.as_ref(), id)? else {
+        let Some(job) = self.load_job(id)? else {
+            // Its record is gone (set aside just now, or damage): so go its entries.
+            self.drop_dangling(id)?;
             return Ok(false);
         };
         if job.state != State::Running || job.lease_until.is_some_and(|u| u > now) {
             return Ok(false);
         }
-        let (changes, _) = self.committer.apply(
+        let r = self.apply(
             false,
             |t| transition::reap(t, id, now),
             |c: &Vec<Change>| c.iter().cloned().map(crate::events::Event::State).collect(),
-        )?;
+        );
+        let changes = match r {
+            Ok((changes, _)) => changes,
+            Err(CommitError::Store(StoreError::Rejected(Rejection::NotFound(_)))) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
         if !changes.is_empty() {
             self.wake.notify_one();
         }

@@ -2,13 +2,14 @@
 //! [`WorkerRecord`] (host, pid, version, schema, queues and their slots) into the
 //! store's meta space and renews it with a heartbeat; a record whose heartbeat stopped
 //! expires, is no longer listed, and is swept. A worker refuses to start while a live
-//! worker of another schema version shares the store.
+//! worker of another schema version shares the store. Heartbeats and expiry are on the
+//! lease clock ([`crate::clock`]), which every worker sharing a store shares.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::{now_ms, Millis};
+use crate::job::Millis;
 use crate::runtime::{Inner, QueueError};
 use crate::store::{prefix_end, Space, StoreError, SCHEMA_VERSION};
 
@@ -144,7 +145,7 @@ impl Inner {
 
     /// Registers this worker, refusing if a live worker of another schema shares the store.
     pub(crate) fn register_worker(&self) -> Result<(), QueueError> {
-        let now = now_ms();
+        let now = self.lease_now();
         for w in live_workers(self.store.as_ref(), now)? {
             if w.schema != SCHEMA_VERSION {
                 return Err(QueueError::IncompatibleWorker {
@@ -166,7 +167,7 @@ impl Inner {
         let Some(started) = *crate::runtime::lock(&self.registered_at) else {
             return Ok(());
         };
-        self.put_worker(self.worker_record(started, now_ms()))
+        self.put_worker(self.worker_record(started, self.lease_now()))
     }
 
     fn put_worker(&self, w: WorkerRecord) -> Result<(), QueueError> {

@@ -4,7 +4,9 @@
 //! their outcomes, and runs periodic maintenance. One runtime per process; on a shared
 //! store (Redis) several processes each run one against the same jobs, with leases
 //! ([`crate::lease`]), a worker registry ([`crate::registry`]) and events relayed
-//! between them ([`crate::relay`]).
+//! between them ([`crate::relay`]). A record that does not decode is set aside
+//! ([`crate::quarantine`]); a store that cannot write, or whose disk is nearly full, stops
+//! new jobs from starting ([`crate::disk`], [`crate::commit`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,15 +23,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::clock::{Clock, LeaseClock};
 use crate::commit::{Ack, CommitError, Committer};
 use crate::context::{Attempt, Handler, JobContext, JobError, ProgressPolicy};
 use crate::events::{Event, EventBus};
 use crate::index::{self, Index};
 use crate::job::{
-    now_ms, Failure, FailureKind, GroupId, JobId, JobRecord, Millis, NewJob, Payload, Priority,
-    State,
+    Failure, FailureKind, GroupId, JobId, JobRecord, Millis, NewJob, Payload, Priority, State,
 };
-use crate::store::{self, prefix_end, SledStore, Space, Store, StoreError};
+use crate::store::{prefix_end, SledStore, Space, Store, StoreError, Undecodable};
 use crate::transition::{self, Change, Enqueued, Outcome, Rejection};
 
 /// Errors of queue operations.
@@ -49,6 +51,11 @@ pub enum QueueError {
     },
     #[error("the queue is already running")]
     AlreadyStarted,
+    /// A record from a shared store names a file for a payload or result. Files are
+    /// local to one machine, so on a shared store values are always kept inline: such a
+    /// record was not written by a queue, and the file is not read.
+    #[error("a job on the shared queue names the file {path} for its {what}; on a shared queue these are kept inline, so the file is not read")]
+    FileOnSharedStore { path: PathBuf, what: &'static str },
     #[error("this worker cannot join the shared queue: the worker on {host} (pid {pid}, Video2Doc {version}) uses store format {schema} and this one uses {ours}; run the same version on every machine")]
     IncompatibleWorker {
         host: String,
@@ -109,6 +116,11 @@ pub struct QueueConfig {
     /// How often a worker on a shared store looks at the jobs it runs (cancel requested
     /// elsewhere, lease taken away), and how long its dispatcher sleeps at most.
     pub poll_every: Duration,
+    /// No new job starts while the folder of the store has less free space than this
+    /// (bytes); health says so.
+    pub min_free_disk: u64,
+    /// The wall clock of this worker (the system clock; tests move it).
+    pub clock: Clock,
 }
 
 impl Default for QueueConfig {
@@ -127,6 +139,8 @@ impl Default for QueueConfig {
             progress_emit_every: Duration::from_millis(100),
             lease: Duration::from_secs(30),
             poll_every: Duration::from_millis(250),
+            min_free_disk: 200 * 1024 * 1024,
+            clock: Clock::system(),
         }
     }
 }
@@ -183,6 +197,10 @@ pub(crate) struct Inner {
     pub(crate) incoming: AtomicBool,
     /// When this worker registered (set while started).
     pub(crate) registered_at: Mutex<Option<Millis>>,
+    /// The clock of lease deadlines and worker expiry.
+    pub(crate) lease_clock: LeaseClock,
+    /// Why no job starts now, as last reported (to log changes once).
+    pub(crate) claims_stopped: Mutex<Option<crate::disk::Stop>>,
 }
 
 /// The queue. Cheap to clone; every clone is the same queue.
@@ -222,8 +240,15 @@ impl Queue {
         let bus = Arc::new(EventBus::default());
         let identity = crate::registry::Identity::new();
         crate::relay::start_outgoing(&store, &identity, &bus);
-        let committer = Committer::new(store.clone(), bus.clone());
-        let (settings, all_paused) = load_settings(store.as_ref())?;
+        let committer = Committer::new(store.clone(), bus.clone(), config.min_free_disk);
+        let (settings, all_paused, unreadable) = load_settings(store.as_ref())?;
+        let lease_clock = LeaseClock::new(
+            config.clock.clone(),
+            (config.lease / 3).max(Duration::from_millis(50)),
+        );
+        if let Some(shared) = store.shared() {
+            lease_clock.sync(shared)?;
+        }
         let lanes = settings
             .into_iter()
             .map(|(name, settings)| {
@@ -255,7 +280,12 @@ impl Queue {
             identity,
             incoming: AtomicBool::new(false),
             registered_at: Mutex::new(None),
+            lease_clock,
+            claims_stopped: Mutex::new(None),
         };
+        for u in &unreadable {
+            inner.set_aside(u)?;
+        }
         inner.recovered = inner.recover()?;
         Ok(Queue {
             inner: Arc::new(inner),
@@ -316,7 +346,7 @@ impl Queue {
         if let Err(e) = inner.unregister_worker() {
             tracing::warn!(error = %e, "this worker's registration was not removed; it expires on its own");
         }
-        let _ = inner.store.flush();
+        let _ = inner.committer.flush();
     }
 
     /// Subscribes to events (every state change in commit order, progress, queue changes).
@@ -342,7 +372,7 @@ impl Queue {
     pub fn registered_workers(&self) -> Result<Vec<crate::registry::WorkerRecord>, QueueError> {
         Ok(crate::registry::live_workers(
             self.inner.store.as_ref(),
-            now_ms(),
+            self.inner.lease_now(),
         )?)
     }
 
@@ -388,7 +418,8 @@ impl Queue {
 
     /// The stored record of a job.
     pub fn get(&self, id: JobId) -> Result<JobRecord, QueueError> {
-        store::load_job(self.inner.store.as_ref(), id)?
+        self.inner
+            .load_job(id)?
             .ok_or(QueueError::Rejected(Rejection::NotFound(id)))
     }
 
@@ -402,7 +433,7 @@ impl Queue {
     /// The result of a succeeded job (read from its file when large).
     pub fn result(&self, id: JobId) -> Result<Option<Value>, QueueError> {
         match self.get(id)?.result {
-            Some(p) => Ok(Some(self.inner.load_payload(&p)?)),
+            Some(p) => Ok(Some(self.inner.load_payload(&p, "result")?)),
             None => Ok(None),
         }
     }
@@ -410,8 +441,8 @@ impl Queue {
     /// Cancels a job: pending and blocked jobs at once, running ones via their token
     /// (and a kill of their child processes) within the cancel grace.
     pub async fn cancel(&self, id: JobId) -> Result<(), QueueError> {
-        let now = now_ms();
-        let ((_, running), ack) = self.inner.committer.apply(
+        let now = self.inner.now();
+        let ((_, running), ack) = self.inner.apply(
             true,
             |t| transition::cancel(t, id, now),
             |(c, _)| state_events(c),
@@ -427,12 +458,10 @@ impl Queue {
 
     /// Runs a failed, cancelled or dead job again, with the jobs that failed because of it.
     pub async fn retry(&self, id: JobId) -> Result<(), QueueError> {
-        let now = now_ms();
-        let (_, ack) = self.inner.committer.apply(
-            true,
-            |t| transition::retry(t, id, now),
-            |c| state_events(c),
-        )?;
+        let now = self.inner.now();
+        let (_, ack) =
+            self.inner
+                .apply(true, |t| transition::retry(t, id, now), |c| state_events(c))?;
         self.inner.wake.notify_one();
         ack.durable().await?;
         Ok(())
@@ -440,8 +469,8 @@ impl Queue {
 
     /// Changes the priority of a job that has not started.
     pub async fn set_priority(&self, id: JobId, priority: Priority) -> Result<(), QueueError> {
-        let now = now_ms();
-        let (_, ack) = self.inner.committer.apply(
+        let now = self.inner.now();
+        let (_, ack) = self.inner.apply(
             true,
             |t| transition::set_priority(t, id, priority, now),
             |c| state_events(c),
@@ -453,7 +482,7 @@ impl Queue {
     /// Releases every job held for `name` ([`NewJob::held_until`]): they start as their
     /// queues allow. Returns how many were held.
     pub async fn release(&self, name: &str) -> Result<usize, QueueError> {
-        let now = now_ms();
+        let now = self.inner.now();
         let mut released = 0;
         for state in [State::Pending, State::Blocked] {
             let prefix = index::state_prefix(state);
@@ -468,16 +497,21 @@ impl Queue {
                 let Some((_, _, id)) = index::parse_state_key(&k) else {
                     continue;
                 };
-                let (changes, _) = self.inner.committer.apply(
+                let r = self.inner.apply(
                     false,
                     |t| transition::release_hold(t, id, name, now),
                     |c| state_events(c),
-                )?;
-                released += usize::from(!changes.is_empty());
+                );
+                match r {
+                    Ok((changes, _)) => released += usize::from(!changes.is_empty()),
+                    // Gone meanwhile (finished and purged, or set aside).
+                    Err(CommitError::Store(StoreError::Rejected(_))) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         if released > 0 {
-            self.inner.store.flush()?;
+            self.inner.committer.flush()?;
             self.inner.wake.notify_one();
             tracing::info!(name, jobs = released, "released held jobs");
         }
@@ -569,9 +603,13 @@ impl Slot {
     }
 }
 
-/// Persisted queue settings and the all-paused flag.
-fn load_settings(store: &dyn Store) -> Result<(BTreeMap<String, QueueSettings>, bool), QueueError> {
+/// Persisted queue settings, settings that do not decode (to set aside: their queues get
+/// the defaults), and the all-paused flag.
+type LoadedSettings = (BTreeMap<String, QueueSettings>, bool, Vec<Undecodable>);
+
+fn load_settings(store: &dyn Store) -> Result<LoadedSettings, QueueError> {
     let mut out = BTreeMap::new();
+    let mut unreadable = Vec::new();
     for (k, v) in store.scan(
         Space::Meta,
         QUEUE_KEY_PREFIX.as_bytes(),
@@ -579,20 +617,25 @@ fn load_settings(store: &dyn Store) -> Result<(BTreeMap<String, QueueSettings>, 
         usize::MAX,
     )? {
         let name = String::from_utf8_lossy(&k[QUEUE_KEY_PREFIX.len()..]).into_owned();
-        let settings: QueueSettings =
-            serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                what: format!("settings of queue {name}"),
-                source,
-            })?;
-        out.insert(name, settings);
+        match crate::store::decode(Space::Meta, &k, &v, || format!("settings of queue {name}")) {
+            Ok(settings) => {
+                out.insert(name, settings);
+            }
+            Err(u) => unreadable.push(*u),
+        }
     }
     let all_paused = store
         .get(Space::Meta, ALL_PAUSED_KEY.as_bytes())?
         .is_some_and(|v| v == b"1");
-    Ok((out, all_paused))
+    Ok((out, all_paused, unreadable))
 }
 
 impl Inner {
+    /// The wall clock of this worker (see [`QueueConfig::clock`]).
+    pub(crate) fn now(&self) -> Millis {
+        self.config.clock.now()
+    }
+
     /// Runs store work from async code. A shared store may wait for a lost connection
     /// (retrying for seconds), so on a multi-threaded runtime the thread is handed over
     /// for that time and other tasks (handlers, timers) go on running; an exclusive
@@ -623,7 +666,10 @@ impl Inner {
     /// Reads the persisted pauses again (another process may have paused or resumed a
     /// queue while its event did not reach this one). Concurrency stays this worker's.
     pub(crate) fn refresh_settings(&self) -> Result<(), QueueError> {
-        let (settings, all_paused) = load_settings(self.store.as_ref())?;
+        let (settings, all_paused, unreadable) = load_settings(self.store.as_ref())?;
+        for u in &unreadable {
+            self.set_aside(u)?;
+        }
         let mut lanes = lock(&self.lanes);
         for (name, s) in settings {
             let lane = lanes.entry(name).or_default();
@@ -643,7 +689,7 @@ impl Inner {
     /// shared store only those whose lease ran out: the others belong to live workers.
     fn recover(&self) -> Result<usize, QueueError> {
         if self.is_shared() {
-            let n = self.reap(now_ms())?;
+            let n = self.reap(self.lease_now())?;
             if n > 0 {
                 tracing::warn!(
                     jobs = n,
@@ -660,21 +706,25 @@ impl Inner {
             end.as_deref(),
             usize::MAX,
         )?;
-        let now = now_ms();
+        let now = self.now();
         let mut n = 0;
         for k in keys {
             let Some((_, _, id)) = index::parse_state_key(&k) else {
                 continue;
             };
-            self.committer.apply(
+            match self.apply(
                 false,
                 |t| transition::recover(t, id, now),
                 |c| state_events(c),
-            )?;
-            n += 1;
+            ) {
+                Ok((changes, _)) => n += usize::from(!changes.is_empty()),
+                // Gone meanwhile: its record could not be read and was set aside.
+                Err(CommitError::Store(StoreError::Rejected(_))) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         if n > 0 {
-            self.store.flush()?;
+            self.committer.flush()?;
             tracing::warn!(
                 jobs = n,
                 "recovered jobs that were running when the app stopped"
@@ -702,8 +752,8 @@ impl Inner {
             Some(name) => Some((GroupId(self.store.next_id()?), name)),
             None => None,
         };
-        let now = now_ms();
-        let ((out, _), ack) = self.committer.apply(
+        let now = self.now();
+        let ((out, _), ack) = self.apply(
             true,
             |t| transition::enqueue(t, now, &ids, &jobs, &payloads, gid),
             |(_, c)| state_events(c),
@@ -740,9 +790,15 @@ impl Inner {
         Ok(Payload::File(path))
     }
 
-    fn load_payload(&self, p: &Payload) -> Result<Value, QueueError> {
+    /// A payload or result (`what`). On a shared store one naming a file is refused: files
+    /// are this machine's, and such a record was not written by a queue.
+    fn load_payload(&self, p: &Payload, what: &'static str) -> Result<Value, QueueError> {
         match p {
             Payload::Inline(v) => Ok(v.clone()),
+            Payload::File(path) if self.is_shared() => Err(QueueError::FileOnSharedStore {
+                path: path.clone(),
+                what,
+            }),
             Payload::File(path) => {
                 let bytes = std::fs::read(path).map_err(|source| QueueError::Io {
                     path: path.clone(),
@@ -806,25 +862,33 @@ impl Inner {
             if self.shutdown.is_cancelled() {
                 break;
             }
-            let next_due = match self.may_block(|| self.promote_due()) {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = %e, "promoting scheduled jobs failed");
-                    None
+            let stopped = self.may_block(|| self.claims_stopped());
+            let next_due = if self.committer.unwritable().is_some() {
+                None
+            } else {
+                match self.may_block(|| self.promote_due()) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, "promoting scheduled jobs failed");
+                        None
+                    }
                 }
             };
-            if let Err(e) = self.may_block(|| self.fill_slots()) {
-                tracing::error!(error = %e, "claiming jobs failed");
+            if stopped.is_none() {
+                if let Err(e) = self.may_block(|| self.fill_slots()) {
+                    tracing::error!(error = %e, "claiming jobs failed");
+                }
             }
             // On a shared store other processes enqueue too: their events wake this loop,
             // and since an event can be lost with a connection, it also looks every poll.
-            let longest = if self.is_shared() {
+            // While no job may start it looks as often, to start them once they may.
+            let longest = if self.is_shared() || stopped.is_some() {
                 self.config.poll_every.max(Duration::from_millis(50)) * 4
             } else {
                 Duration::from_secs(30)
             };
             let wait = next_due
-                .map(|t| Duration::from_millis(t.saturating_sub(now_ms()).max(1)))
+                .map(|t| Duration::from_millis(t.saturating_sub(self.now()).max(1)))
                 .unwrap_or(longest)
                 .min(longest);
             tokio::select! {
@@ -839,17 +903,19 @@ impl Inner {
     fn promote_due(&self) -> Result<Option<Millis>, QueueError> {
         let space = Space::Index(Index::Scheduled);
         loop {
-            let now = now_ms();
+            let now = self.now();
             let due = self
                 .store
                 .scan_keys(space, &[], Some(&index::time_bound(now)), 512)?;
             for k in &due {
                 if let Some(id) = index::id_from_key(k) {
-                    self.committer.apply(
-                        false,
-                        |t| transition::promote(t, id, now),
-                        |_| Vec::new(),
-                    )?;
+                    match self.apply(false, |t| transition::promote(t, id, now), |_| Vec::new()) {
+                        Ok(_) => {}
+                        Err(CommitError::Store(StoreError::Rejected(_))) => {
+                            self.drop_dangling(id)?
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             if due.len() < 512 {
@@ -882,30 +948,38 @@ impl Inner {
         Ok(out)
     }
 
+    /// Claims ready jobs into free slots, queue by queue; a queue that fails is logged
+    /// and the next one is served.
     fn fill_slots(self: &Arc<Self>) -> Result<(), QueueError> {
         if self.all_paused.load(Ordering::SeqCst) || self.shutdown.is_cancelled() {
             return Ok(());
         }
         for queue in self.ready_queues()? {
-            loop {
-                {
-                    let mut lanes = lock(&self.lanes);
-                    let lane = lanes.entry(queue.clone()).or_default();
-                    let limit = lane
-                        .settings
-                        .concurrency
-                        .unwrap_or(self.config.default_concurrency);
-                    if lane.settings.paused || lane.running >= limit {
-                        break;
-                    }
-                }
-                match self.claim_next(&queue)? {
-                    Some(job) => self.start_attempt(job),
-                    None => break,
-                }
+            if let Err(e) = self.fill_queue(&queue) {
+                tracing::error!(queue, error = %e, "claiming jobs of a queue failed");
             }
         }
         Ok(())
+    }
+
+    fn fill_queue(self: &Arc<Self>, queue: &str) -> Result<(), QueueError> {
+        loop {
+            {
+                let mut lanes = lock(&self.lanes);
+                let lane = lanes.entry(queue.to_string()).or_default();
+                let limit = lane
+                    .settings
+                    .concurrency
+                    .unwrap_or(self.config.default_concurrency);
+                if lane.settings.paused || lane.running >= limit {
+                    return Ok(());
+                }
+            }
+            match self.claim_next(queue)? {
+                Some(job) => self.start_attempt(job),
+                None => return Ok(()),
+            }
+        }
     }
 
     fn claim_next(&self, queue: &str) -> Result<Option<JobRecord>, QueueError> {
@@ -914,14 +988,14 @@ impl Inner {
         let keys = self
             .store
             .scan_keys(Space::Index(Index::Ready), &prefix, end.as_deref(), 8)?;
-        let now = now_ms();
+        let now = self.now();
         for k in keys {
             let Some(id) = index::id_from_key(&k) else {
                 continue;
             };
             let lease: u64 = rand::rng().random();
-            let until = self.lease_deadline(now);
-            let r = self.committer.apply(
+            let until = self.lease_deadline(self.lease_now());
+            let r = self.apply(
                 false,
                 |t| transition::claim_leased(t, id, now, lease, Some(until)),
                 |job| vec![Event::State(Change::of(job, Some(State::Pending)))],
@@ -931,6 +1005,10 @@ impl Inner {
                     let mut lanes = lock(&self.lanes);
                     lanes.entry(queue.to_string()).or_default().running += 1;
                     return Ok(Some(job));
+                }
+                // The record is gone (set aside just now, or damage): so goes its entry.
+                Err(CommitError::Store(StoreError::Rejected(Rejection::NotFound(_)))) => {
+                    self.drop_dangling(id)?;
                 }
                 Err(CommitError::Store(StoreError::Rejected(r))) => {
                     tracing::debug!(job = %id, reason = %r, "skipped a stale ready entry");
@@ -946,7 +1024,7 @@ impl Inner {
         let slot = Arc::new(Slot {
             queue: job.queue.clone(),
             kind: job.kind.clone(),
-            since: now_ms(),
+            since: self.now(),
             lease: job.lease.expect("a claimed job has a lease"),
             attempt: attempt.clone(),
             stop: Mutex::new(None),
@@ -968,15 +1046,18 @@ impl Inner {
         // If the lease ran out meanwhile, the lease check refuses a second record.
         let mut pause = Duration::from_millis(200);
         let gave_up_at = tokio::time::Instant::now() + Duration::from_secs(600);
+        // A store that takes no writes (a full disk) is waited for the same way, for as
+        // long as it takes, unless the queue closes first (the job then runs again at the
+        // next start).
         let r = loop {
-            let now = now_ms();
+            let now = self.now();
             let r = self.may_block(|| match &outcome {
-                AttemptEnd::Release => self.committer.apply(
+                AttemptEnd::Release => self.apply(
                     true,
                     |t| transition::release(t, job.id, lease, now),
                     |c| state_events(c),
                 ),
-                AttemptEnd::Outcome(o) => self.committer.apply(
+                AttemptEnd::Outcome(o) => self.apply(
                     true,
                     |t| transition::finish(t, job.id, lease, o.clone(), now, jitter),
                     |c| state_events(c),
@@ -988,6 +1069,14 @@ impl Inner {
                 {
                     tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the job store is unreachable; the end of the attempt will be recorded when it is back");
                     tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(CommitError::Unwritable(e)) if !self.shutdown.is_cancelled() => {
+                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the job store takes no writes; the end of the attempt will be recorded once it does");
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = self.shutdown.cancelled() => {}
+                    }
                     pause = (pause * 2).min(Duration::from_secs(5));
                 }
                 r => break r,
@@ -1140,12 +1229,12 @@ impl Inner {
         lease: u64,
         attempt: Arc<Attempt>,
     ) -> Result<JobContext, QueueError> {
-        let payload = self.load_payload(&job.payload)?;
+        let payload = self.load_payload(&job.payload, "payload")?;
         let mut deps = BTreeMap::new();
         for &d in &job.deps {
-            if let Some(dep) = store::load_job(self.store.as_ref(), d)? {
+            if let Some(dep) = self.load_job(d)? {
                 if let Some(r) = &dep.result {
-                    deps.insert(d, self.load_payload(r)?);
+                    deps.insert(d, self.load_payload(r, "result")?);
                 }
             }
         }
@@ -1173,7 +1262,7 @@ impl Inner {
     /// claimed in the store first, so that it runs once per period, not once per worker.
     async fn maintain(self: Arc<Self>) {
         loop {
-            match self.may_block(|| self.maintenance_due(now_ms())) {
+            match self.may_block(|| self.maintenance_due(self.lease_now())) {
                 Ok(true) => self.may_block(|| self.maintenance()),
                 Ok(false) => tracing::debug!("maintenance of this period ran elsewhere"),
                 Err(e) => tracing::warn!(error = %e, "could not claim this period's maintenance"),
@@ -1187,19 +1276,20 @@ impl Inner {
 
     fn maintenance(&self) {
         let retention = self.config.retention.as_millis() as u64;
-        match self.purge(now_ms().saturating_sub(retention)) {
+        match self.purge(self.now().saturating_sub(retention)) {
             Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
         }
-        if let Err(e) = crate::stats::snapshot(self, now_ms()) {
+        if let Err(e) = crate::stats::snapshot(self, self.now()) {
             tracing::error!(error = %e, "saving a statistics snapshot failed");
         }
     }
 
     /// Whether this worker runs the maintenance now: always on an exclusive store; on a
     /// shared one only if no worker ran it in the last 90% of a period (claimed in one
-    /// transaction, so two workers never both win).
+    /// transaction, so two workers never both win; `now` on the lease clock, which every
+    /// worker shares).
     fn maintenance_due(&self, now: Millis) -> Result<bool, QueueError> {
         if !self.is_shared() {
             return Ok(true);
@@ -1236,8 +1326,7 @@ impl Inner {
                     continue;
                 };
                 let (purged, _) =
-                    self.committer
-                        .apply(false, |t| transition::purge(t, id), |_| Vec::new())?;
+                    self.apply(false, |t| transition::purge(t, id), |_| Vec::new())?;
                 if purged.is_some() {
                     n += 1;
                     if let Some(files) = &self.files {
@@ -1259,7 +1348,7 @@ impl Inner {
             }
         }
         if n > 0 {
-            self.store.flush()?;
+            self.committer.flush()?;
         }
         Ok(n)
     }

@@ -1,6 +1,7 @@
 //! Observability: job counts by queue and state, durations and failure rate by job
 //! kind, throughput over the last hour, worker slots, group status, health, listings,
-//! and the periodic statistics snapshots kept in the store.
+//! and the periodic statistics snapshots kept in the store. A record that does not
+//! decode is set aside ([`crate::quarantine`]) and left out of listings and counts.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -8,9 +9,7 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{self, Index};
-use crate::job::{
-    now_ms, GroupId, GroupRecord, JobId, JobRecord, Millis, Priority, Progress, State,
-};
+use crate::job::{GroupId, GroupRecord, JobId, JobRecord, Millis, Priority, Progress, State};
 use crate::runtime::{Inner, Queue, QueueError};
 use crate::store::{self, prefix_end, Space};
 use crate::transition::Rejection;
@@ -91,10 +90,22 @@ pub struct MemberStatus {
 /// Whether the queue can do its work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
+    /// The store takes writes and new jobs may start.
     pub ok: bool,
     pub store: String,
     pub store_writable: bool,
     pub store_error: Option<String>,
+    /// Why no new job starts now (the store takes no writes, too little free disk);
+    /// `None` while jobs start.
+    pub claims_stopped: Option<String>,
+    /// The free space (bytes) under which no new job starts.
+    pub min_free_disk_bytes: u64,
+    /// Stored values set aside because they could not be read ([`Queue::quarantined`]),
+    /// and the first jobs among them.
+    pub quarantined: u64,
+    pub quarantined_jobs: Vec<JobId>,
+    /// On a shared store: this worker's clock minus the store's (ms).
+    pub clock_skew_ms: Option<i64>,
     pub write_probe_us: u64,
     pub last_flush_at: Option<Millis>,
     pub last_flush_us: u64,
@@ -180,7 +191,7 @@ pub(crate) fn compute(inner: &Inner, now: Millis) -> Result<Stats, QueueError> {
         };
         let b = ((at.saturating_sub(since)) / 60_000).min(59) as usize;
         buckets[b] += 1;
-        let Some(job) = store::load_job(inner.store.as_ref(), id)? else {
+        let Some(job) = inner.load_job(id)? else {
             continue;
         };
         let entry = per_kind.entry(job.kind.clone()).or_default();
@@ -270,29 +281,31 @@ pub(crate) fn snapshot(inner: &Inner, now: Millis) -> Result<(), QueueError> {
 impl Queue {
     /// Counts, durations, throughput and failure rate.
     pub fn stats(&self) -> Result<Stats, QueueError> {
-        compute(&self.inner, now_ms())
+        compute(&self.inner, self.inner.now())
     }
 
-    /// Saved statistics snapshots since `since`, oldest first.
+    /// Saved statistics snapshots since `since`, oldest first (one that does not decode
+    /// is set aside).
     pub fn snapshots(&self, since: Millis) -> Result<Vec<Stats>, QueueError> {
-        self.inner
+        let mut out = Vec::new();
+        for (k, v) in self
+            .inner
             .store
             .scan(Space::Stats, &since.to_be_bytes(), None, usize::MAX)?
-            .into_iter()
-            .map(|(_, v)| {
-                serde_json::from_slice(&v).map_err(|source| {
-                    QueueError::Store(store::StoreError::Corrupt {
-                        what: "statistics snapshot".into(),
-                        source,
-                    })
-                })
-            })
-            .collect()
+        {
+            match store::decode(Space::Stats, &k, &v, || "statistics snapshot".into()) {
+                Ok(s) => out.push(s),
+                Err(u) => {
+                    self.inner.set_aside(&u)?;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Saves a statistics snapshot now (maintenance does this periodically).
     pub fn snapshot_stats(&self) -> Result<(), QueueError> {
-        snapshot(&self.inner, now_ms())
+        snapshot(&self.inner, self.inner.now())
     }
 
     /// The worker slots of every known queue and what they run.
@@ -341,11 +354,13 @@ impl Queue {
 
     /// The status of a group and its members.
     pub fn group(&self, id: GroupId) -> Result<GroupStatus, QueueError> {
-        let g = store::load_group(self.inner.store.as_ref(), id)?
+        let g = self
+            .inner
+            .load_group(id)?
             .ok_or(QueueError::Rejected(Rejection::GroupNotFound(id)))?;
         let mut jobs = Vec::with_capacity(g.members.len());
         for m in &g.members {
-            if let Some(job) = store::load_job(self.inner.store.as_ref(), *m)? {
+            if let Some(job) = self.inner.load_job(*m)? {
                 jobs.push(job);
             }
         }
@@ -425,7 +440,8 @@ impl Queue {
 
     /// A group's stored record (name and members).
     pub fn group_record(&self, id: GroupId) -> Result<GroupRecord, QueueError> {
-        store::load_group(self.inner.store.as_ref(), id)?
+        self.inner
+            .load_group(id)?
             .ok_or(QueueError::Rejected(Rejection::GroupNotFound(id)))
     }
 
@@ -487,7 +503,7 @@ impl Queue {
             if out.len() >= limit {
                 break;
             }
-            if let Some(job) = store::load_job(store, id)? {
+            if let Some(job) = self.inner.load_job(id)? {
                 if queue.is_none_or(|q| q == job.queue) {
                     out.push(job);
                 }
@@ -496,7 +512,8 @@ impl Queue {
         Ok(out)
     }
 
-    /// Store writable, last flush, free disk.
+    /// Store writable, whether jobs start (and why not), last flush, free disk, records
+    /// set aside.
     pub fn health(&self) -> Health {
         let inner = &self.inner;
         let started = std::time::Instant::now();
@@ -504,24 +521,32 @@ impl Queue {
             .committer
             .apply(
                 false,
-                |t| t.insert(Space::Meta, b"health_probe", &now_ms().to_be_bytes()),
+                |t| t.insert(Space::Meta, b"health_probe", &inner.now().to_be_bytes()),
                 |_| Vec::new(),
             )
-            .map_err(|e| e.to_string())
-            .and_then(|_| inner.store.flush().map_err(|e| e.to_string()));
+            .and_then(|_| inner.committer.flush())
+            .map_err(|e| e.to_string());
         let write_probe_us = started.elapsed().as_micros() as u64;
         let fs = self.flush_stats();
         let last = fs.last_flush_ms.load(Ordering::Relaxed);
-        let free = inner
-            .store
-            .location()
-            .and_then(|p| fs4::available_space(&p).ok());
+        let free = inner.free_disk();
         let store_writable = probe.is_ok();
+        let claims_stopped = inner.claims_stopped();
+        let (quarantined, quarantined_jobs) = crate::quarantine::count(inner.store.as_ref())
+            .unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "the quarantine was not counted");
+                (0, Vec::new())
+            });
         Health {
-            ok: store_writable && free.is_none_or(|f| f > 100 * 1024 * 1024),
+            ok: store_writable && claims_stopped.is_none(),
             store: inner.store.describe(),
             store_writable,
             store_error: probe.err(),
+            claims_stopped,
+            min_free_disk_bytes: inner.config.min_free_disk,
+            quarantined,
+            quarantined_jobs,
+            clock_skew_ms: inner.lease_clock.skew(),
             write_probe_us,
             last_flush_at: (last > 0).then_some(last),
             last_flush_us: fs.last_flush_micros.load(Ordering::Relaxed),

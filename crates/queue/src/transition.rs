@@ -634,6 +634,36 @@ pub fn reap(t: &dyn RawTxn, id: JobId, now: Millis) -> Result<Vec<Change>, TxErr
     take_back(t, id, now, "its worker stopped renewing its lease")
 }
 
+/// A job waiting for `lost`, whose record could not be read and was set aside: it can
+/// never run, so this job fails, naming it (and so do the jobs waiting for this one).
+pub fn lose_dependency(
+    t: &dyn RawTxn,
+    id: JobId,
+    lost: JobId,
+    now: Millis,
+) -> Result<Vec<Change>, TxError> {
+    let before = t.job(id)?;
+    if before.state != State::Blocked || !before.deps.contains(&lost) {
+        return Ok(Vec::new());
+    }
+    let mut job = before.clone();
+    let failure = Failure {
+        kind: FailureKind::Upstream,
+        message: format!("upstream: job {lost} could not be read and was set aside"),
+        detail: None,
+        retryable: false,
+        upstream: Some(lost),
+    };
+    job.state = State::Failed;
+    job.finished_at = Some(now);
+    job.push_history(now, failure.message.clone());
+    job.error = Some(failure);
+    t.put_job(Some(&before), &job)?;
+    let mut changes = vec![Change::of(&job, Some(before.state))];
+    fail_dependents(t, &job, now, &mut changes)?;
+    Ok(changes)
+}
+
 fn take_back(t: &dyn RawTxn, id: JobId, now: Millis, why: &str) -> Result<Vec<Change>, TxError> {
     let before = t.job(id)?;
     if before.state != State::Running {

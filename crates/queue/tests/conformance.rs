@@ -1220,6 +1220,136 @@ async fn progress_is_persisted_while_running(b: Backend) {
     q.close().await;
 }
 
+// ---------------------------------------------------------------- damaged records
+
+/// What a record looks like when it does not decode: damage, or a newer build's state.
+const UNDECODABLE: &[u8] = br#"{"id": 1, "state": "frozen", "kind": "#;
+
+/// Replaces a job's stored record with bytes that do not decode; its index entries stay.
+fn damage(q: &Queue, id: JobId) {
+    store::transact(q.store().as_ref(), |t| {
+        t.insert(Space::Jobs, &id.0.to_be_bytes(), UNDECODABLE)
+    })
+    .unwrap();
+    q.store().flush().unwrap();
+}
+
+/// Whether a job's record sits in the quarantine with exactly the bytes it had.
+fn set_aside_unchanged(q: &Queue, id: JobId) -> bool {
+    let mut key = b"jobs/".to_vec();
+    key.extend_from_slice(&id.0.to_be_bytes());
+    q.store().get(Space::Quarantine, &key).unwrap().as_deref() == Some(UNDECODABLE)
+}
+
+/// Issue 17 (M2): a ready job whose record does not decode is set aside; the jobs behind
+/// it in its queue and in the queues after it still run, listings still work, the jobs
+/// waiting for it fail saying why, and health counts and names it.
+async fn an_undecodable_ready_job_does_not_stop_the_others(b: Backend) {
+    let q = b.open();
+    let log = recording(&q, "k");
+    q.pause(None).await.unwrap();
+    let bad = q
+        .enqueue(NewJob::new("k", "audio", json!("bad")))
+        .await
+        .unwrap()
+        .id;
+    let same_queue = q
+        .enqueue(NewJob::new("k", "audio", json!("a")))
+        .await
+        .unwrap()
+        .id;
+    let later_queue = q
+        .enqueue(NewJob::new("k", "video", json!("v")))
+        .await
+        .unwrap()
+        .id;
+    let waiting = q
+        .enqueue(NewJob::new("k", "video", json!("w")).depends_on(Dep::Job(bad)))
+        .await
+        .unwrap()
+        .id;
+    damage(&q, bad);
+    q.start().unwrap();
+    q.resume(None).await.unwrap();
+    assert_eq!(
+        wait_all(&q, &[same_queue, later_queue]).await,
+        vec![State::Succeeded, State::Succeeded]
+    );
+    let mut ran = log.take();
+    ran.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        ran,
+        vec![json!("a"), json!("v")],
+        "the damaged job never ran"
+    );
+    assert_eq!(wait_all(&q, &[waiting]).await, vec![State::Failed]);
+    let why = q.get(waiting).unwrap().error.unwrap();
+    assert_eq!(why.kind, FailureKind::Upstream);
+    assert!(why.message.contains("could not be read"), "{}", why.message);
+    let listed: Vec<JobId> = q
+        .list(None, None, 10)
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(listed, vec![waiting, later_queue, same_queue]);
+    assert!(matches!(
+        q.get(bad).unwrap_err(),
+        QueueError::Rejected(Rejection::NotFound(_))
+    ));
+    assert!(
+        set_aside_unchanged(&q, bad),
+        "its bytes are kept as they were"
+    );
+    let h = q.health();
+    assert_eq!(
+        (h.quarantined, h.quarantined_jobs.clone()),
+        (1, vec![bad]),
+        "{h:?}"
+    );
+    assert!(h.ok, "a record set aside does not stop the queue: {h:?}");
+    let aside = q.quarantined().unwrap();
+    assert_eq!(aside.len(), 1);
+    assert_eq!((aside[0].space.as_str(), aside[0].job), ("jobs", Some(bad)));
+    assert_eq!(q.stats().unwrap().totals.values().sum::<u64>(), 3);
+    q.close().await;
+}
+
+/// Issue 17 (M2): a running job whose record does not decode does not stop the queue from
+/// opening (recovery on an exclusive store, the reaper on a shared one).
+async fn an_undecodable_running_job_does_not_stop_the_opening(b: Backend) {
+    let (bad, fine);
+    {
+        let q = b.open();
+        bad = q
+            .enqueue(NewJob::new("k", "q", json!("bad")))
+            .await
+            .unwrap()
+            .id;
+        fine = q
+            .enqueue(NewJob::new("k", "q", json!("fine")))
+            .await
+            .unwrap()
+            .id;
+        store::transact(q.store().as_ref(), |t| {
+            video2doc_queue::transition::claim(t, bad, now_ms(), 1)
+        })
+        .unwrap();
+        damage(&q, bad);
+        q.close().await;
+    }
+    let q = b
+        .try_open()
+        .expect("the queue opens despite the damaged record");
+    assert!(set_aside_unchanged(&q, bad));
+    assert_eq!(q.health().quarantined_jobs, vec![bad]);
+    let log = recording(&q, "k");
+    q.start().unwrap();
+    assert_eq!(wait_all(&q, &[fine]).await, vec![State::Succeeded]);
+    assert_eq!(log.take(), vec![json!("fine")]);
+    q.close().await;
+}
+
 // ---------------------------------------------------------------- observation
 
 async fn stats_workers_groups_and_health(b: Backend) {
@@ -1495,6 +1625,8 @@ macro_rules! backends {
                 bad_names_are_rejected,
                 workers_register_with_a_heartbeat_and_leave_at_close,
                 a_worker_of_another_schema_refuses_to_start,
+                an_undecodable_ready_job_does_not_stop_the_others,
+                an_undecodable_running_job_does_not_stop_the_opening,
             );
         )*
     };

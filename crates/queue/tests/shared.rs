@@ -1,6 +1,8 @@
 //! Several workers sharing one Redis store, on a real redis-server per test: leases
-//! taken back after a worker died (and not before), cancels and pauses reaching another
-//! worker, events of jobs run elsewhere with the host, and with worker processes
+//! taken back after a worker died (and not before), measured on the server's clock (a
+//! worker whose clock is a minute ahead takes no live job), cancels and pauses reaching
+//! another worker, events of jobs run elsewhere with the host, records naming a local
+//! file refused, and with worker processes
 //! (`queue-worker`, separate data dirs): 50 jobs each run exactly once by two workers,
 //! a SIGKILLed worker's job finished by the other, a Redis restart losing no
 //! acknowledged job.
@@ -263,6 +265,68 @@ async fn a_live_lease_is_renewed_and_never_taken_back() {
     }
 }
 
+/// Issue 17 (M5): lease deadlines come from one clock (the server's), so a worker whose
+/// clock is a minute ahead neither takes a live job from another worker nor forgets that
+/// worker's registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_clock_is_a_minute_ahead_takes_no_live_job() {
+    let s = Shared::new();
+    let lease = Duration::from_millis(900);
+    let starts = Arc::new(AtomicUsize::new(0));
+    let long = |q: &Queue| {
+        let st = starts.clone();
+        q.register("long", move |_ctx: JobContext| {
+            let st = st.clone();
+            async move {
+                st.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(3000)).await;
+                Ok(json!(null))
+            }
+        });
+    };
+    let a = s.queue("a", lease);
+    long(&a);
+    a.start().unwrap();
+    let id = a
+        .enqueue(NewJob::new("long", "q", json!(null)))
+        .await
+        .unwrap()
+        .id;
+    until("worker a started the job", Duration::from_secs(5), || {
+        starts.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let ahead = Queue::with_store(
+        s.store(),
+        Some(s.dir.path().join("ahead")),
+        QueueConfig {
+            clock: video2doc_queue::Clock::offset(60_000),
+            ..config(lease)
+        },
+    )
+    .unwrap();
+    long(&ahead);
+    ahead.start().unwrap();
+    let job = wait_done(&a, id, Duration::from_secs(10)).await;
+    assert_eq!(job.state, State::Succeeded);
+    assert_eq!(job.attempts, 1, "{:?}", job.history);
+    assert_eq!(starts.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        ahead.registered_workers().unwrap().len(),
+        2,
+        "the worker ahead still sees the other one"
+    );
+    let skew = ahead
+        .health()
+        .clock_skew_ms
+        .expect("measured against the server");
+    assert!((55_000..65_000).contains(&skew), "{skew}");
+    let skew = a.health().clock_skew_ms.unwrap();
+    assert!(skew.abs() < 5_000, "{skew}");
+    ahead.close().await;
+    a.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_reaches_a_job_running_in_another_worker() {
     let s = Shared::new();
@@ -452,6 +516,72 @@ async fn maintenance_runs_once_per_period_however_many_workers_share_the_store()
     for q in workers {
         q.close().await;
     }
+}
+
+/// Issue 17 (H2, `Payload::File`): a record from the shared store that names a file makes
+/// no worker read that file: the job fails saying why, and a stored result naming a file
+/// is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_payload_from_a_shared_store_is_refused_not_read() {
+    use video2doc_queue::store::Txn;
+    use video2doc_queue::Payload;
+    let s = Shared::new();
+    let secret = s.dir.path().join("secret.json");
+    std::fs::write(&secret, br#"{"token": "s3cret"}"#).unwrap();
+    let q = s.queue("a", Duration::from_secs(5));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sn = seen.clone();
+    q.register("k", move |ctx: JobContext| {
+        let sn = sn.clone();
+        async move {
+            sn.lock().unwrap().push(ctx.payload.clone());
+            Ok(json!("ran"))
+        }
+    });
+    let id = q
+        .enqueue(NewJob::new("k", "q", json!(null)))
+        .await
+        .unwrap()
+        .id;
+    let done = q
+        .enqueue(NewJob::new("k", "q", json!(null)))
+        .await
+        .unwrap()
+        .id;
+    // A Redis writer rewrites one job's payload, and another's result, to name a local file.
+    store::transact(q.store().as_ref(), |t| {
+        let before = t.job(id)?;
+        let mut after = before.clone();
+        after.payload = Payload::File(secret.clone());
+        t.put_job(Some(&before), &after)
+    })
+    .unwrap();
+    q.start().unwrap();
+    assert_eq!(
+        wait_done(&q, done, Duration::from_secs(10)).await.state,
+        State::Succeeded
+    );
+    let job = wait_done(&q, id, Duration::from_secs(10)).await;
+    assert_eq!(job.state, State::Failed, "{:?}", job.history);
+    let why = job.error.unwrap().message;
+    assert!(why.contains("shared") && why.contains("file"), "{why}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![json!(null)],
+        "the file was never read"
+    );
+    store::transact(q.store().as_ref(), |t| {
+        let before = t.job(done)?;
+        let mut after = before.clone();
+        after.result = Some(Payload::File(secret.clone()));
+        t.put_job(Some(&before), &after)
+    })
+    .unwrap();
+    let e = q
+        .result(done)
+        .expect_err("a result naming a file is refused");
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+    q.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

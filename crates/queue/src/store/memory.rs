@@ -77,9 +77,7 @@ impl Store for MemoryStore {
                 }
                 Ok(())
             }
-            Err(TxError::Rejected(r)) => Err(StoreError::Rejected(r)),
-            Err(TxError::Corrupt { what, source }) => Err(StoreError::Corrupt { what, source }),
-            Err(TxError::Backend) => unreachable!("the memory backend never fails"),
+            Err(e) => Err(e.into_store_error()),
         }
     }
 

@@ -7,8 +7,14 @@
 //! conformance suite (`tests/conformance.rs`) runs against every backend.
 //!
 //! A backend that several processes use at once (Redis) also implements [`SharedStore`]:
-//! it carries opaque messages between those processes, and its presence tells the
-//! runtime that jobs are recovered by lease deadline rather than all at open.
+//! it carries opaque messages between those processes, tells the time every process
+//! shares (for leases), and its presence tells the runtime that jobs are recovered by
+//! lease deadline rather than all at open.
+//!
+//! A value that does not decode is reported with where it lives ([`Undecodable`]), so
+//! that the runtime can set it aside ([`crate::quarantine`]) and carry on. A backend whose
+//! writes can fail until it is reopened (sled on a full disk) says so ([`Store::can_reopen`])
+//! and reopens in place ([`Store::reopen`]); [`crate::commit`] does the rest.
 
 pub mod memory;
 #[cfg(feature = "redis")]
@@ -19,7 +25,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use crate::index::{self, Index};
-use crate::job::{GroupId, GroupRecord, JobId, JobRecord};
+use crate::job::{GroupId, GroupRecord, JobId, JobRecord, Millis};
 use crate::lock::LockError;
 use crate::transition::Rejection;
 
@@ -42,15 +48,18 @@ pub enum Space {
     Meta,
     /// Periodic statistics snapshots by time.
     Stats,
+    /// Values that did not decode, moved here unchanged: `<space name>/<key>` -> bytes.
+    Quarantine,
     Index(Index),
 }
 
 impl Space {
-    pub const ALL: [Space; 9] = [
+    pub const ALL: [Space; 10] = [
         Space::Jobs,
         Space::Groups,
         Space::Meta,
         Space::Stats,
+        Space::Quarantine,
         Space::Index(Index::Ready),
         Space::Index(Index::Scheduled),
         Space::Index(Index::Finished),
@@ -64,6 +73,7 @@ impl Space {
             Space::Groups => "groups",
             Space::Meta => "meta",
             Space::Stats => "stats",
+            Space::Quarantine => "quarantine",
             Space::Index(i) => i.name(),
         }
     }
@@ -73,6 +83,40 @@ impl Space {
             .iter()
             .position(|s| *s == self)
             .expect("every space is listed")
+    }
+}
+
+/// A stored value that does not decode (damage, or written by a newer build), with
+/// where it lives and its bytes, so that it can be set aside.
+#[derive(thiserror::Error)]
+#[error("the stored {what} could not be read: {source}")]
+pub struct Undecodable {
+    pub space: Space,
+    pub key: Vec<u8>,
+    /// What it should have been ("job 12").
+    pub what: String,
+    pub bytes: Vec<u8>,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+impl Undecodable {
+    /// The job whose record this is, if it is one.
+    pub fn job(&self) -> Option<JobId> {
+        (self.space == Space::Jobs)
+            .then(|| index::id_from_key(&self.key))
+            .flatten()
+    }
+}
+
+impl std::fmt::Debug for Undecodable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Undecodable")
+            .field("space", &self.space)
+            .field("what", &self.what)
+            .field("bytes", &self.bytes.len())
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -89,18 +133,19 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Locked(#[from] LockError),
-    #[error("a stored {what} could not be read: {source}")]
-    Corrupt {
-        what: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Corrupt(Box<Undecodable>),
     #[error("the job store at {path} failed: {source}")]
     Sled {
         path: PathBuf,
         #[source]
         source: sled::Error,
     },
+    /// The store was closed to be reopened after a failed write, and opening it again failed.
+    #[error(
+        "the job store at {path} is closed after a failed write; it is opened again once it can be"
+    )]
+    Closed { path: PathBuf },
     #[error("could not use {path}: {source}")]
     Io {
         path: PathBuf,
@@ -138,6 +183,32 @@ impl StoreError {
         }
         false
     }
+
+    /// Whether a write to the disk failed (a full disk): the store takes no writes until
+    /// it is reopened ([`Store::reopen`]).
+    pub fn is_write_failure(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sled {
+                source: sled::Error::Io(_),
+                ..
+            } | StoreError::Closed { .. }
+        )
+    }
+
+    /// The value that did not decode, if that is what this is.
+    pub fn undecodable(&self) -> Option<&Undecodable> {
+        match self {
+            StoreError::Corrupt(u) => Some(u),
+            _ => None,
+        }
+    }
+}
+
+impl From<Undecodable> for StoreError {
+    fn from(u: Undecodable) -> Self {
+        StoreError::Corrupt(Box::new(u))
+    }
 }
 
 /// Why a closure inside a transaction stopped.
@@ -147,11 +218,8 @@ pub enum TxError {
     #[error(transparent)]
     Rejected(#[from] Rejection),
     /// A stored value does not decode.
-    #[error("a stored {what} could not be read: {source}")]
-    Corrupt {
-        what: String,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Corrupt(Box<Undecodable>),
     /// The backend failed; it keeps the cause and reports it from `transact`.
     #[error("storage backend error")]
     Backend,
@@ -167,8 +235,11 @@ pub trait RawTxn {
 /// Typed access to records inside one transaction, shared by every backend.
 pub trait Txn: RawTxn {
     fn get_job(&self, id: JobId) -> Result<Option<JobRecord>, TxError> {
-        self.get(Space::Jobs, &index::id_key(id))?
-            .map(|b| decode(&b, "job"))
+        let key = index::id_key(id);
+        self.get(Space::Jobs, &key)?
+            .map(|b| {
+                decode(Space::Jobs, &key, &b, || format!("job {id}")).map_err(TxError::Corrupt)
+            })
             .transpose()
     }
 
@@ -208,8 +279,11 @@ pub trait Txn: RawTxn {
     }
 
     fn get_group(&self, id: GroupId) -> Result<Option<GroupRecord>, TxError> {
-        self.get(Space::Groups, &id.0.to_be_bytes())?
-            .map(|b| decode(&b, "group"))
+        let key = id.0.to_be_bytes();
+        self.get(Space::Groups, &key)?
+            .map(|b| {
+                decode(Space::Groups, &key, &b, || format!("group {id}")).map_err(TxError::Corrupt)
+            })
             .transpose()
     }
 
@@ -225,10 +299,32 @@ pub trait Txn: RawTxn {
 
 impl<T: RawTxn + ?Sized> Txn for T {}
 
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8], what: &str) -> Result<T, TxError> {
-    serde_json::from_slice(b).map_err(|source| TxError::Corrupt {
-        what: what.to_string(),
-        source,
+impl TxError {
+    /// What a backend's `run` reports for a closure that stopped with this (not `Backend`).
+    pub(crate) fn into_store_error(self) -> StoreError {
+        match self {
+            TxError::Rejected(r) => StoreError::Rejected(r),
+            TxError::Corrupt(u) => StoreError::Corrupt(u),
+            TxError::Backend => unreachable!("backend failures are reported by the backend"),
+        }
+    }
+}
+
+/// Decodes the value stored at `space`/`key`; `what` names it in errors.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    space: Space,
+    key: &[u8],
+    bytes: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<T, Box<Undecodable>> {
+    serde_json::from_slice(bytes).map_err(|source| {
+        Box::new(Undecodable {
+            space,
+            key: key.to_vec(),
+            what: what(),
+            bytes: bytes.to_vec(),
+            source,
+        })
     })
 }
 
@@ -279,6 +375,17 @@ pub trait Store: Send + Sync + 'static {
     fn shared(&self) -> Option<&dyn SharedStore> {
         None
     }
+    /// Whether a failed write can leave this store refusing writes until [`Store::reopen`]
+    /// (sled after a full disk). The committer then keeps what it has not seen flushed,
+    /// to apply again after the reopen.
+    fn can_reopen(&self) -> bool {
+        false
+    }
+    /// Closes and opens the store again in place: afterwards it holds what was on disk,
+    /// and takes writes again if the disk does. Only called when [`Store::can_reopen`].
+    fn reopen(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The part of a backend that several processes share at once: an opaque message
@@ -291,6 +398,9 @@ pub trait SharedStore: Send + Sync {
     /// An empty message means the subscription was (re)made and what was published
     /// before it may have been missed. Returns once subscribed (or after its timeout).
     fn listen(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>, StoreError>;
+    /// The store's own clock (milliseconds since the Unix epoch): the one clock that the
+    /// lease deadlines of every process sharing the store are measured with.
+    fn server_time(&self) -> Result<Millis, StoreError>;
 }
 
 /// Runs `f` in one transaction of `store` and returns its result.
@@ -323,26 +433,20 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 /// Reads one job outside a transaction.
 pub fn load_job(store: &dyn Store, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+    let key = index::id_key(id);
     store
-        .get(Space::Jobs, &index::id_key(id))?
-        .map(|b| {
-            serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
-                what: format!("job {id}"),
-                source,
-            })
-        })
+        .get(Space::Jobs, &key)?
+        .map(|b| decode(Space::Jobs, &key, &b, || format!("job {id}")).map_err(StoreError::Corrupt))
         .transpose()
 }
 
 /// Reads one group outside a transaction.
 pub fn load_group(store: &dyn Store, id: GroupId) -> Result<Option<GroupRecord>, StoreError> {
+    let key = id.0.to_be_bytes();
     store
-        .get(Space::Groups, &id.0.to_be_bytes())?
+        .get(Space::Groups, &key)?
         .map(|b| {
-            serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
-                what: format!("group {id}"),
-                source,
-            })
+            decode(Space::Groups, &key, &b, || format!("group {id}")).map_err(StoreError::Corrupt)
         })
         .transpose()
 }

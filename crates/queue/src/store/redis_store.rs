@@ -14,6 +14,11 @@
 //!   `ZRANGEBYLEX` returns them in byte order (Redis compares members with `memcmp`):
 //!   the ordered scans the queue's indexes need (ready order, due times, states).
 //! - `<ns>:ids`: the id counter (`INCR`); `<ns>:events`: the pub/sub channel.
+//! - `<ns>:quarantine:<space>/<key>`: values that did not decode, set aside unchanged.
+//!
+//! # One clock
+//! Lease deadlines are compared by every worker, so they are measured with the server's
+//! clock (`TIME`, [`SharedStore::server_time`]), never a worker's own.
 //!
 //! # Transactions: WATCH + MULTI/EXEC, retried on conflict
 //! The queue's transactions are Rust closures ([`crate::transition`]) whose reads depend
@@ -53,6 +58,7 @@ use std::time::{Duration, Instant};
 use redis::{Client, Connection, ConnectionAddr, ErrorKind, RedisError, ServerErrorKind, Value};
 
 use super::{Entry, RawTxn, SharedStore, Space, Store, StoreError, TxError, SCHEMA_VERSION};
+use crate::job::Millis;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Conflicting attempts after which a transaction gives up.
@@ -526,11 +532,7 @@ impl Store for RedisStore {
                 }
                 Ok(Attempt::Refused(e)) => {
                     self.give_back(conn);
-                    return Err(match e {
-                        TxError::Rejected(r) => StoreError::Rejected(r),
-                        TxError::Corrupt { what, source } => StoreError::Corrupt { what, source },
-                        TxError::Backend => unreachable!("backend failures are returned as errors"),
-                    });
+                    return Err(e.into_store_error());
                 }
                 Ok(Attempt::Unknown(e)) => {
                     self.drop_pool();
@@ -642,6 +644,13 @@ impl SharedStore for RedisStore {
                 .arg(message)
                 .query::<()>(c)
         })
+    }
+
+    fn server_time(&self) -> Result<Millis, StoreError> {
+        let (secs, micros): (u64, u64) = self.with_conn("reading the server's clock", |c| {
+            redis::cmd("TIME").query(c)
+        })?;
+        Ok(secs * 1000 + micros / 1000)
     }
 
     fn listen(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>, StoreError> {

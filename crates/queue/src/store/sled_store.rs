@@ -1,8 +1,14 @@
 //! The sled 0.34 backend: one sled database in `<dir>/db`, one tree per [`Space`], a
 //! lock file naming the process that holds the directory, and a stored schema version.
+//!
+//! A failed write to the disk (a full disk) puts sled 0.34 in an error state that only
+//! reopening the database ends: every later write and flush fails, even once space is
+//! back. So the database can be reopened in place ([`Store::reopen`]): the handle is
+//! swapped under a lock that every operation takes for reading.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
 
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
@@ -17,9 +23,33 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 /// The sled backend. Holds the data directory's lock for as long as it lives.
 pub struct SledStore {
     path: PathBuf,
+    /// `None` between closing for a reopen and opening again (if that failed).
+    open: RwLock<Option<Db>>,
+    _lock: DirLock,
+}
+
+/// One opened sled database and its trees.
+struct Db {
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    _lock: DirLock,
+}
+
+impl Db {
+    fn open(path: &Path) -> Result<Db, sled::Error> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(128 * 1024 * 1024)
+            .open()?;
+        let trees = Space::ALL
+            .iter()
+            .map(|s| db.open_tree(s.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Db { db, trees })
+    }
+
+    fn tree(&self, space: Space) -> &sled::Tree {
+        &self.trees[space.position()]
+    }
 }
 
 impl SledStore {
@@ -33,32 +63,33 @@ impl SledStore {
         })?;
         let lock = DirLock::acquire(dir)?;
         let path = dir.join("db");
-        let sled_err = |source| StoreError::Sled {
+        let db = Db::open(&path).map_err(|source| StoreError::Sled {
             path: path.clone(),
             source,
-        };
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(128 * 1024 * 1024)
-            .open()
-            .map_err(sled_err)?;
-        let trees = Space::ALL
-            .iter()
-            .map(|s| db.open_tree(s.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sled_err)?;
+        })?;
         let store = SledStore {
-            path: path.clone(),
-            db,
-            trees,
+            path,
+            open: RwLock::new(Some(db)),
             _lock: lock,
         };
         store.check_schema()?;
         Ok(store)
     }
 
+    /// The open database, or [`StoreError::Closed`] if reopening it failed.
+    fn db(&self) -> Result<DbGuard<'_>, StoreError> {
+        let guard = self.open.read().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            return Err(StoreError::Closed {
+                path: self.path.clone(),
+            });
+        }
+        Ok(DbGuard(guard))
+    }
+
     fn check_schema(&self) -> Result<(), StoreError> {
-        let meta = &self.trees[Space::Meta.position()];
+        let db = self.db()?;
+        let meta = db.tree(Space::Meta);
         let found = meta.get(SCHEMA_KEY).map_err(|e| self.err(e))?;
         match found {
             Some(v) => {
@@ -74,7 +105,7 @@ impl SledStore {
             None => {
                 meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(|e| self.err(e))?;
-                self.db.flush().map_err(|e| self.err(e))?;
+                db.db.flush().map_err(|e| self.err(e))?;
             }
         }
         Ok(())
@@ -89,11 +120,22 @@ impl SledStore {
 
     /// Writes a schema version (for tests of the newer-version check).
     pub fn force_schema_version(&self, v: u32) -> Result<(), StoreError> {
-        self.trees[Space::Meta.position()]
+        let db = self.db()?;
+        db.tree(Space::Meta)
             .insert(SCHEMA_KEY, &v.to_be_bytes())
             .map_err(|e| self.err(e))?;
-        self.db.flush().map_err(|e| self.err(e))?;
+        db.db.flush().map_err(|e| self.err(e))?;
         Ok(())
+    }
+}
+
+/// A read lock on an open database.
+struct DbGuard<'a>(RwLockReadGuard<'a, Option<Db>>);
+
+impl std::ops::Deref for DbGuard<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        self.0.as_ref().expect("checked when taken")
     }
 }
 
@@ -130,7 +172,8 @@ impl RawTxn for SledTxn<'_> {
 
 impl Store for SledStore {
     fn run(&self, f: &dyn Fn(&dyn RawTxn) -> Result<(), TxError>) -> Result<(), StoreError> {
-        let r = self.trees.as_slice().transaction(|trees| {
+        let db = self.db()?;
+        let r = db.trees.as_slice().transaction(|trees| {
             let txn = SledTxn {
                 trees,
                 failure: RefCell::new(None),
@@ -156,19 +199,14 @@ impl Store for SledStore {
         });
         match r {
             Ok(()) => Ok(()),
-            Err(TransactionError::Abort(TxError::Rejected(r))) => Err(StoreError::Rejected(r)),
-            Err(TransactionError::Abort(TxError::Corrupt { what, source })) => {
-                Err(StoreError::Corrupt { what, source })
-            }
-            Err(TransactionError::Abort(TxError::Backend)) => {
-                unreachable!("backend errors are mapped to storage errors above")
-            }
+            Err(TransactionError::Abort(e)) => Err(e.into_store_error()),
             Err(TransactionError::Storage(e)) => Err(self.err(e)),
         }
     }
 
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.trees[space.position()]
+        self.db()?
+            .tree(space)
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
             .map_err(|e| self.err(e))
@@ -181,7 +219,8 @@ impl Store for SledStore {
         end: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let tree = &self.trees[space.position()];
+        let db = self.db()?;
+        let tree = db.tree(space);
         let iter = match end {
             Some(e) => tree.range(start..e),
             None => tree.range(start..),
@@ -193,14 +232,15 @@ impl Store for SledStore {
     }
 
     fn next_id(&self) -> Result<u64, StoreError> {
-        self.db
+        self.db()?
+            .db
             .generate_id()
             .map(|id| id + 1)
             .map_err(|e| self.err(e))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+        self.db()?.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
 
     fn describe(&self) -> String {
@@ -209,5 +249,18 @@ impl Store for SledStore {
 
     fn location(&self) -> Option<PathBuf> {
         Some(self.path.clone())
+    }
+
+    fn can_reopen(&self) -> bool {
+        true
+    }
+
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut open = self.open.write().unwrap_or_else(|p| p.into_inner());
+        // The old database must be gone (its file lock released) before it opens again.
+        drop(open.take());
+        *open = Some(Db::open(&self.path).map_err(|e| self.err(e))?);
+        tracing::info!(path = %self.path.display(), "reopened the job store");
+        Ok(())
     }
 }

@@ -27,6 +27,8 @@ const COMMANDS: &[&str] = &[
     "import_model",
     "open_path",
     "reveal_path",
+    "queue_connection",
+    "reconnect_queue",
 ];
 
 fn main() {

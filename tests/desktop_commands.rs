@@ -11,22 +11,31 @@ use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
+use tauri::Manager;
 use tauri::{Listener, WebviewWindow};
-use video2doc_core::api::{Core, CoreDirs};
+use video2doc_core::api::CoreDirs;
 use video2doc_core::pipeline::WorkerCommand;
-use video2doc_desktop::{with_commands, Shell};
+use video2doc_desktop::files::{Launch, Launcher};
+use video2doc_desktop::with_commands;
 
 #[path = "../crates/core/tests/common/mod.rs"]
 mod common;
 use common::model;
 
+#[path = "../crates/queue/tests/support/redis_server.rs"]
+mod redis_server;
+
 type Window = WebviewWindow<tauri::test::MockRuntime>;
 
 struct App {
-    _app: tauri::App<tauri::test::MockRuntime>,
+    app: tauri::App<tauri::test::MockRuntime>,
     window: Window,
     dir: tempfile::TempDir,
     events: Arc<Mutex<Vec<Value>>>,
+    /// What open_path and reveal_path handed to the system (nothing is started).
+    launched: Arc<Mutex<Vec<(Launch, PathBuf)>>>,
+    /// The `queue-connection` events, in order.
+    connections: Arc<Mutex<Vec<Value>>>,
 }
 
 fn app() -> App {
@@ -39,7 +48,8 @@ fn app() -> App {
     })
 }
 
-/// The app over a fresh folder, with the settings `settings(folder)` on disk at start.
+/// The app over a fresh folder, with the settings `settings(folder)` on disk at start,
+/// started as `run` starts it.
 fn app_with(settings: impl FnOnce(&Path) -> Value) -> App {
     let dir = tempfile::tempdir().unwrap();
     let dirs = CoreDirs {
@@ -56,18 +66,15 @@ fn app_with(settings: impl FnOnce(&Path) -> Value) -> App {
         program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-desktop")),
         args: vec!["worker".into()],
     };
-    let core = Arc::new(Core::open(dirs, worker).unwrap());
-    // The mock runtime has no event loop to run `setup`; start what it would.
-    tauri::async_runtime::block_on(core.start()).unwrap();
+    let launched = Arc::new(Mutex::new(Vec::new()));
+    let l = launched.clone();
     let app = with_commands(mock_builder())
-        .manage(Shell::new(core.clone()))
+        .manage(Launcher::new(move |how, path| {
+            l.lock().unwrap().push((how, path.to_path_buf()));
+            Ok(())
+        }))
         .build(tauri::generate_context!())
         .unwrap();
-    tauri::async_runtime::spawn(video2doc_desktop::events::forward(
-        app.handle().clone(),
-        core,
-        None,
-    ));
     let events = Arc::new(Mutex::new(Vec::new()));
     let e = events.clone();
     app.listen_any("items-changed", move |ev| {
@@ -75,15 +82,29 @@ fn app_with(settings: impl FnOnce(&Path) -> Value) -> App {
             .unwrap()
             .push(serde_json::from_str(ev.payload()).unwrap());
     });
+    let connections = Arc::new(Mutex::new(Vec::new()));
+    let c = connections.clone();
+    app.listen_any("queue-connection", move |ev| {
+        c.lock()
+            .unwrap()
+            .push(serde_json::from_str(ev.payload()).unwrap());
+    });
+    // The mock runtime has no event loop to run `setup`; start what it would.
+    video2doc_desktop::start(app.handle(), dirs, worker, None);
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
-    App {
-        _app: app,
+    let a = App {
+        app,
         window,
         dir,
         events,
-    }
+        launched,
+        connections,
+    };
+    // The first attempt to open the queue ends, whatever its outcome.
+    a.connection_until(|c| c["state"] != "opening");
+    a
 }
 
 impl App {
@@ -118,6 +139,32 @@ impl App {
         match self.call(cmd, args) {
             Ok(v) => panic!("{cmd} succeeded but should not: {v}"),
             Err(e) => e,
+        }
+    }
+
+    /// Polls the queue's connection until it passes `done` (up to 60 s).
+    fn connection_until(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            let c = self.ok("queue_connection", json!({}));
+            if done(&c) {
+                return c;
+            }
+            assert!(Instant::now() < end, "the connection stayed {c}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the last `queue-connection` event told the window `c` (up to 5 s).
+    fn told_connection(&self, c: &Value) {
+        let end = Instant::now() + Duration::from_secs(5);
+        while self.connections.lock().unwrap().last() != Some(c) {
+            assert!(
+                Instant::now() < end,
+                "the window was told {:?}, not {c}",
+                self.connections.lock().unwrap().last()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -313,6 +360,29 @@ fn a_video_goes_from_import_to_documents_through_the_commands() {
         json!({ "path": a.dir.path().join("documents/nothing-here.md") }),
     );
     assert_eq!(e["code"], "not_found");
+    // Each document, its folder and the slides open; the window may show the preview
+    // and the thumbnails, and nothing else of those folders.
+    for o in outputs {
+        a.ok("open_path", json!({ "path": o["path"] }));
+    }
+    a.ok("reveal_path", json!({ "path": outputs[0]["path"] }));
+    a.ok("reveal_path", json!({ "path": d["output_dir"] }));
+    let slide = &d["slides"][0];
+    a.ok("open_path", json!({ "path": slide["image"] }));
+    let launched = a.launched.lock().unwrap().clone();
+    assert_eq!(launched.len(), outputs.len() + 3, "{launched:?}");
+    assert!(launched[..outputs.len()]
+        .iter()
+        .all(|(how, p)| *how == Launch::Open && p.is_file()));
+    let scope = a.app.asset_protocol_scope();
+    assert!(scope.is_allowed(html), "the preview is not shown");
+    let thumb = slide["thumbnail"].as_str().unwrap();
+    assert!(scope.is_allowed(thumb), "the thumbnail is not shown");
+    let folder = Path::new(d["output_dir"].as_str().unwrap());
+    std::fs::write(folder.join("other.md"), "not listed").unwrap();
+    assert!(!scope.is_allowed(folder.join("other.md")));
+    let work = Path::new(thumb).parent().unwrap().parent().unwrap();
+    assert!(!scope.is_allowed(work.join("slides.json")));
 
     // Clear finished removes the row.
     assert!(a.ok("clear_finished", json!({})).as_u64().unwrap() >= 5);
@@ -581,4 +651,243 @@ fn a_waiting_video_runs_on_an_imported_model_once_the_settings_name_it() {
     a.save(json!({ "model": "tiny.en-test", "language": "en" }));
     let row = a.wait(&key, &["succeeded", "failed"]);
     assert_eq!(row["state"], "succeeded", "{row}");
+}
+
+// Issue 17, M1: open_path and reveal_path take only documents the app wrote. Escaping
+// with `..`, a symlink out of the output folder, programs, .desktop files and app bundles
+// are refused, and nothing refused reaches the system.
+#[test]
+fn open_and_reveal_take_only_documents_of_the_app() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let a = app();
+    let info = a.ok("app_info", json!({}));
+    let data = PathBuf::from(info["data_dir"].as_str().unwrap());
+    let folder = a.dir.path().join("documents/lecture");
+    std::fs::create_dir_all(&folder).unwrap();
+    let doc = folder.join("lecture.md");
+    std::fs::write(&doc, "# Lecture\n").unwrap();
+
+    let up = "../".repeat(data.components().count() + 2);
+    let escape = data.join(format!("{up}usr/bin/env"));
+    assert!(escape.exists(), "{}", escape.display());
+    symlink("/etc/passwd", folder.join("passwd.md")).unwrap();
+    symlink("/etc/passwd", folder.join("passwd")).unwrap();
+    let program = |name: &str, text: &str| {
+        let p = folder.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let refused = [
+        escape.clone(),
+        data.join("../documents/lecture/../../../../../../etc/passwd"),
+        folder.join("passwd.md"),
+        folder.join("passwd"),
+        program("tool", "#!/bin/sh\necho hi\n"),
+        program("run.sh", "#!/bin/sh\necho hi\n"),
+        program("notes.txt", "#!/bin/sh\necho hi\n"),
+        program("app.desktop", "[Desktop Entry]\nExec=/usr/bin/env\n"),
+        {
+            let bundle = folder.join("Calculator.app");
+            std::fs::create_dir_all(bundle.join("Contents")).unwrap();
+            bundle
+        },
+        a.dir.path().join("config/settings.json"),
+    ];
+    for path in &refused {
+        for cmd in ["open_path", "reveal_path"] {
+            let e = a.err(cmd, json!({ "path": path }));
+            assert_eq!(e["code"], "bad_request", "{cmd} {}: {e}", path.display());
+        }
+    }
+    assert_eq!(
+        *a.launched.lock().unwrap(),
+        [],
+        "a refused path was launched"
+    );
+
+    // A document of the output folder opens; its folder and the app's folders are shown.
+    a.ok("open_path", json!({ "path": doc }));
+    a.ok("reveal_path", json!({ "path": folder }));
+    for key in ["data_dir", "config_dir", "logs_dir", "output_dir"] {
+        a.ok("reveal_path", json!({ "path": info[key] }));
+    }
+    let launched = a.launched.lock().unwrap().clone();
+    assert_eq!(launched[0], (Launch::Open, doc.canonicalize().unwrap()));
+    assert_eq!(
+        launched[1],
+        (Launch::Reveal, folder.canonicalize().unwrap())
+    );
+    assert_eq!(launched.len(), 6);
+}
+
+// Issue 17, M1: job data never widens what the window may load or open. A job whose out_dir
+// is `/` adds nothing, and the settings folder (secrets) is not loadable either.
+#[test]
+fn a_job_writing_to_the_root_widens_nothing() {
+    let a = app();
+    // Not a dot folder: `**` in a scope never matches those.
+    let elsewhere = tempfile::Builder::new()
+        .prefix("elsewhere")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let secret = elsewhere.path().join("notes.md");
+    std::fs::write(&secret, "# not the app's\n").unwrap();
+    let input = a.dir.path().join("tmp.mp4");
+    std::fs::write(&input, b"not a video").unwrap();
+    a.ok("pause_queue", json!({ "queue": null }));
+    let report = a.ok(
+        "import_paths",
+        json!({ "paths": [input], "options": { "out_dir": "/" } }),
+    );
+    let key = report["accepted"][0]["key"].as_str().unwrap().to_string();
+    let d = a.ok("item_detail", json!({ "key": key }));
+    // The job's folder holds the file (`/`, or `/tmp` where the folder is named by the input).
+    assert!(
+        secret.starts_with(d["output_dir"].as_str().unwrap()),
+        "{}",
+        d["output_dir"]
+    );
+
+    let scope = a.app.asset_protocol_scope();
+    for p in [
+        secret.as_path(),
+        Path::new("/tmp"),
+        Path::new("/etc/hostname"),
+        &a.dir.path().join("config/settings.json"),
+        &a.dir.path().join("data/api-token"),
+    ] {
+        assert!(!scope.is_allowed(p), "{} may be loaded", p.display());
+    }
+    for (cmd, path) in [
+        ("open_path", secret.as_path()),
+        ("reveal_path", secret.as_path()),
+        ("reveal_path", Path::new("/tmp")),
+    ] {
+        let e = a.err(cmd, json!({ "path": path }));
+        assert_eq!(e["code"], "bad_request", "{cmd} {}: {e}", path.display());
+    }
+    assert_eq!(*a.launched.lock().unwrap(), []);
+}
+
+// Issue 17, M4: a shared queue that is down at start does not keep the window from
+// opening. The window works (settings, app info), says what is wrong, naming the server,
+// and connects by itself once the server is up.
+#[test]
+fn the_window_opens_while_the_shared_queue_is_down_and_connects_once_it_is_up() {
+    let mut redis = redis_server::RedisServer::start();
+    redis.kill();
+    let url = redis.url();
+    let port = redis.port;
+    let a = app_with(|dir| {
+        json!({
+            "model": model(),
+            "output_dir": dir.join("documents"),
+            "formats": ["md"],
+            "queue_url": url,
+        })
+    });
+    // The problem is told in plain words, naming the server and the cause.
+    let c = a.ok("queue_connection", json!({}));
+    assert_eq!(c["state"], "unavailable", "{c}");
+    assert_eq!(c["shared"], url.as_str());
+    assert_eq!(c["retrying"], true);
+    assert!(c["cause"].as_str().unwrap().contains("refused"), "{c}");
+    let problem = c["problem"].as_str().unwrap();
+    assert!(
+        problem.starts_with(&format!("the shared queue at {url} cannot be reached: ")),
+        "{problem}"
+    );
+    a.told_connection(&c);
+    // The window works: its information, settings and files; what needs the queue says why.
+    a.ok("app_info", json!({}));
+    assert_eq!(a.ok("get_settings", json!({}))["queue_url"], url.as_str());
+    a.save(json!({ "notify": false }));
+    let e = a.err("open_path", json!({ "path": "/etc/passwd" }));
+    assert_eq!(e["code"], "bad_request");
+    for (cmd, args) in [
+        ("list_items", json!({})),
+        ("dashboard", json!({})),
+        ("import_paths", json!({ "paths": [a.dir.path()] })),
+    ] {
+        let e = a.err(cmd, args);
+        assert_eq!(e["code"], "unavailable", "{cmd}: {e}");
+        assert_eq!(e["message"], problem, "{cmd}");
+        assert!(e["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{port}")));
+    }
+
+    // Once the server is up, the window connects by itself (and is told); the attempt the
+    // save above started has given up by then (it waits 3 s at most).
+    std::thread::sleep(Duration::from_secs(4));
+    redis.restart_after(Duration::ZERO);
+    let c = a.connection_until(|c| c["state"] == "open");
+    assert_eq!(c["shared"], url.as_str());
+    a.told_connection(&c);
+    assert_eq!(a.ok("list_items", json!({})), json!([]));
+    let d = a.ok("dashboard", json!({}));
+    assert_eq!(d["machines"].as_array().unwrap().len(), 1, "{d}");
+    // The settings saved meanwhile are those in use.
+    assert_eq!(a.ok("get_settings", json!({}))["notify"], false);
+}
+
+// Issue 17, M4: the shared queue can be cleared in the settings while it is down, and the
+// window then uses the queue on this computer at once, without a restart.
+#[test]
+fn clearing_an_unreachable_queue_in_the_settings_uses_the_local_one_at_once() {
+    let mut redis = redis_server::RedisServer::start();
+    redis.kill();
+    let url = redis.url();
+    let a = app_with(|dir| {
+        json!({
+            "output_dir": dir.join("documents"),
+            "formats": ["md"],
+            "queue_url": url,
+        })
+    });
+    assert_eq!(a.ok("queue_connection", json!({}))["state"], "unavailable");
+    let saved = a.save(json!({ "queue_url": null }));
+    assert!(saved["queue_url"].is_null(), "{saved}");
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(a.dir.path().join("config/settings.json")).unwrap())
+            .unwrap();
+    assert!(on_disk["queue_url"].is_null(), "{on_disk}");
+    let started = Instant::now();
+    let c = a.connection_until(|c| c["state"] == "open");
+    assert!(c["shared"].is_null(), "{c}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "not at once: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(a.ok("list_items", json!({})), json!([]));
+}
+
+// Issue 17, M4: a queue URL that does not parse is not tried again and again; the window
+// says so and waits for the settings.
+#[test]
+fn a_queue_url_that_does_not_parse_is_told_and_waits_for_the_settings() {
+    let a = app_with(|dir| {
+        json!({
+            "output_dir": dir.join("documents"),
+            "formats": ["md"],
+            "queue_url": "redis://:secret@",
+        })
+    });
+    let c = a.ok("queue_connection", json!({}));
+    assert_eq!(c["state"], "unavailable", "{c}");
+    assert_eq!(c["retrying"], false, "{c}");
+    assert!(
+        !c.to_string().contains("secret"),
+        "the password is shown: {c}"
+    );
+    assert!(
+        c["problem"].as_str().unwrap().contains("cannot be used"),
+        "{c}"
+    );
+    a.ok("reconnect_queue", json!({}));
+    a.save(json!({ "queue_url": "" }));
+    a.connection_until(|c| c["state"] == "open");
 }

@@ -1,12 +1,14 @@
 //! The window's commands: each parses its arguments, calls one `Core` method (work that
 //! blocks runs on the blocking pool) and maps the error. Nothing here decides anything
-//! about videos or jobs.
+//! about videos or jobs. Until the job queue is open, the commands that need it fail with
+//! code `unavailable` and the reason; the settings, the app's folders and files, and the
+//! queue's connection work from the start.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Emitter, Runtime, State};
 use video2doc_core::api::{Core, ProcessOptions};
 use video2doc_core::intake::ImportReport;
 use video2doc_core::items::{ItemDetail, ItemFilter, ItemKey, ItemRow};
@@ -15,8 +17,10 @@ use video2doc_core::models::library::ModelRow;
 use video2doc_core::settings::AppSettings;
 use video2doc_queue::{Priority, State as JobState, Stats, WorkerInfo};
 
+use crate::connection::QueueConnection;
 use crate::dialogs;
 use crate::error::CommandError;
+use crate::files::{Launch, Launcher};
 use crate::shell::Shell;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -50,7 +54,7 @@ pub struct AppInfo {
 
 #[tauri::command]
 pub fn app_info(shell: State<'_, Shell>) -> AppInfo {
-    let dirs = shell.core.dirs();
+    let dirs = shell.dirs();
     AppInfo {
         version: env!("CARGO_PKG_VERSION"),
         commit: option_env!("VIDEO2DOC_COMMIT"),
@@ -77,7 +81,7 @@ pub async fn list_items(
         queue,
         limit,
     };
-    blocking(&shell.core, move |c| c.items(&filter)).await
+    blocking(shell.core()?, move |c| c.items(&filter)).await
 }
 
 #[tauri::command]
@@ -87,11 +91,9 @@ pub async fn item_detail<R: Runtime>(
     key: String,
 ) -> Result<ItemDetail> {
     let k = self::key(&key)?;
-    let detail = blocking(&shell.core, move |c| c.item_detail(k)).await?;
-    // Its documents and images may now be shown and opened.
-    if let Some(dir) = &detail.output_dir {
-        shell.allow_folder(&app, dir);
-    }
+    let detail = blocking(shell.core()?, move |c| c.item_detail(k)).await?;
+    // Its documents and slides may now be opened, its thumbnails and preview shown.
+    shell.shown(&app, &detail);
     Ok(detail)
 }
 
@@ -108,7 +110,7 @@ pub async fn import_paths(
     if o.out_dir.is_none() {
         o.out_dir = Some(shell.output_dir());
     }
-    Ok(shell.core.import_paths(&paths, &o).await?)
+    Ok(shell.core()?.import_paths(&paths, &o).await?)
 }
 
 #[tauri::command]
@@ -133,12 +135,12 @@ pub async fn pick_model_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<P
 
 #[tauri::command]
 pub async fn cancel_item(shell: State<'_, Shell>, key: String) -> Result<ItemRow> {
-    Ok(shell.core.cancel_item(self::key(&key)?).await?)
+    Ok(shell.core()?.cancel_item(self::key(&key)?).await?)
 }
 
 #[tauri::command]
 pub async fn retry_item(shell: State<'_, Shell>, key: String) -> Result<ItemRow> {
-    Ok(shell.core.retry_item(self::key(&key)?).await?)
+    Ok(shell.core()?.retry_item(self::key(&key)?).await?)
 }
 
 #[tauri::command]
@@ -148,7 +150,7 @@ pub async fn set_priority(
     priority: Priority,
 ) -> Result<ItemRow> {
     Ok(shell
-        .core
+        .core()?
         .set_item_priority(self::key(&key)?, priority)
         .await?)
 }
@@ -158,8 +160,9 @@ pub async fn pause_queue(
     shell: State<'_, Shell>,
     queue: Option<String>,
 ) -> Result<Vec<WorkerInfo>> {
-    shell.core.pause(queue.as_deref().unwrap_or("all")).await?;
-    Ok(shell.core.workers())
+    let core = shell.core()?;
+    core.pause(queue.as_deref().unwrap_or("all")).await?;
+    Ok(core.workers())
 }
 
 #[tauri::command]
@@ -167,13 +170,14 @@ pub async fn resume_queue(
     shell: State<'_, Shell>,
     queue: Option<String>,
 ) -> Result<Vec<WorkerInfo>> {
-    shell.core.resume(queue.as_deref().unwrap_or("all")).await?;
-    Ok(shell.core.workers())
+    let core = shell.core()?;
+    core.resume(queue.as_deref().unwrap_or("all")).await?;
+    Ok(core.workers())
 }
 
 #[tauri::command]
 pub async fn clear_finished(shell: State<'_, Shell>) -> Result<usize> {
-    blocking(&shell.core, |c| c.clear_finished()).await
+    blocking(shell.core()?, |c| c.clear_finished()).await
 }
 
 #[derive(Serialize)]
@@ -187,7 +191,7 @@ pub struct Dashboard {
 
 #[tauri::command]
 pub async fn dashboard(shell: State<'_, Shell>) -> Result<Dashboard> {
-    blocking(&shell.core, |c| {
+    blocking(shell.core()?, |c| {
         Ok(Dashboard {
             stats: c.stats()?,
             workers: c.workers(),
@@ -199,31 +203,53 @@ pub async fn dashboard(shell: State<'_, Shell>) -> Result<Dashboard> {
 }
 
 #[tauri::command]
-pub fn get_settings(shell: State<'_, Shell>) -> AppSettings {
-    shell.core.settings()
+pub fn get_settings(shell: State<'_, Shell>) -> Result<AppSettings> {
+    Ok(shell.settings()?)
 }
 
+/// Saves the settings and applies them. While the queue is not open they are saved
+/// alone, and the next attempt to open it (at once) uses them.
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
     settings: AppSettings,
 ) -> Result<AppSettings> {
-    shell.core.apply_settings(settings).await?;
+    {
+        let _busy = shell.link.busy.lock().await;
+        match shell.open_core() {
+            Some(core) => core.apply_settings(settings).await?,
+            None => shell.save_settings_alone(&settings)?,
+        }
+    }
     shell.settings_changed(&app).await?;
-    Ok(shell.core.settings())
+    shell.link.kick();
+    Ok(shell.settings()?)
+}
+
+/// Whether the job queue is open, and if not, why.
+#[tauri::command]
+pub fn queue_connection(shell: State<'_, Shell>) -> QueueConnection {
+    shell.link.get()
+}
+
+/// Tries to open the job queue now (when it is not open).
+#[tauri::command]
+pub fn reconnect_queue(shell: State<'_, Shell>) -> QueueConnection {
+    shell.link.kick();
+    shell.link.get()
 }
 
 #[tauri::command]
 pub async fn list_models(shell: State<'_, Shell>) -> Result<Vec<ModelRow>> {
-    blocking(&shell.core, |c| Ok(c.models().list())).await
+    blocking(shell.core()?, |c| Ok(c.models().list())).await
 }
 
 /// The model the first-run guide offers for the languages a person will transcribe.
 #[tauri::command]
 pub async fn recommended_model(shell: State<'_, Shell>, languages: Languages) -> Result<ModelRow> {
     let name = catalogue::recommended(languages);
-    let row = blocking(&shell.core, move |c| Ok(c.models().row(name))).await?;
+    let row = blocking(shell.core()?, move |c| Ok(c.models().row(name))).await?;
     row.ok_or_else(|| CommandError::failed(format!("the model {name} is not in the catalogue")))
 }
 
@@ -240,7 +266,7 @@ pub async fn download_model<R: Runtime>(
     shell: State<'_, Shell>,
     name: String,
 ) -> Result<ModelRow> {
-    blocking(&shell.core, move |c| {
+    blocking(shell.core()?, move |c| {
         let mut last = std::time::Instant::now() - std::time::Duration::from_secs(1);
         Ok(c.models().download(&name, |done, total| {
             // A few updates a second are plenty for a progress bar.
@@ -262,7 +288,7 @@ pub async fn download_model<R: Runtime>(
 
 #[tauri::command]
 pub fn cancel_download(shell: State<'_, Shell>, name: String) -> Result<()> {
-    if shell.core.models().cancel(&name) {
+    if shell.core()?.models().cancel(&name) {
         Ok(())
     } else {
         Err(CommandError::bad_request(format!(
@@ -273,21 +299,29 @@ pub fn cancel_download(shell: State<'_, Shell>, name: String) -> Result<()> {
 
 #[tauri::command]
 pub async fn import_model(shell: State<'_, Shell>, path: PathBuf) -> Result<ModelRow> {
-    blocking(&shell.core, move |c| Ok(c.models().import(&path)?)).await
+    blocking(shell.core()?, move |c| Ok(c.models().import(&path)?)).await
 }
 
 #[tauri::command]
-pub fn open_path<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<()> {
-    let shell = app.state::<Shell>();
+pub fn open_path(
+    shell: State<'_, Shell>,
+    launcher: State<'_, Launcher>,
+    path: PathBuf,
+) -> Result<()> {
     let path = shell.openable(&path)?;
-    opener::open(&path)
+    launcher
+        .launch(Launch::Open, &path)
         .map_err(|e| CommandError::failed(format!("{} could not be opened: {e}", path.display())))
 }
 
 #[tauri::command]
-pub fn reveal_path<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<()> {
-    let shell = app.state::<Shell>();
-    let path = shell.openable(&path)?;
-    opener::reveal(&path)
+pub fn reveal_path(
+    shell: State<'_, Shell>,
+    launcher: State<'_, Launcher>,
+    path: PathBuf,
+) -> Result<()> {
+    let path = shell.revealable(&path)?;
+    launcher
+        .launch(Launch::Reveal, &path)
         .map_err(|e| CommandError::failed(format!("{} could not be shown: {e}", path.display())))
 }

@@ -8,7 +8,8 @@ use video2doc_core::api::CoreError;
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct CommandError {
-    /// `bad_request`, `not_found` or `failed`.
+    /// `bad_request`, `not_found`, `unavailable` (the job queue is not open yet; the
+    /// window shows why) or `failed`.
     pub code: &'static str,
     pub message: String,
     pub detail: Option<String>,
@@ -18,6 +19,15 @@ impl CommandError {
     pub fn bad_request(message: impl Into<String>) -> CommandError {
         CommandError {
             code: "bad_request",
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    /// The job queue is not open (see [`crate::connection`]).
+    pub fn unavailable(message: impl Into<String>) -> CommandError {
+        CommandError {
+            code: "unavailable",
             message: message.into(),
             detail: None,
         }

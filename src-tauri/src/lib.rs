@@ -1,19 +1,22 @@
 //! Video2Doc's desktop shell: a Tauri window over `video2doc_core::api::Core`. It owns
 //! only shell concerns: the window, the commands (thin calls into Core), events to the
-//! window, native dialogs, single-instance hand-over of files, notifications and the
-//! asset scope. The only crate that knows Tauri and IPC types.
+//! window, native dialogs, single-instance hand-over of files, notifications, opening
+//! the job queue without keeping the window from opening, and which files the window may
+//! open or load. The only crate that knows Tauri and IPC types.
 
 pub mod commands;
+pub mod connection;
 pub mod dialogs;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod shell;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::{Emitter, Manager, Runtime};
-use video2doc_core::api::{Core, CoreDirs, ProcessOptions};
+use video2doc_core::api::{CoreDirs, ProcessOptions};
 use video2doc_core::intake::{ImportReport, Rejected};
 use video2doc_core::pipeline::WorkerCommand;
 
@@ -53,6 +56,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::import_model,
         commands::open_path,
         commands::reveal_path,
+        commands::queue_connection,
+        commands::reconnect_queue,
     ])
 }
 
@@ -66,7 +71,9 @@ fn files_in(args: &[String], cwd: &std::path::Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Imports files handed over on the command line and tells the window.
+/// Imports files handed over on the command line and tells the window (once the first
+/// attempt to open the queue has ended; if it is not open, the files are refused with the
+/// reason).
 fn hand_over<R: Runtime>(app: &tauri::AppHandle<R>, files: Vec<PathBuf>) {
     if files.is_empty() {
         return;
@@ -74,29 +81,29 @@ fn hand_over<R: Runtime>(app: &tauri::AppHandle<R>, files: Vec<PathBuf>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let shell = app.state::<Shell>();
+        shell.link.settled().await;
         let o = ProcessOptions {
             out_dir: Some(shell.output_dir()),
             ..ProcessOptions::default()
         };
-        match shell.core.import_paths(&files, &o).await {
-            Ok(report) => {
-                let _ = app.emit("items-imported", report);
-            }
-            Err(e) => {
-                let rejected = files
-                    .iter()
-                    .map(|f| Rejected {
-                        path: f.clone(),
-                        reason: e.to_string(),
-                    })
-                    .collect();
-                let report = ImportReport {
-                    accepted: Vec::new(),
-                    rejected,
-                };
-                let _ = app.emit("items-imported", report);
-            }
-        }
+        let imported = match shell.core() {
+            Ok(core) => core
+                .import_paths(&files, &o)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.message),
+        };
+        let report = imported.unwrap_or_else(|reason| ImportReport {
+            accepted: Vec::new(),
+            rejected: files
+                .iter()
+                .map(|f| Rejected {
+                    path: f.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        });
+        let _ = app.emit("items-imported", report);
     });
 }
 
@@ -139,6 +146,21 @@ fn tell_window_of_panics<R: Runtime>(app: tauri::AppHandle<R>) {
     }));
 }
 
+/// Starts the shell over `dirs`: manages its [`Shell`] and opens the job queue in the
+/// background ([`connection::open_in_background`]), which then starts the workers, the
+/// watched folders, the HTTP API and the events to the window. The window opens whatever
+/// happens to the queue. `run` calls it from `setup`; the tests call it on the mock
+/// runtime (which has no event loop for `setup`).
+pub fn start<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    dirs: CoreDirs,
+    worker: WorkerCommand,
+    notify: Option<events::Notify>,
+) {
+    app.manage(Shell::new(dirs, worker));
+    connection::open_in_background(app.clone(), notify);
+}
+
 /// Runs the app; returns the process's exit code.
 pub fn run() -> i32 {
     let dirs = CoreDirs::resolve(
@@ -168,28 +190,11 @@ pub fn run() -> i32 {
             hand_over(app, files_in(&args, std::path::Path::new(&cwd)));
         }))
         .plugin(tauri_plugin_notification::init());
-    let told = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let t = told.clone();
     let app = with_commands(builder)
+        .manage(files::Launcher::system())
         .setup(move |app| {
-            let core = match Core::open(dirs.clone(), worker.clone()) {
-                Ok(c) => Arc::new(c),
-                Err(e) => {
-                    fatal(&e.to_string());
-                    t.store(true, std::sync::atomic::Ordering::SeqCst);
-                    return Err(Box::new(e));
-                }
-            };
-            app.manage(Shell::new(core.clone()));
             let handle = app.handle().clone();
             tell_window_of_panics(handle.clone());
-            let shell = app.state::<Shell>();
-            shell.allow_defaults(&handle);
-            tauri::async_runtime::block_on(core.start())?;
-            shell.restart_watching(&handle);
-            if let Err(e) = tauri::async_runtime::block_on(shell.restart_http()) {
-                tracing::warn!("{e}");
-            }
             let notify: events::Notify = Arc::new(move |title: &str, body: &str| {
                 use tauri_plugin_notification::NotificationExt;
                 if let Err(e) = handle
@@ -202,7 +207,7 @@ pub fn run() -> i32 {
                     tracing::warn!(error = %e, "notification not shown");
                 }
             });
-            tauri::async_runtime::spawn(events::forward(app.handle().clone(), core, Some(notify)));
+            start(app.handle(), dirs.clone(), worker.clone(), Some(notify));
             let cwd = std::env::current_dir().unwrap_or_default();
             let args: Vec<String> = std::env::args().collect();
             hand_over(app.handle(), files_in(&args, &cwd));
@@ -212,9 +217,7 @@ pub fn run() -> i32 {
     let app = match app {
         Ok(a) => a,
         Err(e) => {
-            if !told.load(std::sync::atomic::Ordering::SeqCst) {
-                fatal(&format!("the window could not be created: {e}"));
-            }
+            fatal(&format!("the window could not be created: {e}"));
             return 1;
         }
     };
@@ -222,8 +225,11 @@ pub fn run() -> i32 {
         if let tauri::RunEvent::Exit = event {
             // Running jobs are put back in line (not counted as crashes) and resume at
             // the next start.
-            if let Some(shell) = app.try_state::<Shell>() {
-                tauri::async_runtime::block_on(shell.core.close());
+            if let Some(core) = app
+                .try_state::<Shell>()
+                .and_then(|s| s.open_core().cloned())
+            {
+                tauri::async_runtime::block_on(core.close());
             }
         }
     });

@@ -1,107 +1,165 @@
-//! The shell's state: the one `Core`, the folders the window may show and open, and the
-//! watched folders' runner, restarted when the settings change.
+//! The shell's state: the one `Core` once its queue is open (see [`crate::connection`]),
+//! the window's access to files ([`crate::files`]), and the watched folders' runner and
+//! the HTTP API, restarted when the settings change.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio_util::sync::CancellationToken;
-use video2doc_core::api::Core;
+use video2doc_core::api::{Core, CoreDirs, CoreError};
 use video2doc_core::intake::{Accepted, ImportReport, Rejected};
+use video2doc_core::items::ItemDetail;
+use video2doc_core::pipeline::WorkerCommand;
+use video2doc_core::settings::AppSettings;
 use video2doc_core::watch::{FolderWatcher, WatchEvent, WatchTiming};
 
+use crate::connection::Link;
 use crate::error::CommandError;
+use crate::events::Notify;
+use crate::files::{FileError, Files};
 
 pub struct Shell {
-    pub core: Arc<Core>,
-    /// Output folders shown in this session (they may be opened and previewed).
-    shown: Mutex<BTreeSet<PathBuf>>,
+    dirs: CoreDirs,
+    worker: WorkerCommand,
+    /// Set once the queue is open.
+    core: OnceLock<Arc<Core>>,
+    pub(crate) link: Link,
+    files: Files,
     watching: Mutex<Option<CancellationToken>>,
     /// The local HTTP API while it runs: its port and how to stop it.
     http: tokio::sync::Mutex<Option<(u16, CancellationToken)>>,
 }
 
 impl Shell {
-    pub fn new(core: Arc<Core>) -> Shell {
-        Shell {
-            core,
-            shown: Mutex::new(BTreeSet::new()),
+    /// The shell over `dirs`, its queue not open yet
+    /// ([`crate::connection::open_in_background`] opens it).
+    pub fn new(dirs: CoreDirs, worker: WorkerCommand) -> Shell {
+        let shell = Shell {
+            dirs,
+            worker,
+            core: OnceLock::new(),
+            link: Link::default(),
+            files: Files::default(),
             watching: Mutex::new(None),
             http: tokio::sync::Mutex::new(None),
+        };
+        shell.prepare_folders();
+        shell
+    }
+
+    pub fn dirs(&self) -> &CoreDirs {
+        &self.dirs
+    }
+
+    pub(crate) fn worker(&self) -> &WorkerCommand {
+        &self.worker
+    }
+
+    /// Core, once its queue is open; else why not (code `unavailable`).
+    pub fn core(&self) -> Result<&Arc<Core>, CommandError> {
+        self.core
+            .get()
+            .ok_or_else(|| CommandError::unavailable(self.link.get().why_not_open()))
+    }
+
+    /// Core, if its queue is open.
+    pub fn open_core(&self) -> Option<&Arc<Core>> {
+        self.core.get()
+    }
+
+    /// The settings: Core's once open, else those on disk.
+    pub fn settings(&self) -> Result<AppSettings, CoreError> {
+        match self.core.get() {
+            Some(core) => Ok(core.settings()),
+            None => Ok(AppSettings::load(&self.dirs.config)?),
         }
     }
 
     pub fn output_dir(&self) -> PathBuf {
-        self.core.settings().output_dir_or_default()
+        self.settings().unwrap_or_default().output_dir_or_default()
     }
 
-    /// Lets the window load files of `dir` (asset protocol) and open them.
-    pub fn allow_folder<R: Runtime>(&self, app: &AppHandle<R>, dir: &Path) {
-        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
-        if shown.insert(dir.to_path_buf()) {
-            if let Err(e) = app.asset_protocol_scope().allow_directory(dir, true) {
-                tracing::warn!(dir = %dir.display(), error = %e, "folder not allowed for previews");
+    /// Saves settings while the queue is not open (Core saves them once it is).
+    pub fn save_settings_alone(&self, s: &AppSettings) -> Result<(), CoreError> {
+        let problems = s.problems();
+        if !problems.is_empty() {
+            return Err(CoreError::InvalidSettings(problems));
+        }
+        Ok(s.save(&self.dirs.config)?)
+    }
+
+    /// Takes the opened Core and starts what needs it: the watched folders, the HTTP API
+    /// and the events to the window.
+    pub(crate) async fn install<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        core: Arc<Core>,
+        notify: Option<Notify>,
+    ) {
+        if self.core.set(core.clone()).is_err() {
+            return;
+        }
+        self.prepare_folders();
+        self.restart_watching(app);
+        if let Err(e) = self.restart_http().await {
+            tracing::warn!("{e}");
+        }
+        tauri::async_runtime::spawn(crate::events::forward(app.clone(), core, notify));
+    }
+
+    /// Makes the app's folders and the output folder (the window shows them), and takes
+    /// the roots of [`Files`] from the settings.
+    fn prepare_folders(&self) {
+        let settings = self.settings().unwrap_or_default();
+        for d in [
+            self.dirs.data.clone(),
+            self.dirs.logs(),
+            self.dirs.config.clone(),
+            settings.output_dir_or_default(),
+        ] {
+            let _ = std::fs::create_dir_all(&d);
+        }
+        self.files.set_roots(&self.dirs, &settings);
+    }
+
+    /// The canonical `path` if the window may open it (see [`crate::files`]).
+    pub fn openable(&self, path: &Path) -> Result<PathBuf, FileError> {
+        self.files.openable(path)
+    }
+
+    /// The canonical `path` if the window may show it in the file manager.
+    pub fn revealable(&self, path: &Path) -> Result<PathBuf, FileError> {
+        self.files.revealable(path)
+    }
+
+    /// Lets the window open the files of a detail it is given, and load its thumbnails
+    /// and preview (exact files, never their folders).
+    pub fn shown<R: Runtime>(&self, app: &AppHandle<R>, detail: &ItemDetail) {
+        for file in self.files.note_detail(detail) {
+            if let Err(e) = app.asset_protocol_scope().allow_file(&file) {
+                tracing::warn!(file = %file.display(), error = %e, "not allowed for previews");
             }
         }
     }
 
-    /// The folders the window's files come from: work, logs, settings, the output folder
-    /// and every output folder shown.
-    pub fn allow_defaults<R: Runtime>(&self, app: &AppHandle<R>) {
-        let dirs = self.core.dirs().clone();
-        for d in [
-            dirs.work(),
-            dirs.logs(),
-            dirs.config.clone(),
-            self.output_dir(),
-        ] {
-            let _ = std::fs::create_dir_all(&d);
-            self.allow_folder(app, &d);
-        }
-    }
-
-    /// `path` if the window may open or reveal it: inside the data, config or output
-    /// folders, or an output folder it was shown.
-    pub fn openable(&self, path: &Path) -> Result<PathBuf, CommandError> {
-        let path = std::path::absolute(path)
-            .map_err(|e| CommandError::bad_request(format!("{}: {e}", path.display())))?;
-        if !path.exists() {
-            return Err(CommandError {
-                code: "not_found",
-                message: format!("{} does not exist (moved or deleted?)", path.display()),
-                detail: None,
-            });
-        }
-        let dirs = self.core.dirs();
-        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
-        let allowed = [&dirs.data, &dirs.config, &self.output_dir()]
-            .into_iter()
-            .chain(shown.iter())
-            .any(|root| path.starts_with(root));
-        if allowed {
-            Ok(path)
-        } else {
-            Err(CommandError::bad_request(format!(
-                "{} is not a Video2Doc document or folder",
-                path.display()
-            )))
-        }
-    }
-
-    /// Applies settings that need the shell: the watched folders and the HTTP API.
+    /// Applies settings that need the shell: the roots of files, the watched folders and
+    /// the HTTP API (the last two once the queue is open).
     pub async fn settings_changed<R: Runtime>(
         &self,
         app: &AppHandle<R>,
     ) -> Result<(), CommandError> {
-        self.allow_defaults(app);
+        self.prepare_folders();
         self.restart_watching(app);
         self.restart_http().await
     }
 
     /// Starts, moves or stops the local HTTP API as the settings say.
     pub async fn restart_http(&self) -> Result<(), CommandError> {
-        let want = self.core.settings().http_api;
+        let Some(core) = self.core.get().cloned() else {
+            return Ok(());
+        };
+        let want = core.settings().http_api;
         let mut http = self.http.lock().await;
         if let Some((port, stop)) = http.as_ref() {
             if want.enabled && *port == want.port {
@@ -118,7 +176,6 @@ impl Shell {
         })?;
         let stop = CancellationToken::new();
         let s = stop.clone();
-        let core = self.core.clone();
         tauri::async_runtime::spawn(async move {
             let shutdown = async move { s.cancelled().await };
             if let Err(e) = video2doc_cli::http::serve(core, listener, shutdown).await {
@@ -136,19 +193,21 @@ impl Shell {
         if let Some(stop) = watching.take() {
             stop.cancel();
         }
-        let folders = self.core.settings().watch;
+        let Some(core) = self.core.get().cloned() else {
+            return;
+        };
+        let folders = core.settings().watch;
         if folders.is_empty() {
             return;
         }
         let watcher = Arc::new(FolderWatcher::new(
-            self.core.clone(),
+            core.clone(),
             folders,
             WatchTiming::default(),
         ));
         let stop = CancellationToken::new();
         let mut events = watcher.subscribe();
         let app = app.clone();
-        let core = self.core.clone();
         let s = stop.clone();
         tauri::async_runtime::spawn(async move {
             loop {

@@ -475,3 +475,54 @@ test('first run: with no model, a dropped video waits; picking English downloads
     served.server.close();
   }
 });
+
+// Issue 17, M4. Last, as it needs an app of its own: the settings name a shared queue whose
+// server is down. The window opens all the same, says which server cannot be reached and
+// why, keeps what needs the queue off, and its settings clear the queue without a restart.
+test('a shared queue that is down: the window opens, says so, and its settings clear it', async () => {
+  await quit();
+  driver?.kill();
+  const fresh = {
+    data: path.join(root, 'queue-down', 'data'),
+    config: path.join(root, 'queue-down', 'config'),
+    out: path.join(root, 'queue-down', 'documents'),
+  };
+  for (const d of Object.values(fresh)) mkdirSync(d, { recursive: true });
+  const url = `redis://127.0.0.1:${await freePort()}/0`;
+  writeFileSync(
+    path.join(fresh.config, 'settings.json'),
+    JSON.stringify({ model: MODEL, output_dir: fresh.out, formats: ['md'], queue_url: url }),
+  );
+  driver = await startDriver(fresh);
+  await launch();
+
+  const banner = $('[data-testid="queue-banner"][data-state="unavailable"]');
+  await banner.waitForExist({ timeout: 30_000, timeoutMsg: 'no banner while the shared queue is down' });
+  const problem = await $('[data-testid="queue-problem"]').getText();
+  assert.match(problem, new RegExp(`shared queue at ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} cannot be reached: .*refused`, 'i'));
+  assert.equal(await $('[data-testid="add-files"]').isEnabled(), false, 'videos can be added with no queue');
+  assert.equal(await $('[data-testid="queue-waiting"]').isExisting(), true, 'the empty list invites videos with no queue');
+  assert.equal(await $('[data-testid="toast"][data-kind="error"]').isExisting(), false, 'the start showed errors');
+  await shot('9-queue-down');
+
+  // The banner leads to the settings, which show the address; cleared, the local queue opens.
+  await $('[data-testid="queue-settings"]').click();
+  const field = $('[data-testid="setting-queue-url"]');
+  await field.waitForExist({ timeout: 10_000 });
+  assert.equal(await field.getValue(), url);
+  await field.click();
+  await browser.keys(['Control', 'a']);
+  await browser.keys('Backspace');
+  await $('[data-testid="settings-save"]').click();
+  await banner.waitForExist({ reverse: true, timeout: 15_000, timeoutMsg: 'the banner stayed after clearing the queue' });
+  await browser.waitUntil(async () => $('[data-testid="add-files"]').isEnabled(), {
+    timeout: 10_000,
+    timeoutMsg: 'adding videos stayed off once the queue opened',
+  });
+  const saved = JSON.parse(readFileSync(path.join(fresh.config, 'settings.json'), 'utf8'));
+  assert.equal(saved.queue_url, null);
+  await nav('queue');
+  const key = await importOne(path.join(dirs.videos, 'lecture.mp4'));
+  await waitState(key, 'succeeded');
+  await shot('9-queue-local');
+});

@@ -5,7 +5,19 @@ import type { AppHealth } from '../src/lib/types';
 function health(over: Partial<AppHealth> = {}, queue: Partial<AppHealth['queue']> = {}): AppHealth {
   return {
     ok: true,
-    queue: { ok: true, store: '/data/queue', store_writable: true, store_error: null, free_disk_bytes: 50 * 1024 ** 3, all_paused: false, ...queue },
+    queue: {
+      ok: true,
+      store: '/data/queue',
+      store_writable: true,
+      store_error: null,
+      free_disk_bytes: 50 * 1024 ** 3,
+      min_free_disk_bytes: 200 * 1024 ** 2,
+      claims_stopped: null,
+      quarantined: 0,
+      quarantined_jobs: [],
+      all_paused: false,
+      ...queue,
+    },
     ffmpeg: 'ffmpeg version 6.1',
     ffprobe: 'ffprobe version 6.1',
     model: 'base',
@@ -42,6 +54,26 @@ describe('health verdict', () => {
     expect(verdictOf(health({ ffprobe: null })).reasons).toEqual(['ffprobe']);
     expect(verdictOf(health({}, { store_writable: false })).reasons).toEqual(['Job store']);
     expect(verdictOf(health({}, { store_error: 'EIO' })).level).toBe('problem');
+  });
+
+  it('says why no new job starts, and that records were set aside, naming the jobs', () => {
+    const stopped = health({ ok: false }, { ok: false, claims_stopped: 'only 150 MiB is free on the disk of the job store' });
+    expect(healthChecks(stopped, 'en').find((c) => c.id === 'claims')).toMatchObject({
+      level: 'problem',
+      text: 'Not starting: only 150 MiB is free on the disk of the job store',
+    });
+    expect(verdictOf(stopped)).toEqual({ level: 'problem', reasons: ['New jobs'] });
+    const aside = health({}, { quarantined: 2, quarantined_jobs: [17] });
+    expect(healthChecks(aside, 'en').find((c) => c.id === 'quarantine')).toMatchObject({
+      level: 'warning',
+      text: '2 stored records could not be read and were set aside. Jobs: 17.',
+    });
+    expect(verdictOf(aside)).toEqual({ level: 'warning', reasons: ['Unreadable records'] });
+    expect(healthChecks(health(), 'en').map((c) => c.id)).not.toContain('quarantine');
+  });
+
+  it('uses the floor the queue reports for the disk line', () => {
+    expect(verdictOf(health({}, { free_disk_bytes: 300 * 1024 ** 2, min_free_disk_bytes: 500 * 1024 ** 2 })).level).toBe('problem');
   });
 
   it('is a problem when the core says so, even with no line to show for it', () => {

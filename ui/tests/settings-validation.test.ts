@@ -4,6 +4,7 @@ import {
   CHINESE_SCRIPTS,
   SLIDE_SENSITIVITIES,
   isHttpUrl,
+  isQueueUrl,
   normalizeSettings,
   sameSettings,
   validateSettings,
@@ -15,6 +16,20 @@ import { makeSettings } from './fixtures';
 describe('validateSettings', () => {
   it('accepts the defaults', () => {
     expect(validateSettings(makeSettings())).toEqual({});
+  });
+
+  it('takes a shared queue as redis:// or rediss:// with a host, or none', () => {
+    for (const url of ['redis://db.lab:6379/0', 'rediss://:pw@db.lab:6380/2', 'redis://127.0.0.1', 'redis://[::1]:6379/0']) expect(isQueueUrl(url), url).toBe(true);
+    for (const url of ['http://db.lab', 'db.lab:6379', 'redis://', 'redis://:pw@', 'redis:// db']) expect(isQueueUrl(url), url).toBe(false);
+    expect(validateSettings(makeSettings({ queue_url: 'db.lab:6379' })).queue_url?.key).toBe('valid.queueUrl');
+    expect(validateSettings(makeSettings({ queue_url: '  ' }))).toEqual({});
+    expect(validateSettings(makeSettings({ queue_url: null }))).toEqual({});
+    // Cleared, it is saved as none; a shell that leaves it out does not make the draft look changed.
+    expect(normalizeSettings(makeSettings({ queue_url: ' ' })).queue_url).toBeNull();
+    expect(normalizeSettings(makeSettings({ queue_url: ' redis://db/0 ' })).queue_url).toBe('redis://db/0');
+    const older = makeSettings();
+    delete older.queue_url;
+    expect('queue_url' in normalizeSettings(older)).toBe(false);
   });
 
   it('needs at least one format', () => {

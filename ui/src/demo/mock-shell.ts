@@ -155,7 +155,7 @@ const handlers: Handler = {
     return {
       stats: { at: Date.now(), counts, totals, kinds: {}, finished_last_hour: 42, throughput_per_minute: Array.from({ length: 60 }, (_, i) => Math.round(3 + 3 * Math.sin(i / 5) + (i % 7 === 0 ? 4 : 0))), failure_rate: 0.08 },
       workers: workers.map((w) => ({ ...w, running: w.paused ? [] : running.filter((r) => r.queue === w.queue).slice(0, w.concurrency).map((r) => ({ job: r.group ?? 0, kind: w.queue, since: now - 90_000, progress: { fraction: r.progress, stage: w.queue, message: '' } })) })),
-      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: `/models/ggml-${settings.model}.bin`, model_present: modelPresent(), cpu_problem: null, ffmpeg_path: '/usr/bin/ffmpeg' },
+      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, min_free_disk_bytes: 200 * 1024 ** 2, claims_stopped: null, quarantined: 0, quarantined_jobs: [], all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: `/models/ggml-${settings.model}.bin`, model_present: modelPresent(), cpu_problem: null, ffmpeg_path: '/usr/bin/ffmpeg' },
       machines: [],
     };
   },
@@ -186,6 +186,8 @@ const handlers: Handler = {
   import_model: () => models[0],
   open_path: () => null,
   reveal_path: () => null,
+  queue_connection: () => ({ state: 'open', shared: null, problem: null, cause: null, retrying: false }),
+  reconnect_queue: () => ({ state: 'open', shared: null, problem: null, cause: null, retrying: false }),
 };
 
 function update(key: string, patch: Partial<ItemRow>): ItemRow {

@@ -1,7 +1,7 @@
 import { tNow } from './i18n';
 import type { CommandError } from './types';
 
-const CODES: CommandError['code'][] = ['bad_request', 'not_found', 'failed'];
+const CODES: CommandError['code'][] = ['bad_request', 'not_found', 'unavailable', 'failed'];
 
 function isCommandError(value: unknown): value is CommandError {
   if (typeof value !== 'object' || value === null) return false;
@@ -54,12 +54,14 @@ function safeJson(value: unknown): string | null {
 }
 
 /** The i18n key of the headline shown above the message, by error code. */
-export function errorTitleKey(error: CommandError): 'error.badRequest' | 'error.notFound' | 'error.failed' {
+export function errorTitleKey(error: CommandError): 'error.badRequest' | 'error.notFound' | 'error.unavailable' | 'error.failed' {
   switch (error.code) {
     case 'bad_request':
       return 'error.badRequest';
     case 'not_found':
       return 'error.notFound';
+    case 'unavailable':
+      return 'error.unavailable';
     default:
       return 'error.failed';
   }

@@ -7,7 +7,7 @@ import type { AppHealth } from './types';
 export type HealthLevel = 'ok' | 'warning' | 'problem';
 
 export interface HealthCheck {
-  id: 'ffmpeg' | 'cpu' | 'ffprobe' | 'model' | 'disk' | 'store' | 'queues';
+  id: 'ffmpeg' | 'cpu' | 'ffprobe' | 'model' | 'disk' | 'store' | 'claims' | 'quarantine' | 'queues';
   label: string;
   level: HealthLevel;
   text: string;
@@ -21,16 +21,20 @@ export interface HealthVerdict {
 
 /** Below this, free disk space is a warning. */
 export const LOW_DISK = 2 * 1024 ** 3;
-/** Below this, the job store stops taking work (the queue's own health says so too). */
-export const TOO_LITTLE_DISK = 100 * 1024 ** 2;
+/** Below this, no new job starts (the queue's default; its health reports the floor in use). */
+export const TOO_LITTLE_DISK = 200 * 1024 ** 2;
 
 const RANK: Record<HealthLevel, number> = { ok: 0, warning: 1, problem: 2 };
 const worst = (a: HealthLevel, b: HealthLevel): HealthLevel => (RANK[a] >= RANK[b] ? a : b);
 
-/** The lines of the card, in the order shown. `queues` is there only when every queue is paused. */
+/**
+ * The lines of the card, in the order shown. `claims` is there only while no new job starts,
+ * `quarantine` only when records were set aside, `queues` only when every queue is paused.
+ */
 export function healthChecks(health: AppHealth, locale: Locale): HealthCheck[] {
   const tr = (key: Parameters<typeof translate>[1], params?: Parameters<typeof translate>[2]) => translate(locale, key, params);
   const free = health.queue.free_disk_bytes;
+  const floor = health.queue.min_free_disk_bytes ?? TOO_LITTLE_DISK;
   const storeOk = health.queue.store_writable && !health.queue.store_error;
   const checks: HealthCheck[] = [
     {
@@ -50,7 +54,7 @@ export function healthChecks(health: AppHealth, locale: Locale): HealthCheck[] {
     {
       id: 'disk',
       label: tr('dash.disk'),
-      level: free === null ? 'ok' : free < TOO_LITTLE_DISK ? 'problem' : free < LOW_DISK ? 'warning' : 'ok',
+      level: free === null ? 'ok' : free < floor ? 'problem' : free < LOW_DISK ? 'warning' : 'ok',
       text: free === null ? tr('dash.diskUnknown') : free < LOW_DISK ? tr('dash.diskLow', { free: formatBytes(free, locale) }) : formatBytes(free, locale),
     },
     {
@@ -60,6 +64,15 @@ export function healthChecks(health: AppHealth, locale: Locale): HealthCheck[] {
       text: `${health.queue.store_writable ? tr('dash.storeOk') : tr('dash.storeProblem')}${health.queue.store_error ? ` — ${health.queue.store_error}` : ''}`,
     },
   ];
+  if (health.queue.claims_stopped) {
+    checks.push({ id: 'claims', label: tr('dash.claims'), level: 'problem', text: tr('dash.claimsStopped', { why: health.queue.claims_stopped }) });
+  }
+  const aside = health.queue.quarantined ?? 0;
+  if (aside > 0) {
+    const jobs = health.queue.quarantined_jobs ?? [];
+    const text = tr('dash.quarantined', { n: aside }) + (jobs.length > 0 ? ` ${tr('dash.quarantinedJobs', { jobs: jobs.join(', ') })}` : '');
+    checks.push({ id: 'quarantine', label: tr('dash.quarantine'), level: 'warning', text });
+  }
   if (health.queue.all_paused) checks.push({ id: 'queues', label: tr('dash.queues'), level: 'warning', text: tr('dash.allPaused') });
   return checks;
 }

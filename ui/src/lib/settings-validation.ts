@@ -10,7 +10,7 @@ export interface Problem {
 
 /** Field ids: 'formats', 'retention_days', 'threads', 'concurrency.audio', 'http_api.port',
  * 'summary_endpoint.base_url', 'summary_endpoint.model', 'subtitles.line_width', 'subtitles.max_lines',
- * 'subtitles.min_ms', 'subtitles.max_ms', 'watch.0.move_to', 'watch.0.output', 'watch.1.path'. */
+ * 'subtitles.min_ms', 'subtitles.max_ms', 'watch.0.move_to', 'watch.0.output', 'watch.1.path', 'queue_url'. */
 export type Problems = Record<string, Problem>;
 
 export const ALL_FORMATS: Format[] = ['md', 'html', 'docx', 'pdf', 'srt', 'vtt', 'txt', 'json'];
@@ -65,6 +65,11 @@ export function isHttpUrl(text: string): boolean {
   }
 }
 
+/** A shared queue's address: redis:// or rediss://, an optional password, a host, an optional port and database. */
+export function isQueueUrl(text: string): boolean {
+  return /^rediss?:\/\/(?:[^\s/@]*@)?(?:\[[0-9a-fA-F:.]+\]|[^\s/@:[\]]+)(?::\d+)?(?:\/\S*)?$/.test(text.trim());
+}
+
 export function validateSettings(s: AppSettings): Problems {
   const problems: Problems = {};
   const put = (field: string, problem: Problem | null) => {
@@ -86,6 +91,7 @@ export function validateSettings(s: AppSettings): Problems {
   }
 
   if (s.subtitles) Object.assign(problems, subtitleProblems(s.subtitles));
+  if (s.queue_url?.trim() && !isQueueUrl(s.queue_url)) put('queue_url', { key: 'valid.queueUrl' });
 
   const seen = new Set<string>();
   (s.watch ?? []).forEach((w, i) => {
@@ -104,6 +110,8 @@ export function normalizeSettings(s: AppSettings): AppSettings {
   const copy: AppSettings = structuredClone(s);
   copy.output_dir = copy.output_dir?.trim() ? copy.output_dir.trim() : null;
   copy.language = copy.language?.trim() ? copy.language.trim() : null;
+  // Left out by a shell older than the setting: left out here too (else the draft looks changed).
+  if (copy.queue_url !== undefined) copy.queue_url = copy.queue_url?.trim() ? copy.queue_url.trim() : null;
   copy.formats = ALL_FORMATS.filter((f) => copy.formats.includes(f));
   if (copy.summary_endpoint) {
     copy.summary_endpoint.base_url = copy.summary_endpoint.base_url.trim();

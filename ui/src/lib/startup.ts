@@ -1,5 +1,7 @@
-// Starts the app: app info, settings, live events, the initial list, drag and drop.
+// Starts the app: app info, settings, live events, the queue's connection, the initial list
+// (once the queue is open), drag and drop.
 import { call } from './api';
+import { followConnection, isUnavailable } from './connection';
 import { loadAppInfo, loadSettings, workers } from './app-state';
 import { listenDragDrop } from './drag-drop';
 import { firstRun } from './first-run';
@@ -17,26 +19,38 @@ export function shellAvailable(): boolean {
 
 export async function startApp(setDragOver: (over: boolean) => void): Promise<() => void> {
   const stops: (() => void)[] = [];
-  const report = (e: unknown) => toastError(e as CommandError);
+  // The banner tells why the queue is not open: loads that need it do not repeat it.
+  const report = (e: unknown) => {
+    if (!isUnavailable(e)) toastError(e as CommandError);
+  };
 
   await Promise.all([loadAppInfo().catch(report), loadSettings().catch(report)]);
 
   const live = await startLiveEvents(items, selectedDetail);
   stops.push(live.stop);
-  try {
-    items.load(await call('list_items', { limit: INITIAL_LIMIT }));
-  } catch (e) {
-    report(e);
-  }
-  live.loaded();
+  const loadQueue = async () => {
+    try {
+      items.load(await call('list_items', { limit: INITIAL_LIMIT }));
+    } catch (e) {
+      report(e);
+    }
+    live.loaded();
 
-  call('dashboard')
-    .then((d) => {
-      workers.set(d.workers);
-      // With no speech model, the queue view guides the first run.
-      firstRun.setModelPresent(d.health.model_present);
-    })
-    .catch(report);
+    call('dashboard')
+      .then((d) => {
+        workers.set(d.workers);
+        // With no speech model, the queue view guides the first run.
+        firstRun.setModelPresent(d.health.model_present);
+      })
+      .catch(report);
+  };
+  try {
+    stops.push(await followConnection(() => void loadQueue()));
+  } catch (e) {
+    // A shell that does not tell (an older one): its queue is open.
+    report(e);
+    void loadQueue();
+  }
 
   try {
     stops.push(await listenDragDrop(setDragOver));

@@ -58,7 +58,9 @@ export function clearToasts(): void {
 export function errorToast(error: CommandError, title?: ToastText): Omit<Toast, 'id'> {
   const { headline, full } = splitMessage(error.message);
   const detail = [full, error.detail].filter((part): part is string => !!part && part.trim() !== '').join('\n\n');
-  return { kind: 'error', title: title ?? { key: errorTitleKey(error) }, message: headline, detail: detail || null };
+  // The queue not being open is a state the banner shows, not a failure.
+  const kind = error.code === 'unavailable' ? 'warning' : 'error';
+  return { kind, title: title ?? { key: errorTitleKey(error) }, message: headline, detail: detail || null };
 }
 
 /** Shows a failed command (anything a command rejected with) as an error toast. */

@@ -146,6 +146,10 @@ export interface QueueHealth {
   store_writable: boolean;
   store_error: string | null;
   free_disk_bytes: number | null;
+  min_free_disk_bytes: number; // below this much free disk no new job starts
+  claims_stopped: string | null; // why no new job starts now (in English); null while jobs start
+  quarantined: number; // stored records set aside because they could not be read
+  quarantined_jobs: number[]; // the first jobs among them
   all_paused: boolean;
   [k: string]: unknown;
 }
@@ -235,6 +239,8 @@ export interface AppSettings {
   notify: boolean;
   model_source?: string | null; // a mirror of Hugging Face; null: Hugging Face
   model_catalogue?: string | null; // an organisation's own catalogue (a JSON file)
+  queue_url?: string | null; // a shared queue on Redis (redis:// or rediss://); null: the queue on this computer
+  queue_ca_file?: string | null; // for rediss://: the CA of the server's certificate
   chinese_script: ChineseScript;
   subtitles: SubtitleStyle;
   slide_sensitivity: SlideSensitivity;
@@ -265,11 +271,23 @@ export interface AppInfo {
   extensions: string[]; // supported input extensions, lower case, no dot
 }
 
-/** Every command rejects with this. */
+/** Every command rejects with this. 'unavailable': the job queue is not open yet (see QueueConnection). */
 export interface CommandError {
-  code: 'bad_request' | 'not_found' | 'failed';
+  code: 'bad_request' | 'not_found' | 'unavailable' | 'failed';
   message: string; // plain words
   detail: string | null; // the technical detail
+}
+
+/**
+ * Whether the job queue is open (the shell opens it in the background: the window works
+ * before it is, and while a shared queue cannot be reached).
+ */
+export interface QueueConnection {
+  state: 'opening' | 'open' | 'unavailable';
+  shared: string | null; // the shared queue's address (no password); null: the queue on this computer
+  problem: string | null; // why it is not open, in English (the window words it from `cause`)
+  cause: string | null; // the cause alone
+  retrying: boolean; // tried again by itself every few seconds
 }
 
 /** Command name -> [arguments, result]. */
@@ -298,6 +316,8 @@ export interface Commands {
   import_model: [{ path: string }, ModelRow]; // a ggml file, or a faster-whisper folder (converted)
   open_path: [{ path: string }, null]; // with the OS default app
   reveal_path: [{ path: string }, null]; // in the file manager
+  queue_connection: [Record<string, never>, QueueConnection];
+  reconnect_queue: [Record<string, never>, QueueConnection]; // tries to open the queue now
 }
 
 /** Events the shell emits. */
@@ -310,4 +330,6 @@ export interface Events {
   'items-imported': ImportReport;
   /** The app hit an internal error (a panic); the detail is also in the log. */
   'app-error': CommandError;
+  /** The job queue's connection changed (opened, or a new problem). */
+  'queue-connection': QueueConnection;
 }

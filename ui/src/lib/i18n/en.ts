@@ -5,6 +5,20 @@ export const en = {
   'app.loading': 'Loading…',
   'app.shellMissing': 'The desktop shell is not reachable. Start Video2Doc as the desktop app.',
 
+  'conn.opening': 'Connecting to the shared queue at {url}…',
+  'conn.unreachable': 'The shared queue at {url} cannot be reached: {cause}',
+  'conn.unusable': 'The shared queue at {url} cannot be used: {cause}',
+  'conn.localFailed': 'The job queue on this computer could not be opened: {cause}',
+  'conn.retrying':
+    'Video2Doc keeps trying and connects as soon as the server answers; videos can be added then. To use the queue on this computer instead, clear the shared queue in Settings.',
+  'conn.retryingLocal': 'Video2Doc keeps trying.',
+  'conn.fixInSettings': 'Change the address in Settings, or clear it to use the queue on this computer.',
+  'conn.listWaits': 'The videos show here once the job queue is open.',
+  'conn.retryNow': 'Try now',
+  'conn.openSettings': 'Open settings',
+  'conn.connected': 'Connected to the shared queue at {url}.',
+  'conn.opened': 'The job queue is open.',
+
   'nav.main': 'Main',
   'nav.queue': 'Queue',
   'nav.dashboard': 'Dashboard',
@@ -194,6 +208,14 @@ export const en = {
   'dash.store': 'Job store',
   'dash.storeOk': 'writable',
   'dash.storeProblem': 'not writable',
+  'dash.claims': 'New jobs',
+  'dash.claimsStopped': 'Not starting: {why}',
+  'dash.quarantine': 'Unreadable records',
+  'dash.quarantined': {
+    one: '{n} stored record could not be read and was set aside.',
+    other: '{n} stored records could not be read and were set aside.',
+  },
+  'dash.quarantinedJobs': 'Jobs: {jobs}.',
   'dash.allPaused': 'All queues are paused.',
   'dash.updated': 'Updated {time}',
   'dash.loadFailed': 'Could not load the dashboard.',
@@ -272,6 +294,12 @@ export const en = {
   'settings.httpEnabled': 'Enable the HTTP API on 127.0.0.1',
   'settings.httpPort': 'Port',
 
+  'settings.queue': 'Shared queue',
+  'settings.queueUrl': 'Redis address',
+  'settings.queueUrlExample': 'redis://host:6379/0',
+  'settings.queueUrlHint':
+    'Leave it empty to use the queue on this computer. Computers that name the same Redis server share the work. A change applies when Video2Doc next starts, or at once while the queue cannot be reached.',
+
   'settings.appearance': 'Appearance and notifications',
   'settings.uiLanguage': 'Interface language',
   'settings.uiLanguageSystem': 'Same as the system',
@@ -328,6 +356,7 @@ export const en = {
   'valid.subtitleWidth': 'Subtitle lines of {width} characters are not readable: use {min} to {max}.',
   'valid.subtitleLines': 'Subtitles have {min} to {max} lines.',
   'valid.subtitleTimes': 'A subtitle shows at least {min} s, at most {max} s, the longest 0.5 s or more above the shortest.',
+  'valid.queueUrl': 'Use redis://host:port/db or rediss://host:port/db, or leave it empty.',
 
   'about.title': 'About Video2Doc',
   'about.version': 'Version',
@@ -349,6 +378,7 @@ export const en = {
   'error.badRequest': 'That did not work',
   'error.notFound': 'Not found',
   'error.failed': 'Something went wrong',
+  'error.unavailable': 'The job queue is not available',
   'error.unknown': 'Unknown error',
 
   'dur.s': '{s}s',

@@ -82,6 +82,17 @@ fn document(dir: &Path) -> Document {
     }
 }
 
+/// The body of a Word document: `word/document.xml` of its zip.
+fn docx_xml(path: &Path) -> String {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml
+}
+
 fn exported(dir: &Path) -> std::collections::BTreeMap<Format, PathBuf> {
     let stem = safe_stem("第一课 讲座 #1");
     let source = PathBuf::from("/videos/第一课 讲座 #1.mp4");
@@ -94,13 +105,7 @@ fn exported(dir: &Path) -> std::collections::BTreeMap<Format, PathBuf> {
 fn docx_is_a_word_document_with_text_and_image() {
     let dir = tempfile::tempdir().unwrap();
     let out = exported(dir.path());
-    let f = std::fs::File::open(&out[&Format::Docx]).unwrap();
-    let mut zip = zip::ZipArchive::new(f).unwrap();
-    let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .unwrap()
-        .read_to_string(&mut xml)
-        .unwrap();
+    let xml = docx_xml(&out[&Format::Docx]);
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let text: String = doc
         .descendants()
@@ -111,6 +116,7 @@ fn docx_is_a_word_document_with_text_and_image() {
     assert!(text.contains("光合作用把光能转化为化学能"));
     assert!(text.contains("Plants release oxygen <and> water."));
     assert!(doc.descendants().any(|n| n.tag_name().name() == "drawing"));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out[&Format::Docx]).unwrap()).unwrap();
     let media = (0..zip.len())
         .filter(|i| zip.by_index(*i).unwrap().name().starts_with("word/media/"))
         .count();
@@ -306,13 +312,7 @@ fn hostile_names_and_text_stay_text_in_every_format() {
         }
     }
 
-    let f = std::fs::File::open(&out[&Format::Docx]).unwrap();
-    let mut zip = zip::ZipArchive::new(f).unwrap();
-    let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .unwrap()
-        .read_to_string(&mut xml)
-        .unwrap();
+    let xml = docx_xml(&out[&Format::Docx]);
     roxmltree::Document::parse(&xml).expect("the Word document is valid XML");
     assert!(xml.contains("onerror=alert(1)"), "the name is kept as text");
 

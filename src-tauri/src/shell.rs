@@ -171,14 +171,14 @@ impl Shell {
         if !want.enabled {
             return Ok(());
         }
-        let listener = video2doc_cli::http::bind(want.port).await.map_err(|e| {
+        let listener = video2doc_server::bind(want.port).await.map_err(|e| {
             CommandError::bad_request(format!("the HTTP API cannot use port {}: {e}", want.port))
         })?;
         let stop = CancellationToken::new();
         let s = stop.clone();
         tauri::async_runtime::spawn(async move {
             let shutdown = async move { s.cancelled().await };
-            if let Err(e) = video2doc_cli::http::serve(core, listener, shutdown).await {
+            if let Err(e) = video2doc_server::serve(core, listener, shutdown).await {
                 tracing::warn!(error = %e, "the HTTP API stopped");
             }
         });

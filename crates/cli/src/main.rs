@@ -18,7 +18,7 @@ use video2doc_core::pipeline::WorkerCommand;
 use video2doc_queue::{GroupId, JobId, Priority};
 
 use output::Out;
-use video2doc_cli::http;
+use video2doc_server as http;
 
 #[derive(Parser)]
 #[command(name = "video2doc", version, about = "Turn videos into documents")]

@@ -1,5 +1,7 @@
-//! The local HTTP API (`video2doc serve`): the old REST service's endpoints, same paths
-//! and methods, over the same [`Core`] calls as the CLI, plus a server-sent event stream
+//! The local HTTP API, the third face of [`Core`] beside the CLI and the window: served
+//! by `video2doc serve` and by the desktop app while its window runs (when the settings
+//! turn it on). The endpoints of the FastAPI service it replaces, same paths and
+//! methods, over the same [`Core`] calls as the CLI, plus a server-sent event stream
 //! of job events and an OpenAPI document. Bound to 127.0.0.1 only; every request needs
 //! the bearer token kept in the data folder (created on first start, readable by the
 //! user alone). Bodies are validated: unknown fields, missing files and bad values get
@@ -332,10 +334,7 @@ async fn events(
 }
 
 async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn auth(State(token): State<Arc<String>>, req: Request, next: Next) -> Response {
@@ -384,28 +383,50 @@ pub fn token(data: &Path) -> std::io::Result<String> {
     Ok(t)
 }
 
+/// The API's routes, written once: the router is built from them, and a test checks
+/// them against openapi.json.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:expr),* $(,)?) => {
+        /// Every (method, path) the API serves behind the token.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn api_routes() -> Router<Shared> {
+            Router::new()$(.route($path, $method($handler)))*
+        }
+    };
+}
+
+routes! {
+    get "/api/queue/tasks/active" => active,
+    post "/api/queue/tasks/{kind}" => submit_task,
+    post "/api/queue/workflows/complete" => workflow_complete,
+    post "/api/queue/workflows/parallel" => workflow_parallel,
+    get "/api/queue/tasks/{id}/status" => status,
+    get "/api/queue/tasks/{id}/info" => info,
+    get "/api/queue/groups/{id}/status" => group,
+    post "/api/queue/tasks/{id}/cancel" => cancel,
+    post "/api/queue/tasks/{id}/retry" => retry,
+    post "/api/queue/queues/{name}/pause" => pause,
+    post "/api/queue/queues/{name}/resume" => resume,
+    get "/api/queue/statistics" => statistics,
+    get "/api/queue/workers" => workers,
+    get "/api/queue/health" => health,
+    get "/api/queue/events" => events,
+}
+
+/// The public route: the OpenAPI document.
+pub const OPENAPI_ROUTE: (&str, &str) = ("get", "/api/openapi.json");
+
+/// The OpenAPI document the API serves.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
 /// The API's routes over `core`, guarded by `token`.
 pub fn router(core: Shared, token: String) -> Router {
-    let api = Router::new()
-        .route("/api/queue/tasks/active", get(active))
-        .route("/api/queue/tasks/{kind}", post(submit_task))
-        .route("/api/queue/workflows/complete", post(workflow_complete))
-        .route("/api/queue/workflows/parallel", post(workflow_parallel))
-        .route("/api/queue/tasks/{id}/status", get(status))
-        .route("/api/queue/tasks/{id}/info", get(info))
-        .route("/api/queue/groups/{id}/status", get(group))
-        .route("/api/queue/tasks/{id}/cancel", post(cancel))
-        .route("/api/queue/tasks/{id}/retry", post(retry))
-        .route("/api/queue/queues/{name}/pause", post(pause))
-        .route("/api/queue/queues/{name}/resume", post(resume))
-        .route("/api/queue/statistics", get(statistics))
-        .route("/api/queue/workers", get(workers))
-        .route("/api/queue/health", get(health))
-        .route("/api/queue/events", get(events))
+    let api = api_routes()
         .with_state(core)
         .route_layer(middleware::from_fn_with_state(Arc::new(token), auth));
     Router::new()
-        .route("/api/openapi.json", get(openapi))
+        .route(OPENAPI_ROUTE.1, get(openapi))
         .merge(api)
         .fallback(|| async {
             ApiError(

@@ -161,7 +161,13 @@ pub async fn pause_queue(
     queue: Option<String>,
 ) -> Result<Vec<WorkerInfo>> {
     let core = shell.core()?;
-    core.pause(queue.as_deref().unwrap_or("all")).await?;
+    core.pause(
+        queue
+            .as_deref()
+            .map(video2doc_core::api::kind_named)
+            .transpose()?,
+    )
+    .await?;
     Ok(core.workers())
 }
 
@@ -171,7 +177,13 @@ pub async fn resume_queue(
     queue: Option<String>,
 ) -> Result<Vec<WorkerInfo>> {
     let core = shell.core()?;
-    core.resume(queue.as_deref().unwrap_or("all")).await?;
+    core.resume(
+        queue
+            .as_deref()
+            .map(video2doc_core::api::kind_named)
+            .transpose()?,
+    )
+    .await?;
     Ok(core.workers())
 }
 

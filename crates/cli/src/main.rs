@@ -323,6 +323,7 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
                     json!({ "group": group, "jobs": jobs })
                 }
                 kind => {
+                    let kind = video2doc_core::api::kind_named(kind)?;
                     let mut jobs = Vec::new();
                     for f in files {
                         jobs.push(core.submit_task(kind, f, &o).await?);
@@ -363,12 +364,13 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             Ok(ExitCode::SUCCESS)
         }
         Command::Pause { queue } => {
-            core.pause(queue).await?;
+            core.pause(video2doc_core::api::queue_named(queue)?).await?;
             out.value(&json!({ "queue": queue, "paused": true }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Resume { queue } => {
-            core.resume(queue).await?;
+            core.resume(video2doc_core::api::queue_named(queue)?)
+                .await?;
             out.value(&json!({ "queue": queue, "paused": false }));
             Ok(ExitCode::SUCCESS)
         }

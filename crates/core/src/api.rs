@@ -248,18 +248,32 @@ pub struct AppHealth {
 }
 
 /// The job kinds, each on its own queue.
-pub const KINDS: [&str; 5] = ["video", "audio", "image", "summary", "export"];
+pub use crate::workflow::Kind;
+
+/// The kind a face was given by name (`video`, `audio`...).
+pub fn kind_named(name: &str) -> Result<Kind, CoreError> {
+    name.parse()
+        .map_err(|_| CoreError::UnknownKind(name.into()))
+}
+
+/// The queue a face was given by name: one kind's, or every queue for `all`.
+pub fn queue_named(name: &str) -> Result<Option<Kind>, CoreError> {
+    match name {
+        "all" => Ok(None),
+        name => kind_named(name).map(Some),
+    }
+}
 
 /// Slots per queue sized to the machine: transcription uses every core by itself, the
 /// other steps are lighter.
-fn default_concurrency(queue: &str) -> usize {
+fn default_concurrency(kind: Kind) -> usize {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    match queue {
-        "audio" => 1,
-        "video" | "image" => (cpus / 2).max(1),
-        _ => cpus.max(2),
+    match kind {
+        Kind::Audio => 1,
+        Kind::Video | Kind::Image => (cpus / 2).max(1),
+        Kind::Summary | Kind::Export => cpus.max(2),
     }
 }
 
@@ -481,13 +495,13 @@ impl Core {
 
     /// Slots per queue from the settings, or sized to the machine.
     async fn apply_concurrency(&self, s: &AppSettings) -> Result<(), CoreError> {
-        for q in KINDS {
+        for kind in Kind::ALL {
             let n = s
                 .concurrency
-                .get(q)
+                .get(kind.name())
                 .copied()
-                .unwrap_or_else(|| default_concurrency(q));
-            self.queue.set_concurrency(q, n).await?;
+                .unwrap_or_else(|| default_concurrency(kind));
+            self.queue.set_concurrency(kind.name(), n).await?;
         }
         Ok(())
     }
@@ -670,16 +684,13 @@ impl Core {
     /// One task of one kind on its own (it does the earlier steps it needs itself).
     pub async fn submit_task(
         &self,
-        kind: &str,
+        kind: Kind,
         input: &Path,
         o: &ProcessOptions,
     ) -> Result<JobId, CoreError> {
-        if !KINDS.contains(&kind) {
-            return Err(CoreError::UnknownKind(kind.into()));
-        }
         let w = self.workflow_input(input, o)?;
         // A single task is not held: a missing model is refused.
-        if kind != "video" && kind != "image" {
+        if !matches!(kind, Kind::Video | Kind::Image) {
             self.need_model(&w, false)?;
         }
         Ok(workflow::enqueue_task(&self.queue, kind, w, o.priority.unwrap_or_default()).await?)
@@ -726,25 +737,13 @@ impl Core {
         self.status(id)
     }
 
-    /// Pauses one queue, or all with `"all"`.
-    pub async fn pause(&self, queue: &str) -> Result<(), CoreError> {
-        let q = (queue != "all").then_some(queue);
-        if let Some(name) = q {
-            if !KINDS.contains(&name) {
-                return Err(CoreError::UnknownKind(name.into()));
-            }
-        }
-        Ok(self.queue.pause(q).await?)
+    /// Pauses one kind's queue, or every queue with `None`.
+    pub async fn pause(&self, queue: Option<Kind>) -> Result<(), CoreError> {
+        Ok(self.queue.pause(queue.map(Kind::name)).await?)
     }
 
-    pub async fn resume(&self, queue: &str) -> Result<(), CoreError> {
-        let q = (queue != "all").then_some(queue);
-        if let Some(name) = q {
-            if !KINDS.contains(&name) {
-                return Err(CoreError::UnknownKind(name.into()));
-            }
-        }
-        Ok(self.queue.resume(q).await?)
+    pub async fn resume(&self, queue: Option<Kind>) -> Result<(), CoreError> {
+        Ok(self.queue.resume(queue.map(Kind::name)).await?)
     }
 
     pub fn stats(&self) -> Result<Stats, CoreError> {

@@ -182,7 +182,7 @@ impl AppSettings {
             p.push("keep finished items between 1 and 3650 days".to_string());
         }
         for (q, n) in &self.concurrency {
-            if !crate::api::KINDS.contains(&q.as_str()) {
+            if q.parse::<crate::workflow::Kind>().is_err() {
                 p.push(format!("there is no queue called {q:?}"));
             } else if !(1..=64).contains(n) {
                 p.push(format!("the {q} queue needs 1 to 64 slots, not {n}"));

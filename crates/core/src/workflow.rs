@@ -60,16 +60,19 @@ fn job_error(e: PipelineError) -> JobError {
     }
 }
 
-/// Bridges the job's cancellation token to the flag the stages poll.
-fn cancel_flag(ctx: &JobContext) -> Arc<AtomicBool> {
+/// Bridges the job's cancellation token to the flag the stages poll, until the job is
+/// done (cancel the returned token then: the bridge ends, it does not wait forever).
+fn cancel_flag(ctx: &JobContext) -> (Arc<AtomicBool>, tokio_util::sync::CancellationToken) {
     let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    let token = ctx.token().clone();
+    let done = tokio_util::sync::CancellationToken::new();
+    let (f, token, finished) = (flag.clone(), ctx.token().clone(), done.clone());
     tokio::spawn(async move {
-        token.cancelled().await;
-        f.store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::select! {
+            _ = token.cancelled() => f.store(true, std::sync::atomic::Ordering::SeqCst),
+            _ = finished.cancelled() => {}
+        }
     });
-    flag
+    (flag, done)
 }
 
 struct JobProgress<'a>(&'a JobContext);
@@ -249,8 +252,179 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Registers the handlers of the five kinds on `queue`.
-/// `paths` and `models` say where this machine keeps what jobs name by path.
+/// A kind of job of the workflow: the old service's five task kinds, each on a queue
+/// of its own name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Probe the file, decode its audio.
+    Video,
+    /// Transcribe.
+    Audio,
+    /// Find the slides.
+    Image,
+    Summary,
+    /// Write the documents.
+    Export,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Video,
+        Kind::Audio,
+        Kind::Image,
+        Kind::Summary,
+        Kind::Export,
+    ];
+
+    /// Its name, which is also its queue's.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Video => "video",
+            Kind::Audio => "audio",
+            Kind::Image => "image",
+            Kind::Summary => "summary",
+            Kind::Export => "export",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                format!("unknown task kind {s:?}: use video, audio, image, summary or export")
+            })
+    }
+}
+
+/// What the stages of one machine need: where work folders go, how to start the
+/// transcription worker, and where this machine keeps what jobs name.
+struct Stages {
+    work_root: PathBuf,
+    worker: WorkerCommand,
+    place: Place,
+}
+
+/// What a running stage is given besides its input.
+struct StageJob<'a> {
+    /// An earlier step's work folder (`work` of a dependency's result).
+    known: Option<Value>,
+    cancel: &'a Arc<AtomicBool>,
+    progress: &'a JobProgress<'a>,
+}
+
+impl Stages {
+    /// Runs the stage of `kind` (on the blocking pool) and returns the job's result.
+    fn run(&self, kind: Kind, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
+        match kind {
+            Kind::Video => self.video(w, job),
+            Kind::Audio => self.audio(w, job),
+            Kind::Image => self.image(w, job),
+            Kind::Summary => self.summary(w, job),
+            Kind::Export => self.export(w, job),
+        }
+    }
+
+    fn work(&self, w: &WorkflowInput, job: &StageJob) -> Result<PathBuf, PipelineError> {
+        work_for(job.known.clone(), &self.work_root, &w.input)
+    }
+
+    fn video(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
+        // Probe first: a missing or broken file fails here, in plain words.
+        let (work, info) = pipeline::open_work(&self.work_root, &w.input)?;
+        // Transcribed before with these settings: the audio is not needed again.
+        let pcm = match pipeline::cached_transcript(&work, &w.settings) {
+            Some(_) => None,
+            None => {
+                // The transcription worker starts and loads its model while the audio
+                // is decoded (here; on a shared queue the audio step may run on another
+                // machine).
+                let local = self.place.shared_host.is_none();
+                if local && info.audio.is_some() && w.settings.transcribe.model.is_file() {
+                    transcribe::prewarm(
+                        &self.worker.program,
+                        &self.worker.arg_strs(),
+                        &w.settings.transcribe,
+                    );
+                }
+                pipeline::audio_stage(&w.input, &info, &work, job.cancel, job.progress)?
+            }
+        };
+        Ok(json!({ "work": work, "info": info, "pcm": pcm }))
+    }
+
+    fn audio(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
+        let work = self.work(w, job)?;
+        // Cached when the video step ran; done here when the task runs alone.
+        let info = pipeline::probe_stage(&w.input, &work)?;
+        if let Some(t) = pipeline::cached_transcript(&work, &w.settings) {
+            return Ok(
+                json!({ "work": work, "segments": t.segments.len(), "language": t.language }),
+            );
+        }
+        let pcm = pipeline::audio_stage(&w.input, &info, &work, job.cancel, job.progress)?;
+        let t = pipeline::transcript_stage(
+            pcm.as_deref(),
+            &work,
+            &w.settings,
+            &self.worker,
+            job.cancel,
+            job.progress,
+        )?;
+        Ok(json!({ "work": work, "segments": t.segments.len(), "language": t.language }))
+    }
+
+    fn image(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
+        let work = self.work(w, job)?;
+        let info = pipeline::probe_stage(&w.input, &work)?;
+        let slides = pipeline::slides_stage(
+            &w.input,
+            &info,
+            &work,
+            &w.settings,
+            job.cancel,
+            job.progress,
+        )?;
+        Ok(json!({ "work": work, "slides": slides.len() }))
+    }
+
+    fn summary(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
+        let work = self.work(w, job)?;
+        let t = transcript_of(&work, w, &self.worker)?;
+        let s = pipeline::summary_stage(&t, &work, &w.settings)?;
+        Ok(json!({ "points": s.points.len(), "method": s.method, "note": s.note }))
+    }
+
+    fn export(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
+        let work = self.work(w, job)?;
+        let info = pipeline::probe_stage(&w.input, &work)?;
+        let t = transcript_of(&work, w, &self.worker)?;
+        let silent = |_: &str, _: f32, _: &str| {};
+        // Cached: these return the stored results of the earlier jobs.
+        let slides =
+            pipeline::slides_stage(&w.input, &info, &work, &w.settings, job.cancel, &silent)?;
+        let summary = pipeline::summary_stage(&t, &work, &w.settings)?;
+        let out = pipeline::export_stage(
+            &w.input,
+            &info,
+            &t,
+            &slides,
+            summary,
+            &w.out_dir,
+            &w.settings,
+        )?;
+        Ok(serde_json::to_value(out).expect("outputs serialize"))
+    }
+}
+
+/// Registers the handler of each [`Kind`] on `queue`: one table of stages, each run on
+/// the blocking pool with the job's input located on this machine ([`locate`]), its
+/// cancellation, and its progress. `paths` and `models` say where this machine keeps
+/// what jobs name by path.
 pub fn register(
     queue: &Queue,
     work_root: PathBuf,
@@ -260,165 +434,42 @@ pub fn register(
     current_model: Arc<RwLock<PathBuf>>,
     settings: Arc<RwLock<AppSettings>>,
 ) {
-    let root = Arc::new(work_root);
-    let worker = Arc::new(worker);
     let shared_host = queue.store().shared().map(|_| queue.host().to_string());
-    let paths = Arc::new(Place {
-        paths,
-        shared_host,
-        models,
-        current: current_model,
-        settings,
+    let stages = Arc::new(Stages {
+        work_root,
+        worker,
+        place: Place {
+            paths,
+            shared_host,
+            models,
+            current: current_model,
+            settings,
+        },
     });
-
-    let (r, wk) = (root.clone(), worker.clone());
-    let pm = paths.clone();
-    queue.register("video", move |ctx: JobContext| {
-        let (r, wk) = (r.clone(), wk.clone());
-        let pm = pm.clone();
-        async move {
-            let w = input_of(&ctx, &pm)?;
-            let cancel = cancel_flag(&ctx);
-            let ctx = Arc::new(ctx);
-            let c = ctx.clone();
-            let local = pm.shared_host.is_none();
-            blocking(move || {
-                // Probe first: a missing or broken file fails here, in plain words.
-                let (work, info) = pipeline::open_work(&r, &w.input)?;
-                // Transcribed before with these settings: the audio is not needed again.
-                let pcm = match pipeline::cached_transcript(&work, &w.settings) {
-                    Some(_) => None,
-                    None => {
-                        // The transcription worker starts and loads its model while the
-                        // audio is decoded (here; on a shared queue the audio step may
-                        // run on another machine).
-                        if local && info.audio.is_some() && w.settings.transcribe.model.is_file() {
-                            transcribe::prewarm(
-                                &wk.program,
-                                &wk.arg_strs(),
-                                &w.settings.transcribe,
-                            );
-                        }
-                        pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?
-                    }
-                };
-                Ok(json!({ "work": work, "info": info, "pcm": pcm }))
-            })
-            .await
-        }
-    });
-
-    let (r, wk) = (root.clone(), worker.clone());
-    let pm = paths.clone();
-    queue.register("audio", move |ctx: JobContext| {
-        let (r, wk) = (r.clone(), wk.clone());
-        let pm = pm.clone();
-        async move {
-            let w = input_of(&ctx, &pm)?;
-            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
-            let cancel = cancel_flag(&ctx);
-            let ctx = Arc::new(ctx);
-            let c = ctx.clone();
-            blocking(move || {
-                let work = work_for(known, &r, &w.input)?;
-                // Cached when the video step ran; done here when the task runs alone.
-                let info = pipeline::probe_stage(&w.input, &work)?;
-                if let Some(t) = pipeline::cached_transcript(&work, &w.settings) {
-                    return Ok(json!({ "work": work, "segments": t.segments.len(), "language": t.language }));
-                }
-                let pcm = pipeline::audio_stage(&w.input, &info, &work, &cancel, &JobProgress(&c))?;
-                let t = pipeline::transcript_stage(
-                    pcm.as_deref(),
-                    &work,
-                    &w.settings,
-                    &wk,
-                    &cancel,
-                    &JobProgress(&c),
-                )?;
-                Ok(json!({ "work": work, "segments": t.segments.len(), "language": t.language }))
-            })
-            .await
-        }
-    });
-
-    let r = root.clone();
-    let pm = paths.clone();
-    queue.register("image", move |ctx: JobContext| {
-        let r = r.clone();
-        let pm = pm.clone();
-        async move {
-            let w = input_of(&ctx, &pm)?;
-            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
-            let cancel = cancel_flag(&ctx);
-            let ctx = Arc::new(ctx);
-            let c = ctx.clone();
-            blocking(move || {
-                let work = work_for(known, &r, &w.input)?;
-                let info = pipeline::probe_stage(&w.input, &work)?;
-                let slides = pipeline::slides_stage(
-                    &w.input,
-                    &info,
-                    &work,
-                    &w.settings,
-                    &cancel,
-                    &JobProgress(&c),
-                )?;
-                Ok(json!({ "work": work, "slides": slides.len() }))
-            })
-            .await
-        }
-    });
-
-    let (r, wk) = (root.clone(), worker.clone());
-    let pm = paths.clone();
-    queue.register("summary", move |ctx: JobContext| {
-        let (r, wk) = (r.clone(), wk.clone());
-        let pm = pm.clone();
-        async move {
-            let w = input_of(&ctx, &pm)?;
-            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
-            blocking(move || {
-                let work = work_for(known, &r, &w.input)?;
-                let t = transcript_of(&work, &w, &wk)?;
-                let s = pipeline::summary_stage(&t, &work, &w.settings)?;
-                Ok(json!({ "points": s.points.len(), "method": s.method, "note": s.note }))
-            })
-            .await
-        }
-    });
-
-    let r = root;
-    let pm = paths.clone();
-    queue.register("export", move |ctx: JobContext| {
-        let (r, wk) = (r.clone(), worker.clone());
-        let pm = pm.clone();
-        async move {
-            let w = input_of(&ctx, &pm)?;
-            let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
-            blocking(move || {
-                let work = work_for(known, &r, &w.input)?;
-                let info = pipeline::probe_stage(&w.input, &work)?;
-                let t = transcript_of(&work, &w, &wk)?;
-                let never = AtomicBool::new(false);
-                let silent = |_: &str, _: f32, _: &str| {};
-                // Cached: these return the stored results of the earlier jobs.
-                let slides =
-                    pipeline::slides_stage(&w.input, &info, &work, &w.settings, &never, &silent)?;
-                let summary = pipeline::summary_stage(&t, &work, &w.settings)?;
-                let out = pipeline::export_stage(
-                    &w.input,
-                    &info,
-                    &t,
-                    &slides,
-                    summary,
-                    &w.out_dir,
-                    &w.settings,
-                )?;
-                Ok(serde_json::to_value(out).expect("outputs serialize"))
-            })
-            .await
-        }
-    });
+    for kind in Kind::ALL {
+        let stages = stages.clone();
+        queue.register(kind.name(), move |ctx: JobContext| {
+            let stages = stages.clone();
+            async move {
+                let w = input_of(&ctx, &stages.place)?;
+                let known = ctx.deps.values().find_map(|v| v.get("work").cloned());
+                let (cancel, done) = cancel_flag(&ctx);
+                let ctx = Arc::new(ctx);
+                let result = blocking(move || {
+                    let progress = JobProgress(&ctx);
+                    let job = StageJob {
+                        known,
+                        cancel: &cancel,
+                        progress: &progress,
+                    };
+                    stages.run(kind, &w, &job)
+                })
+                .await;
+                done.cancel();
+                result
+            }
+        });
+    }
 }
 
 /// The work folder: as an earlier step of the workflow found it, or from the input.
@@ -480,8 +531,8 @@ pub async fn enqueue_complete(
 ) -> Result<CompleteWorkflow, video2doc_queue::QueueError> {
     let (short, long) = timeouts(&input.input);
     let payload = serde_json::to_value(&input).expect("inputs serialize");
-    let job = |kind: &str| {
-        NewJob::new(kind, kind, payload.clone())
+    let job = |kind: Kind| {
+        NewJob::new(kind.name(), kind.name(), payload.clone())
             .priority(priority)
             .max_retries(2)
             .backoff(Duration::from_secs(5), Duration::from_secs(120))
@@ -496,18 +547,18 @@ pub async fn enqueue_complete(
         .enqueue_group(
             &format!("complete: {name}"),
             vec![
-                job("video"),
+                job(Kind::Video),
                 {
-                    let audio = job("audio").timeout(long).depends_on(Dep::Batch(0));
+                    let audio = job(Kind::Audio).timeout(long).depends_on(Dep::Batch(0));
                     if hold_for_model {
                         audio.held_until(MODEL_HOLD)
                     } else {
                         audio
                     }
                 },
-                job("image").timeout(long).depends_on(Dep::Batch(0)),
-                job("summary").depends_on(Dep::Batch(1)),
-                job("export")
+                job(Kind::Image).timeout(long).depends_on(Dep::Batch(0)),
+                job(Kind::Summary).depends_on(Dep::Batch(1)),
+                job(Kind::Export)
                     .depends_on(Dep::Batch(2))
                     .depends_on(Dep::Batch(3)),
             ],
@@ -523,14 +574,14 @@ pub async fn enqueue_complete(
     })
 }
 
-fn job_for(kind: &str, payload: &Value, priority: Priority, input: &Path) -> NewJob {
+fn job_for(kind: Kind, payload: &Value, priority: Priority, input: &Path) -> NewJob {
     let (short, long) = timeouts(input);
-    let t = if kind == "audio" || kind == "image" {
+    let t = if matches!(kind, Kind::Audio | Kind::Image) {
         long
     } else {
         short
     };
-    NewJob::new(kind, kind, payload.clone())
+    NewJob::new(kind.name(), kind.name(), payload.clone())
         .priority(priority)
         .max_retries(2)
         .backoff(Duration::from_secs(5), Duration::from_secs(120))
@@ -548,9 +599,9 @@ pub async fn enqueue_parallel(
     for w in &inputs {
         let payload = serde_json::to_value(w).expect("inputs serialize");
         let base = jobs.len();
-        jobs.push(job_for("video", &payload, priority, &w.input));
-        jobs.push(job_for("audio", &payload, priority, &w.input).depends_on(Dep::Batch(base)));
-        jobs.push(job_for("image", &payload, priority, &w.input).depends_on(Dep::Batch(base)));
+        jobs.push(job_for(Kind::Video, &payload, priority, &w.input));
+        jobs.push(job_for(Kind::Audio, &payload, priority, &w.input).depends_on(Dep::Batch(base)));
+        jobs.push(job_for(Kind::Image, &payload, priority, &w.input).depends_on(Dep::Batch(base)));
     }
     let (group, out) = queue
         .enqueue_group(&format!("parallel: {} files", inputs.len()), jobs)
@@ -561,7 +612,7 @@ pub async fn enqueue_parallel(
 /// One task of one kind, on its own queue.
 pub async fn enqueue_task(
     queue: &Queue,
-    kind: &str,
+    kind: Kind,
     input: WorkflowInput,
     priority: Priority,
 ) -> Result<JobId, video2doc_queue::QueueError> {

@@ -172,7 +172,9 @@ async fn submit_task(
     Body(b): Body<TaskBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let o = b.options()?;
-    let id = core.submit_task(&kind, &b.input, &o).await?;
+    let id = core
+        .submit_task(video2doc_core::api::kind_named(&kind)?, &b.input, &o)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "task_id": id, "kind": kind, "status": "pending" })),
@@ -278,7 +280,7 @@ async fn pause(
     State(core): State<Shared>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    core.pause(&name).await?;
+    core.pause(video2doc_core::api::queue_named(&name)?).await?;
     Ok(Json(json!({ "queue": name, "paused": true })))
 }
 
@@ -286,7 +288,8 @@ async fn resume(
     State(core): State<Shared>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    core.resume(&name).await?;
+    core.resume(video2doc_core::api::queue_named(&name)?)
+        .await?;
     Ok(Json(json!({ "queue": name, "paused": false })))
 }
 

@@ -42,30 +42,12 @@ impl CommandError {
     }
 }
 
-/// The chain of sources below an error, joined.
-fn detail_of(e: &dyn std::error::Error) -> Option<String> {
-    let mut parts = Vec::new();
-    let mut src = e.source();
-    while let Some(s) = src {
-        parts.push(s.to_string());
-        src = s.source();
-    }
-    (!parts.is_empty()).then(|| parts.join(": "))
-}
-
 impl From<CoreError> for CommandError {
     fn from(e: CoreError) -> Self {
-        let code = if e.is_not_found() {
-            "not_found"
-        } else if e.is_request_error() {
-            "bad_request"
-        } else {
-            "failed"
-        };
         CommandError {
-            code,
+            code: e.class().code(),
+            detail: e.detail(),
             message: e.to_string(),
-            detail: detail_of(&e),
         }
     }
 }
@@ -74,7 +56,7 @@ impl From<tauri::Error> for CommandError {
     fn from(e: tauri::Error) -> Self {
         CommandError {
             code: "failed",
-            detail: detail_of(&e),
+            detail: video2doc_core::error_class::causes(&e),
             message: e.to_string(),
         }
     }
@@ -83,5 +65,22 @@ impl From<tauri::Error> for CommandError {
 impl From<tokio::task::JoinError> for CommandError {
     fn from(e: tokio::task::JoinError) -> Self {
         CommandError::failed(format!("internal error: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use video2doc_queue::{JobId, QueueError, Rejection};
+
+    #[test]
+    fn the_window_reads_the_contract_as_codes_with_the_causes() {
+        let gone = CoreError::Queue(QueueError::Rejected(Rejection::NotFound(JobId(3))));
+        assert_eq!(CommandError::from(gone).code, "not_found");
+        let bad = CoreError::UnknownKind("gpu".into());
+        assert_eq!(CommandError::from(bad).code, "bad_request");
+        let broken = CoreError::NoRedisSupport("redis://lab".into());
+        let e = CommandError::from(broken);
+        assert_eq!((e.code, e.detail), ("failed", None));
     }
 }

@@ -170,7 +170,9 @@ fn rows_of(core: &Core, keys: BTreeSet<ItemKey>) -> ItemsChanged {
             Ok(row) => {
                 items.insert(k, row);
             }
-            Err(e) if e.is_not_found() => removed.push(k.to_string()),
+            Err(e) if e.class() == video2doc_core::error_class::ErrorClass::NotFound => {
+                removed.push(k.to_string())
+            }
             Err(e) => tracing::warn!(item = %k, error = %e, "item not read"),
         }
     }

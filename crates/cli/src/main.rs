@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use video2doc_core::api::{Core, CoreDirs, ProcessOptions};
+use video2doc_core::error_class::ErrorClass;
 use video2doc_core::export::Format;
 use video2doc_core::pipeline::WorkerCommand;
 use video2doc_queue::{GroupId, JobId, Priority};
@@ -255,20 +256,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// An error and its causes on one line, each cause once: the project's errors already
-/// name their cause in their message, so a cause that message contains is not repeated.
+/// An error and its causes on one line, each cause once (the contract's own walker).
 fn said(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for part in e.chain().map(|c| c.to_string()) {
-        if out.contains(&part) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&part);
-    }
-    out
+    video2doc_core::error_class::said(e.as_ref())
 }
 
 fn worker() -> anyhow::Result<WorkerCommand> {
@@ -563,7 +553,7 @@ async fn process(
     for f in files {
         match core.submit_complete(f, o).await {
             Ok(w) => flows.push((f.clone(), w)),
-            Err(e) if e.is_request_error() => report.push(json!({
+            Err(e) if e.class() != ErrorClass::Failed => report.push(json!({
                 "input": f, "status": "failed", "error": e.to_string(),
             })),
             Err(e) => return Err(e.into()),

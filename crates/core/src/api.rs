@@ -11,6 +11,7 @@ use video2doc_queue::{
     QueueConfig, QueueError, Rejection, State, Stats, WorkerInfo, WorkerRecord,
 };
 
+use crate::error_class::ErrorClass;
 use crate::export::Format;
 use crate::pipeline::{Settings, WorkerCommand};
 use crate::settings::{AppSettings, SettingsError};
@@ -89,31 +90,32 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    /// Whether the caller asked for something wrong (vs. the app failing).
-    pub fn is_request_error(&self) -> bool {
-        matches!(
-            self,
+    /// What this failure means to whoever asked: the one rule every face maps.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CoreError::Queue(QueueError::Rejected(
+                Rejection::NotFound(_) | Rejection::GroupNotFound(_),
+            )) => ErrorClass::NotFound,
             CoreError::NoSuchFile(_)
-                | CoreError::UnknownKind(_)
-                | CoreError::NoOutput
-                | CoreError::ModelMissing(_)
-                | CoreError::BadKey(_)
-                | CoreError::NothingToRetry(_)
-                | CoreError::Unsupported { .. }
-                | CoreError::InvalidSettings(_)
-                | CoreError::InvalidOptions(_)
-                | CoreError::Model(_)
-                | CoreError::Queue(QueueError::Rejected(_))
-        )
+            | CoreError::UnknownKind(_)
+            | CoreError::NoOutput
+            | CoreError::ModelMissing(_)
+            | CoreError::BadKey(_)
+            | CoreError::NothingToRetry(_)
+            | CoreError::Unsupported { .. }
+            | CoreError::InvalidSettings(_)
+            | CoreError::InvalidOptions(_)
+            | CoreError::Model(_)
+            | CoreError::Queue(QueueError::Rejected(_)) => ErrorClass::BadRequest,
+            CoreError::Queue(_) | CoreError::Settings(_) | CoreError::NoRedisSupport(_) => {
+                ErrorClass::Failed
+            }
+        }
     }
 
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            CoreError::Queue(QueueError::Rejected(
-                Rejection::NotFound(_) | Rejection::GroupNotFound(_)
-            ))
-        )
+    /// What lies below this error, each cause once (see [`crate::error_class::causes`]).
+    pub fn detail(&self) -> Option<String> {
+        crate::error_class::causes(self)
     }
 }
 
@@ -821,6 +823,27 @@ mod tests {
             "redis://127.0.0.2:7000",
         ] {
             assert!(unencrypted_remote(quiet).is_none(), "{quiet}");
+        }
+    }
+
+    #[test]
+    fn every_face_reads_one_class_per_error() {
+        use super::CoreError;
+        use crate::error_class::ErrorClass::*;
+        use video2doc_queue::{JobId, QueueError, Rejection};
+        let cases = [
+            (
+                CoreError::Queue(QueueError::Rejected(Rejection::NotFound(JobId(7)))),
+                NotFound,
+            ),
+            (CoreError::NoSuchFile("/x.mp4".into()), BadRequest),
+            (CoreError::UnknownKind("gpu".into()), BadRequest),
+            (CoreError::InvalidOptions(vec!["no".into()]), BadRequest),
+            (CoreError::NoOutput, BadRequest),
+            (CoreError::NoRedisSupport("redis://h".into()), Failed),
+        ];
+        for (e, class) in cases {
+            assert_eq!(e.class(), class, "{e}");
         }
     }
 }

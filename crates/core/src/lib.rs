@@ -27,6 +27,7 @@
 pub mod api;
 pub mod chunks;
 pub mod document;
+pub mod error_class;
 pub mod export;
 pub mod intake;
 pub mod items;

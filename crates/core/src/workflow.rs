@@ -46,16 +46,9 @@ fn job_error(e: PipelineError) -> JobError {
         e,
         PipelineError::Transcribe(TranscribeError::Failed { .. }) | PipelineError::Work { .. }
     );
-    let message = e.to_string();
-    let mut detail = Vec::new();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        detail.push(s.to_string());
-        src = s.source();
-    }
     JobError {
-        message,
-        detail: (!detail.is_empty()).then(|| detail.join(": ")),
+        message: e.to_string(),
+        detail: crate::error_class::causes(&e),
         retryable: retryable && !matches!(e, PipelineError::Probe(ProbeError::Empty { .. })),
     }
 }

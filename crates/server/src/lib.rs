@@ -23,6 +23,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use video2doc_core::api::{Core, CoreError, ProcessOptions};
+use video2doc_core::error_class::ErrorClass;
 use video2doc_core::export::Format;
 use video2doc_queue::{GroupId, JobId, Priority};
 
@@ -41,17 +42,17 @@ impl IntoResponse for ApiError {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        if e.is_not_found() {
-            ApiError(StatusCode::NOT_FOUND, "not_found", e.to_string())
-        } else if e.is_request_error() {
-            ApiError(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
-                e.to_string(),
-            )
-        } else {
-            ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        }
+        let (status, code) = status_of(e.class());
+        ApiError(status, code, e.to_string())
+    }
+}
+
+/// The HTTP side of the error contract (the old service's statuses and codes).
+pub fn status_of(class: ErrorClass) -> (StatusCode, &'static str) {
+    match class {
+        ErrorClass::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        ErrorClass::BadRequest => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+        ErrorClass::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
 

@@ -397,6 +397,15 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
                 *slot = new;
                 let s: video2doc_core::settings::AppSettings = serde_json::from_value(v.clone())
                     .map_err(|e| anyhow::anyhow!("{key} = {value} is not a valid setting: {e}"))?;
+                // A key the settings do not have would be dropped without a word.
+                let kept = serde_json::to_value(&s)?;
+                if key
+                    .split('.')
+                    .try_fold(&kept, |v, part| v.get(part))
+                    .is_none()
+                {
+                    anyhow::bail!("there is no setting {key}; `video2doc settings` shows them all");
+                }
                 core.set_settings(s)?;
                 v = serde_json::to_value(core.settings())?;
             }

@@ -314,6 +314,14 @@ fn settings_are_shown_changed_and_validated() {
     let o = run(&["settings", "set", "retention_days", "soon"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("retention_days"));
+    // A key the settings do not have is refused, not dropped without a word.
+    let o = run(&["settings", "set", "transcribe.trim_final_window", "true"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no setting transcribe.trim_final_window"),
+        "{err}"
+    );
 }
 
 #[test]

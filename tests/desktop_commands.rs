@@ -13,7 +13,7 @@ use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::Manager;
 use tauri::{Listener, WebviewWindow};
-use video2doc_core::api::CoreDirs;
+use video2doc_core::app::CoreDirs;
 use video2doc_core::pipeline::WorkerCommand;
 use video2doc_desktop::files::{Launch, Launcher};
 use video2doc_desktop::with_commands;
@@ -552,7 +552,7 @@ fn settings_queues_and_models_through_the_commands() {
 fn a_video_dropped_before_any_model_waits_then_runs_once_the_guide_downloads_one() {
     let a = app_with(|dir| {
         let model = model();
-        let sha256 = video2doc_core::models::download::Checksum::Sha256(String::new())
+        let sha256 = video2doc_core::media::models::download::Checksum::Sha256(String::new())
             .of_file(&model)
             .unwrap();
         let catalogue = dir.join("models.json");

@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime, State};
-use video2doc_core::api::{Core, ProcessOptions};
-use video2doc_core::intake::ImportReport;
-use video2doc_core::items::{ItemDetail, ItemFilter, ItemKey, ItemRow};
 use video2doc_core::models::catalogue::{self, Languages};
 use video2doc_core::models::library::ModelRow;
-use video2doc_core::settings::AppSettings;
-use video2doc_queue::{Priority, State as JobState, Stats, WorkerInfo};
+use video2doc_core::AppSettings;
+use video2doc_core::ImportReport;
+use video2doc_core::{Core, ProcessOptions};
+use video2doc_core::{ItemDetail, ItemFilter, ItemKey, ItemRow};
+use video2doc_core::{Priority, State as JobState, Stats, WorkerInfo};
 
 use crate::connection::QueueConnection;
 use crate::dialogs;
@@ -28,7 +28,7 @@ type Result<T> = std::result::Result<T, CommandError>;
 /// Runs blocking core work off the async threads.
 async fn blocking<T: Send + 'static>(
     core: &Arc<Core>,
-    f: impl FnOnce(&Core) -> std::result::Result<T, video2doc_core::api::CoreError> + Send + 'static,
+    f: impl FnOnce(&Core) -> std::result::Result<T, video2doc_core::CoreError> + Send + 'static,
 ) -> Result<T> {
     let core = core.clone();
     Ok(tauri::async_runtime::spawn_blocking(move || f(&core)).await??)
@@ -65,7 +65,7 @@ pub fn app_info(shell: State<'_, Shell>) -> AppInfo {
         logs_dir: dirs.logs(),
         output_dir: shell.output_dir(),
         locale: sys_locale::get_locale().unwrap_or_else(|| "en".into()),
-        extensions: video2doc_core::watch::MEDIA_EXTENSIONS.to_vec(),
+        extensions: video2doc_core::MEDIA_EXTENSIONS.to_vec(),
     }
 }
 
@@ -164,7 +164,7 @@ pub async fn pause_queue(
     core.pause(
         queue
             .as_deref()
-            .map(video2doc_core::api::kind_named)
+            .map(video2doc_core::kind_named)
             .transpose()?,
     )
     .await?;
@@ -180,7 +180,7 @@ pub async fn resume_queue(
     core.resume(
         queue
             .as_deref()
-            .map(video2doc_core::api::kind_named)
+            .map(video2doc_core::kind_named)
             .transpose()?,
     )
     .await?;
@@ -196,9 +196,9 @@ pub async fn clear_finished(shell: State<'_, Shell>) -> Result<usize> {
 pub struct Dashboard {
     stats: Stats,
     workers: Vec<WorkerInfo>,
-    health: video2doc_core::api::AppHealth,
+    health: video2doc_core::AppHealth,
     /// Every worker process on this queue (several machines on a shared queue).
-    machines: Vec<video2doc_queue::WorkerRecord>,
+    machines: Vec<video2doc_core::WorkerRecord>,
 }
 
 #[tauri::command]

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use video2doc_core::api::{Core, CoreError};
-use video2doc_core::settings::AppSettings;
-use video2doc_queue::{QueueError, StoreError};
+use video2doc_core::AppSettings;
+use video2doc_core::{Core, CoreError};
+use video2doc_core::{QueueError, StoreError};
 
 use crate::events::Notify;
 use crate::shell::Shell;
@@ -160,7 +160,7 @@ fn unavailable(shared: Option<String>, cause: String, retrying: bool) -> QueueCo
 }
 
 /// The shared queue the settings name, if any (as shown: no password).
-fn shared_of(dirs: &video2doc_core::api::CoreDirs) -> Option<String> {
+fn shared_of(dirs: &video2doc_core::CoreDirs) -> Option<String> {
     AppSettings::load(&dirs.config)
         .ok()?
         .queue_url

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use tauri::{AppHandle, Runtime};
-use video2doc_core::watch::MEDIA_EXTENSIONS;
+use video2doc_core::MEDIA_EXTENSIONS;
 
 use crate::error::CommandError;
 

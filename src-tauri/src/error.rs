@@ -2,7 +2,7 @@
 //! words, and the technical detail behind it.
 
 use serde::Serialize;
-use video2doc_core::api::CoreError;
+use video2doc_core::CoreError;
 
 /// The rejection of every command.
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
@@ -71,7 +71,7 @@ impl From<tokio::task::JoinError> for CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use video2doc_queue::{JobId, QueueError, Rejection};
+    use video2doc_core::{JobId, QueueError, Rejection};
 
     #[test]
     fn the_window_reads_the_contract_as_codes_with_the_causes() {

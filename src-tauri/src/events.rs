@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime};
-use video2doc_core::api::Core;
-use video2doc_core::items::{ItemKey, ItemRow};
-use video2doc_queue::{Event, JobId, State};
+use video2doc_core::Core;
+use video2doc_core::{Event, JobId, State};
+use video2doc_core::{ItemKey, ItemRow};
 
 /// How often the window is told.
 pub const EVERY: Duration = Duration::from_millis(250);
@@ -170,7 +170,7 @@ fn rows_of(core: &Core, keys: BTreeSet<ItemKey>) -> ItemsChanged {
             Ok(row) => {
                 items.insert(k, row);
             }
-            Err(e) if e.class() == video2doc_core::error_class::ErrorClass::NotFound => {
+            Err(e) if e.class() == video2doc_core::ErrorClass::NotFound => {
                 removed.push(k.to_string())
             }
             Err(e) => tracing::warn!(item = %k, error = %e, "item not read"),

@@ -16,10 +16,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use video2doc_core::api::CoreDirs;
-use video2doc_core::items::ItemDetail;
-use video2doc_core::settings::AppSettings;
-use video2doc_core::watch::OutputPlace;
+use video2doc_core::AppSettings;
+use video2doc_core::CoreDirs;
+use video2doc_core::ItemDetail;
+use video2doc_core::OutputPlace;
 
 use crate::error::CommandError;
 

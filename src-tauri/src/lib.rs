@@ -1,4 +1,4 @@
-//! Video2Doc's desktop shell: a Tauri window over `video2doc_core::api::Core`. It owns
+//! Video2Doc's desktop shell: a Tauri window over `video2doc_core::Core`. It owns
 //! only shell concerns: the window, the commands (thin calls into Core), events to the
 //! window, native dialogs, single-instance hand-over of files, notifications, opening
 //! the job queue without keeping the window from opening, and which files the window may
@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::{Emitter, Manager, Runtime};
-use video2doc_core::api::{CoreDirs, ProcessOptions};
-use video2doc_core::intake::{ImportReport, Rejected};
-use video2doc_core::pipeline::WorkerCommand;
+use video2doc_core::WorkerCommand;
+use video2doc_core::{CoreDirs, ProcessOptions};
+use video2doc_core::{ImportReport, Rejected};
 
 pub use shell::Shell;
 

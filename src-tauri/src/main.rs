@@ -4,7 +4,7 @@
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("worker") {
-        std::process::exit(video2doc_core::transcribe::worker_main());
+        std::process::exit(video2doc_core::worker_main());
     }
     std::process::exit(video2doc_desktop::run());
 }

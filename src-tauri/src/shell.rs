@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio_util::sync::CancellationToken;
-use video2doc_core::api::{Core, CoreDirs, CoreError};
-use video2doc_core::intake::{Accepted, ImportReport, Rejected};
-use video2doc_core::items::ItemDetail;
-use video2doc_core::pipeline::WorkerCommand;
-use video2doc_core::settings::AppSettings;
-use video2doc_core::watch::{FolderWatcher, WatchEvent, WatchTiming};
+use video2doc_core::AppSettings;
+use video2doc_core::ItemDetail;
+use video2doc_core::WorkerCommand;
+use video2doc_core::{Accepted, ImportReport, Rejected};
+use video2doc_core::{Core, CoreDirs, CoreError};
+use video2doc_core::{FolderWatcher, WatchEvent, WatchTiming};
 
 use crate::connection::Link;
 use crate::error::CommandError;

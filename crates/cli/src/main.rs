@@ -1,5 +1,5 @@
 //! `video2doc`: headless Video2Doc. Glue only: arguments in, one call into
-//! [`video2doc_core::api::Core`], results out. `--json` puts machine-readable output
+//! [`video2doc_core::Core`], results out. `--json` puts machine-readable output
 //! (and nothing else) on stdout. Exit codes: 0 success, 1 a job failed, 2 usage or
 //! setup error. The commands mirror the old REST service one for one; `serve` runs
 //! the same calls as a local HTTP API.
@@ -12,11 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
-use video2doc_core::api::{Core, CoreDirs, ProcessOptions};
-use video2doc_core::error_class::ErrorClass;
-use video2doc_core::export::Format;
-use video2doc_core::pipeline::WorkerCommand;
-use video2doc_queue::{GroupId, JobId, Priority};
+use video2doc_core::ErrorClass;
+use video2doc_core::Format;
+use video2doc_core::WorkerCommand;
+use video2doc_core::{Core, CoreDirs, ProcessOptions};
+use video2doc_core::{GroupId, JobId, Priority};
 
 use output::Out;
 use video2doc_server as http;
@@ -241,7 +241,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     if matches!(cli.command, Command::Worker) {
-        return ExitCode::from(video2doc_core::transcribe::worker_main() as u8);
+        return ExitCode::from(video2doc_core::worker_main() as u8);
     }
     let dirs = dirs(&cli);
     let _log = video2doc_core::logging::init(&dirs.logs());
@@ -271,7 +271,7 @@ fn worker() -> anyhow::Result<WorkerCommand> {
 async fn run(cli: Cli, dirs: CoreDirs) -> anyhow::Result<ExitCode> {
     let out = Out::new(cli.json);
     if let Command::Models { action } = &cli.command {
-        let settings = video2doc_core::settings::AppSettings::load(&dirs.config)?;
+        let settings = video2doc_core::AppSettings::load(&dirs.config)?;
         let library = video2doc_core::models::library::ModelLibrary::new(dirs.models());
         library.set_source(settings.model_source_or_default());
         if let Some(c) = &settings.model_catalogue {
@@ -313,7 +313,7 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
                     json!({ "group": group, "jobs": jobs })
                 }
                 kind => {
-                    let kind = video2doc_core::api::kind_named(kind)?;
+                    let kind = video2doc_core::kind_named(kind)?;
                     let mut jobs = Vec::new();
                     for f in files {
                         jobs.push(core.submit_task(kind, f, &o).await?);
@@ -354,13 +354,12 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             Ok(ExitCode::SUCCESS)
         }
         Command::Pause { queue } => {
-            core.pause(video2doc_core::api::queue_named(queue)?).await?;
+            core.pause(video2doc_core::queue_named(queue)?).await?;
             out.value(&json!({ "queue": queue, "paused": true }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Resume { queue } => {
-            core.resume(video2doc_core::api::queue_named(queue)?)
-                .await?;
+            core.resume(video2doc_core::queue_named(queue)?).await?;
             out.value(&json!({ "queue": queue, "paused": false }));
             Ok(ExitCode::SUCCESS)
         }
@@ -395,7 +394,7 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
                         .or_insert(Value::Null);
                 }
                 *slot = new;
-                let s: video2doc_core::settings::AppSettings = serde_json::from_value(v.clone())
+                let s: video2doc_core::AppSettings = serde_json::from_value(v.clone())
                     .map_err(|e| anyhow::anyhow!("{key} = {value} is not a valid setting: {e}"))?;
                 // A key the settings do not have would be dropped without a word.
                 let kept = serde_json::to_value(&s)?;
@@ -432,7 +431,7 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             dry_run,
             opts,
         } => {
-            use video2doc_core::watch::{
+            use video2doc_core::{
                 AfterSuccess, FolderWatcher, OutputPlace, WatchTiming, WatchedFolder,
             };
             let o = opts.to_options()?;

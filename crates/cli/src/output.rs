@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use video2doc_core::api::Core;
-use video2doc_core::workflow::CompleteWorkflow;
-use video2doc_queue::{Event, FailureKind, JobId, State};
+use video2doc_core::CompleteWorkflow;
+use video2doc_core::Core;
+use video2doc_core::{Event, FailureKind, JobId, State};
 
 pub struct Out {
     pub json: bool,

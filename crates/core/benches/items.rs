@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use serde_json::json;
-use video2doc_core::api::{Core, CoreDirs};
-use video2doc_core::items::ItemFilter;
+use video2doc_core::app::items::ItemFilter;
+use video2doc_core::app::{Core, CoreDirs};
 use video2doc_core::pipeline::{Settings, WorkerCommand};
 use video2doc_core::workflow::{self, WorkflowInput};
 use video2doc_queue::Priority;

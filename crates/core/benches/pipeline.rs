@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
+use video2doc_core::media::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
 use video2doc_core::pipeline::{self, Settings, WorkerCommand};
-use video2doc_core::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
 
 #[path = "../tests/slide_set/mod.rs"]
 mod slide_set;
@@ -161,7 +161,7 @@ fn bare_whisper(model: &Path, pcm: &[f32]) -> f64 {
 
 /// Right images over the slides expected (or found, when more) across the slide set.
 fn slide_image_accuracy(dir: &Path) -> f64 {
-    use video2doc_core::slides::Sensitivity;
+    use video2doc_core::media::slides::Sensitivity;
     let parts = [(0, 4.3), (1, 2.0), (5, 0.5), (2, 5.6), (3, 4.2)];
     let set = [
         (
@@ -197,7 +197,7 @@ fn slide_image_accuracy(dir: &Path) -> f64 {
     ];
     let (mut right, mut total) = (0, 0);
     for (n, (video, sensitivity, looks, expected)) in set.iter().enumerate() {
-        let info = video2doc_core::probe::probe(video).unwrap();
+        let info = video2doc_core::media::probe::probe(video).unwrap();
         let mut settings = Settings::new(PathBuf::from("unused.bin"));
         settings.slide_sensitivity = *sensitivity;
         let work = dir.join(format!("slide-set-{n}"));
@@ -236,16 +236,21 @@ fn main() {
         "generated a {minutes}-minute lecture in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let info = video2doc_core::probe::probe(&input).unwrap();
+    let info = video2doc_core::media::probe::probe(&input).unwrap();
     let cancel = Arc::new(AtomicBool::new(false));
     let quiet = |_: &str, _: f32, _: &str| {};
 
     // Transcription overhead on the first 60 s.
     let pcm_path = dir.path().join("bench.f32");
-    video2doc_core::process::extract_audio(&input, &pcm_path, &AtomicBool::new(false), |_| {})
-        .unwrap();
+    video2doc_core::media::process::extract_audio(
+        &input,
+        &pcm_path,
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .unwrap();
     let minute = 60 * SAMPLE_RATE as u64;
-    let pcm = video2doc_core::transcribe::read_pcm(&pcm_path, 0, Some(minute)).unwrap();
+    let pcm = video2doc_core::media::transcribe::read_pcm(&pcm_path, 0, Some(minute)).unwrap();
     let mut opts = settings.transcribe.clone();
     opts.word_timestamps = true;
     let request = WorkerRequest {
@@ -281,7 +286,7 @@ fn main() {
             "1",
         ])
         .arg(&noise_path));
-    let noise = video2doc_core::transcribe::read_pcm(&noise_path, 0, None).unwrap();
+    let noise = video2doc_core::media::transcribe::read_pcm(&noise_path, 0, None).unwrap();
     let half = pcm.len() / 2;
     let mut with_quiet = pcm[..half].to_vec();
     with_quiet.extend(std::iter::repeat_n(0.0f32, 60 * SAMPLE_RATE));

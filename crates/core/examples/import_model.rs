@@ -7,7 +7,7 @@ fn main() -> anyhow::Result<()> {
     let (Some(dir), Some(out)) = (args.next(), args.next()) else {
         anyhow::bail!("usage: import_model CT2_DIR OUT.bin");
     };
-    let c = video2doc_core::models::convert_ct2_dir(dir.as_ref(), out.as_ref())?;
+    let c = video2doc_core::media::models::convert_ct2_dir(dir.as_ref(), out.as_ref())?;
     println!(
         "wrote {} ({} bytes, {} tensors, {} vocabulary)",
         c.path.display(),

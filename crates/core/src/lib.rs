@@ -1,50 +1,52 @@
-//! video2doc-core: the domain of Video2Doc. Media probing and extraction, Whisper
-//! models and transcription, slide detection, summaries and documents. Plain Rust
-//! with no window or IPC types; the CLI, the desktop shell and the HTTP API call it.
+//! video2doc-core: the domain of Video2Doc, in plain Rust with no window or IPC types.
+//! The CLI (`crates/cli`), the HTTP API (`crates/server`) and the desktop shell
+//! (`src-tauri`) call it, importing from this root.
 //!
-//! - [`pipeline`]: the stages from a video to its documents, cached in a work folder.
-//! - [`api`]: [`api::Core`], the one API the CLI, the HTTP API and the window call.
-//! - [`settings`]: the user's settings, persisted in the config folder.
-//! - [`probe`]: what a media file holds, and plain errors for files that are not media.
-//! - [`process`]: the one module that starts external processes (ffprobe, ffmpeg, the
-//!   transcription worker).
-//! - [`transcribe`]: whisper.cpp in a worker process, streaming segments back.
-//! - [`token_text`]: text from Whisper's byte-piece tokens, decoded once a character is
-//!   whole.
-//! - [`chunks`]: long audio in checkpointed chunks, stitched by word time.
-//! - [`voice`], [`repeats`]: only speech goes to whisper; loops and made-up
-//!   sentences are dropped.
-//! - [`slides`]: the slide/scene detector over sampled frames.
-//! - [`document`], [`export`]: the document model and its renderings.
-//! - [`summary`]: built-in extractive summary, or an OpenAI-compatible endpoint.
-//! - [`workflow`]: the five job kinds on the queue and the complete workflow.
-//! - [`watch`]: watched folders that turn every new video into documents.
-//! - [`models`]: the model catalogue, verified resumable downloads, imports, and
-//!   reading faster-whisper models and converting them to ggml.
-//! - [`net`]: the one HTTP client (TLS with the system's certificates, proxies, plain
-//!   errors) that downloads and the summary endpoint use.
+//! The layers, each using only those below it:
+//!
+//! - [`app`]: [`Core`], the one API the faces call (submit, items, control, health),
+//!   with the settings, the items view, intake of dropped files, watched folders, logs
+//!   and private files.
+//! - [`workflow`]: the stages as queue jobs ([`Kind`]: video, audio, image, summary,
+//!   export) and the complete workflow; path mapping for shared-queue workers.
+//! - [`pipeline`]: the stages from a video to its documents over a work folder,
+//!   cached by the settings they were made with.
+//! - [`document`]: what comes out: the document model, the summary, the exporters.
+//! - [`media`]: what goes in: probing, the processes (ffmpeg, the transcription
+//!   worker), transcription, slides, models.
+//!
+//! Cross-cutting: [`net`] (the one HTTP client), [`error_class`] (the error contract
+//! every face maps).
 
-pub mod api;
-pub mod chunks;
+pub mod app;
 pub mod document;
 pub mod error_class;
-pub mod export;
-pub mod intake;
-pub mod items;
-pub mod logging;
-pub mod models;
+pub mod media;
 pub mod net;
-pub mod paths;
 pub mod pipeline;
-pub mod private;
-pub mod probe;
-pub mod process;
-pub mod repeats;
-pub mod settings;
-pub mod slides;
-pub mod summary;
-pub mod token_text;
-pub mod transcribe;
-pub mod voice;
-pub mod watch;
 pub mod workflow;
+
+// What the faces use, from one place.
+pub use app::intake::{Accepted, ImportReport, Rejected};
+pub use app::items::{ItemDetail, ItemFilter, ItemKey, ItemRow, StageRow};
+pub use app::settings::{AppSettings, SettingsError};
+pub use app::watch::{
+    AfterSuccess, FolderWatcher, OutputPlace, WatchEvent, WatchTiming, WatchedFolder,
+};
+pub use app::{
+    kind_named, queue_named, AppHealth, Core, CoreDirs, CoreError, JobInfo, JobStatus,
+    ProcessOptions,
+};
+pub use app::{logging, private};
+pub use document::export::Format;
+pub use error_class::ErrorClass;
+pub use media::models;
+pub use media::transcribe::worker_main;
+pub use media::MEDIA_EXTENSIONS;
+pub use pipeline::WorkerCommand;
+/// The queue's types that Core's API speaks in, so that the faces depend on core alone.
+pub use video2doc_queue::{
+    Event, FailureKind, GroupId, JobId, Priority, QueueError, Rejection, State, Stats, StoreError,
+    WorkerInfo, WorkerRecord,
+};
+pub use workflow::{CompleteWorkflow, Kind};

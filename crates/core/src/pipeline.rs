@@ -17,14 +17,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::chunks::{ChunkPlan, ChunkedRun};
+use crate::document::export::{self, safe_stem, DocFolder, ExportError, Format};
+use crate::document::summary::{self, Endpoint};
 use crate::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
-use crate::export::{self, safe_stem, DocFolder, ExportError, Format};
-use crate::probe::{self, MediaInfo, ProbeError};
-use crate::process::{self, ProcessError};
-use crate::slides::SlideDetector;
-use crate::summary::{self, Endpoint};
-use crate::transcribe::{Segment, TranscribeError, TranscribeOptions, Transcript};
+use crate::media::chunks::{ChunkPlan, ChunkedRun};
+use crate::media::probe::{self, MediaInfo, ProbeError};
+use crate::media::process::{self, ProcessError};
+use crate::media::slides::SlideDetector;
+use crate::media::transcribe::{Segment, TranscribeError, TranscribeOptions, Transcript};
 
 /// How to turn a video into documents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,10 +37,10 @@ pub struct Settings {
     pub summary_endpoint: Option<Endpoint>,
     /// How readily a change of picture makes a slide.
     #[serde(default)]
-    pub slide_sensitivity: crate::slides::Sensitivity,
+    pub slide_sensitivity: crate::media::slides::Sensitivity,
     /// How subtitles (SRT, VTT) are cut into cues.
     #[serde(default)]
-    pub subtitles: crate::export::SubtitleStyle,
+    pub subtitles: crate::document::export::SubtitleStyle,
 }
 
 impl Settings {

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use video2doc_core::chunks::ChunkPlan;
-use video2doc_core::export::Format;
+use video2doc_core::document::export::Format;
+use video2doc_core::media::chunks::ChunkPlan;
 use video2doc_core::pipeline::{process, Settings};
 
 mod common;

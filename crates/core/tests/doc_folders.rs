@@ -5,7 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use video2doc_core::export::{DocFolder, FolderError, OUTPUT_MARKER};
+use video2doc_core::document::export::{DocFolder, FolderError, OUTPUT_MARKER};
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()

@@ -6,9 +6,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use video2doc_core::document::export::{export, safe_stem, DocFolder, Format};
 use video2doc_core::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
-use video2doc_core::export::{export, safe_stem, DocFolder, Format};
-use video2doc_core::transcribe::Segment;
+use video2doc_core::media::transcribe::Segment;
 
 fn seg(a: u64, b: u64, t: &str) -> Segment {
     Segment {

@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use video2doc_core::models::catalogue::ggml_info;
-use video2doc_core::models::convert::convert_ct2_dir;
+use video2doc_core::media::models::catalogue::ggml_info;
+use video2doc_core::media::models::convert::convert_ct2_dir;
 
 mod common;
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
-use video2doc_core::models::catalogue::ModelError;
-use video2doc_core::models::download::{fetch, Checksum, Event, Persistence};
+use video2doc_core::media::models::catalogue::ModelError;
+use video2doc_core::media::models::download::{fetch, Checksum, Event, Persistence};
 use video2doc_core::net::{Http, NetError, ProxyChoice};
 
 /// A certificate authority and a server identity it signed.
@@ -607,13 +607,16 @@ fn two_downloads_of_one_file_at_once_make_one_download() {
 fn the_summary_endpoint_answers_over_https() {
     let s = https_server(trusted(), body(), Arc::default());
     trusted();
-    let ep: video2doc_core::summary::Endpoint = serde_json::from_value(serde_json::json!({
-        "base_url": format!("https://127.0.0.1:{}/v1", s.port),
-        "model": "qwen2.5", "api_key": "secret", "timeout_s": 10
-    }))
-    .unwrap();
-    let summary =
-        video2doc_core::summary::summarize("植物利用光合作用。Plants make sugar.", Some(&ep));
+    let ep: video2doc_core::document::summary::Endpoint =
+        serde_json::from_value(serde_json::json!({
+            "base_url": format!("https://127.0.0.1:{}/v1", s.port),
+            "model": "qwen2.5", "api_key": "secret", "timeout_s": 10
+        }))
+        .unwrap();
+    let summary = video2doc_core::document::summary::summarize(
+        "植物利用光合作用。Plants make sugar.",
+        Some(&ep),
+    );
     assert_eq!(summary.note, None);
     assert_eq!(summary.method, "qwen2.5");
     assert_eq!(

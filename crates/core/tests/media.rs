@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use video2doc_core::probe::{probe, ProbeError};
-use video2doc_core::process::{extract_audio, ProcessError};
-use video2doc_core::transcribe::{transcribe, TranscribeError, Transcript, SAMPLE_RATE};
+use video2doc_core::media::probe::{probe, ProbeError};
+use video2doc_core::media::process::{extract_audio, ProcessError};
+use video2doc_core::media::transcribe::{transcribe, TranscribeError, Transcript, SAMPLE_RATE};
 
 mod common;
 use common::{model, request};
@@ -306,7 +306,7 @@ const WORDS: [&str; 20] = [
 
 #[test]
 fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
-    use video2doc_core::chunks::{ChunkPlan, ChunkedRun};
+    use video2doc_core::media::chunks::{ChunkPlan, ChunkedRun};
     let dir = tempfile::tempdir().unwrap();
     // Twenty sentences of about 2.5 s; chunks of 15 s put seams inside sentences.
     let pcm = words_pcm(dir.path());

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use video2doc_core::models::catalogue::{ggml_info, import_ggml};
+use video2doc_core::media::models::catalogue::{ggml_info, import_ggml};
 
 #[test]
 fn a_real_ggml_file_imports_and_other_files_do_not() {

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use video2doc_core::export::Format;
+use video2doc_core::document::export::Format;
 use video2doc_core::pipeline::{process, PipelineError, Settings, WorkerCommand};
 
 mod common;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use video2doc_core::export::Format;
+use video2doc_core::document::export::Format;
+use video2doc_core::media::transcribe::Segment;
 use video2doc_core::pipeline::{process, Settings};
-use video2doc_core::transcribe::Segment;
 
 mod common;
 use common::{ffmpeg, model, speech_wav, worker_command, Quiet};

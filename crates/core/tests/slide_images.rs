@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use video2doc_core::media::slides::Sensitivity;
 use video2doc_core::pipeline::{slides_stage, Settings, SlideImage};
-use video2doc_core::slides::Sensitivity;
 
 mod slide_set;
 use slide_set::{
@@ -21,7 +21,7 @@ fn slides_of(video: &Path, work: &Path) -> Vec<SlideImage> {
 }
 
 fn slides_as(video: &Path, work: &Path, sensitivity: Sensitivity) -> Vec<SlideImage> {
-    let info = video2doc_core::probe::probe(video).unwrap();
+    let info = video2doc_core::media::probe::probe(video).unwrap();
     let mut settings = Settings::new(PathBuf::from("unused.bin"));
     settings.slide_sensitivity = sensitivity;
     slides_stage(

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
-use video2doc_core::process::sample_frames;
-use video2doc_core::slides::{DetectorConfig, SlideDetector};
+use video2doc_core::media::process::sample_frames;
+use video2doc_core::media::slides::{DetectorConfig, SlideDetector};
 
 /// Three slides of 6 s: a title with a moving pointer; a heading whose bullets appear
 /// at 8 s and 10 s; a closing slide. A black second separates slides 2 and 3. With
@@ -59,7 +59,7 @@ fn lecture(dir: &Path, speaker: bool) -> PathBuf {
     out
 }
 
-fn detect(v: &Path) -> Vec<video2doc_core::slides::Slide> {
+fn detect(v: &Path) -> Vec<video2doc_core::media::slides::Slide> {
     let mut d = SlideDetector::new(DetectorConfig::default());
     sample_frames(v, 2.0, 320, 180, &AtomicBool::new(false), |f| d.push(f)).unwrap();
     d.finish(19_000)

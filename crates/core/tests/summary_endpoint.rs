@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use video2doc_core::summary::{summarize, Endpoint};
+use video2doc_core::document::summary::{summarize, Endpoint};
 
 /// Serves one request; returns the request body through the join handle.
 fn serve_once(reply: &'static str, delay: Duration) -> (String, std::thread::JoinHandle<String>) {

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::Receiver;
 use tokio_util::sync::CancellationToken;
-use video2doc_core::api::{Core, CoreDirs};
-use video2doc_core::pipeline::WorkerCommand;
-use video2doc_core::watch::{
+use video2doc_core::app::watch::{
     AfterSuccess, FolderWatcher, OutputPlace, WatchEvent, WatchTiming, WatchedFolder,
 };
+use video2doc_core::app::{Core, CoreDirs};
+use video2doc_core::pipeline::WorkerCommand;
 use video2doc_queue::State;
 
 mod common;
@@ -133,7 +133,7 @@ async fn a_slowly_written_file_is_taken_once_after_its_last_chunk() {
     let core = core(dir.path()).await;
     let done_dir = dir.path().join("done");
     let mut folder = WatchedFolder::new(inbox.clone(), OutputPlace::Folder(dir.path().join("out")));
-    folder.after_success = video2doc_core::watch::AfterSuccess::MoveTo(done_dir.clone());
+    folder.after_success = video2doc_core::app::watch::AfterSuccess::MoveTo(done_dir.clone());
     let (_w, mut rx, stop) = start(&core, vec![folder]);
     let src = dir.path().join("src.mp4");
     video(&src, "Slow");

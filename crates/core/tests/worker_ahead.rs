@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use video2doc_core::process::workers_waiting;
-use video2doc_core::transcribe::{prewarm, transcribe, WorkerRequest};
+use video2doc_core::media::process::workers_waiting;
+use video2doc_core::media::transcribe::{prewarm, transcribe, WorkerRequest};
 
 mod common;
 use common::model;

@@ -22,10 +22,10 @@ use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use video2doc_core::api::{Core, CoreError, ProcessOptions};
-use video2doc_core::error_class::ErrorClass;
-use video2doc_core::export::Format;
-use video2doc_queue::{GroupId, JobId, Priority};
+use video2doc_core::ErrorClass;
+use video2doc_core::Format;
+use video2doc_core::{Core, CoreError, ProcessOptions};
+use video2doc_core::{GroupId, JobId, Priority};
 
 /// An API error: a status and `{"error": {"code", "message"}}`.
 pub struct ApiError(StatusCode, &'static str, String);
@@ -174,7 +174,7 @@ async fn submit_task(
 ) -> Result<impl IntoResponse, ApiError> {
     let o = b.options()?;
     let id = core
-        .submit_task(video2doc_core::api::kind_named(&kind)?, &b.input, &o)
+        .submit_task(video2doc_core::kind_named(&kind)?, &b.input, &o)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -281,7 +281,7 @@ async fn pause(
     State(core): State<Shared>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    core.pause(video2doc_core::api::queue_named(&name)?).await?;
+    core.pause(video2doc_core::queue_named(&name)?).await?;
     Ok(Json(json!({ "queue": name, "paused": true })))
 }
 
@@ -289,8 +289,7 @@ async fn resume(
     State(core): State<Shared>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    core.resume(video2doc_core::api::queue_named(&name)?)
-        .await?;
+    core.resume(video2doc_core::queue_named(&name)?).await?;
     Ok(Json(json!({ "queue": name, "paused": false })))
 }
 
@@ -325,9 +324,9 @@ async fn events(
     let rx = core.queue().subscribe();
     let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(|e| {
         let name = match &e {
-            video2doc_queue::Event::State(_) => "state",
-            video2doc_queue::Event::Progress { .. } => "progress",
-            video2doc_queue::Event::Queue { .. } => "queue",
+            video2doc_core::Event::State(_) => "state",
+            video2doc_core::Event::Progress { .. } => "progress",
+            video2doc_core::Event::Queue { .. } => "queue",
         };
         Ok(SseEvent::default()
             .event(name)

@@ -2,5 +2,5 @@
 //! `video2doc` CLI and the desktop app enter the same code with a `worker` argument.
 
 fn main() {
-    std::process::exit(video2doc_core::transcribe::worker_main());
+    std::process::exit(video2doc_core::media::transcribe::worker_main());
 }

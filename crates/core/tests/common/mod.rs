@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
-use video2doc_core::process::extract_audio;
-use video2doc_core::transcribe::{TranscribeOptions, WorkerRequest};
+use video2doc_core::media::process::extract_audio;
+use video2doc_core::media::transcribe::{TranscribeOptions, WorkerRequest};
 
 /// The test model (`VIDEO2DOC_TEST_MODEL`, else the one scripts/fetch-test-model.sh makes).
 #[allow(dead_code)] // not every test crate uses the English model

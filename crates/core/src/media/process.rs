@@ -201,7 +201,7 @@ pub fn sample_frames(
     width: usize,
     height: usize,
     cancel: &AtomicBool,
-    mut on_frame: impl FnMut(crate::slides::Frame),
+    mut on_frame: impl FnMut(crate::media::slides::Frame),
 ) -> Result<(), ProcessError> {
     let ferr = |message: String| ProcessError::Ffmpeg {
         input: input.to_path_buf(),
@@ -231,7 +231,7 @@ pub fn sample_frames(
                         ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8
                     })
                     .collect();
-                on_frame(crate::slides::Frame {
+                on_frame(crate::media::slides::Frame {
                     t_ms: (f.frame_num as f64 * 1000.0 / fps as f64) as u64,
                     width: f.width as usize,
                     height: f.height as usize,

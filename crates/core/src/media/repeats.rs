@@ -5,7 +5,7 @@
 //! that neither the document nor the prompt carried into the next chunk holds a loop.
 //! A sentence said again after a pause is speech, not a loop, and is kept.
 
-use crate::transcribe::Segment;
+use crate::media::transcribe::Segment;
 
 /// Copies of a phrase in a row from which it is a loop.
 const LOOP_COPIES: usize = 3;
@@ -143,7 +143,7 @@ impl LoopGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcribe::Word;
+    use crate::media::transcribe::Word;
 
     fn seg(a: u64, b: u64, text: &str) -> Segment {
         Segment {

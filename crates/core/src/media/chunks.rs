@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::transcribe::{
+use crate::media::transcribe::{
     self, Segment, TranscribeError, TranscribeOptions, Transcript, WorkerRequest, SAMPLE_RATE,
 };
 
@@ -259,7 +259,7 @@ fn main_language(segments: &[Segment]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcribe::Word;
+    use crate::media::transcribe::Word;
 
     fn seg(a: u64, b: u64, t: &str) -> Segment {
         Segment {

@@ -4,6 +4,8 @@
 //! transcription and slide analysis side by side. Stage results live in the work
 //! folder; jobs carry paths and counts.
 
+pub mod paths;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
@@ -13,12 +15,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priority, Queue};
 
-use crate::paths::PathMapping;
+use crate::app::settings::AppSettings;
+use crate::media::probe::ProbeError;
+use crate::media::transcribe;
+use crate::media::transcribe::{Segment, TranscribeError, Transcript};
 use crate::pipeline::{self, PipelineError, Settings, WorkerCommand};
-use crate::probe::ProbeError;
-use crate::settings::AppSettings;
-use crate::transcribe;
-use crate::transcribe::{Segment, TranscribeError, Transcript};
+use crate::workflow::paths::PathMapping;
 
 /// What every job of a workflow is given.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,8 +209,8 @@ fn shared_roots(s: &AppSettings, paths: &PathMapping) -> Vec<PathBuf> {
         .chain(s.output_dir.clone())
         .chain(s.watch.iter().map(|w| w.path.clone()))
         .chain(s.watch.iter().filter_map(|w| match &w.output {
-            crate::watch::OutputPlace::Folder(p) => Some(p.clone()),
-            crate::watch::OutputPlace::BesideSource => None,
+            crate::app::watch::OutputPlace::Folder(p) => Some(p.clone()),
+            crate::app::watch::OutputPlace::BesideSource => None,
         }))
         .collect()
 }
@@ -497,7 +499,7 @@ fn transcript_of(
 fn timeouts(input: &Path) -> (Duration, Duration) {
     // (Probing keeps durations finite and >= 0; bounded again here, as a panic in
     // `from_secs_f64` would stop whatever submits, a watched folder's loop included.)
-    let secs = crate::probe::probe(input)
+    let secs = crate::media::probe::probe(input)
         .map(|i| i.duration_s)
         .unwrap_or(0.0)
         .clamp(0.0, 1e7);
@@ -619,7 +621,7 @@ pub async fn enqueue_task(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paths::PathMap;
+    use crate::workflow::paths::PathMap;
 
     fn input(path: &str) -> WorkflowInput {
         WorkflowInput {
@@ -706,7 +708,7 @@ mod tests {
         std::fs::create_dir_all(&models).unwrap();
         let settings = AppSettings {
             shared_roots: vec![share.clone()],
-            summary_endpoint: Some(crate::summary::Endpoint {
+            summary_endpoint: Some(crate::document::summary::Endpoint {
                 base_url: "https://llm.example/v1".into(),
                 model: "m".into(),
                 api_key: Some("own-key".into()),
@@ -724,7 +726,7 @@ mod tests {
         };
         let job = |input: &Path, out: &Path| {
             let mut settings = Settings::new(secret.clone());
-            settings.summary_endpoint = Some(crate::summary::Endpoint {
+            settings.summary_endpoint = Some(crate::document::summary::Endpoint {
                 base_url: "http://127.0.0.1:6379/".into(),
                 model: "m".into(),
                 api_key: None,
@@ -818,7 +820,7 @@ mod tests {
         assert!(w.settings.transcribe.vad, "new options take their defaults");
         assert_eq!(
             w.settings.slide_sensitivity,
-            crate::slides::Sensitivity::Slides
+            crate::media::slides::Sensitivity::Slides
         );
     }
 }

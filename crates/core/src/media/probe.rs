@@ -50,7 +50,7 @@ pub enum ProbeError {
     #[error("{path} has no audio or video stream")]
     NoStreams { path: PathBuf },
     #[error(transparent)]
-    Tool(#[from] crate::process::ProcessError),
+    Tool(#[from] crate::media::process::ProcessError),
 }
 
 #[derive(Deserialize)]
@@ -151,7 +151,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, ProbeError> {
 }
 
 fn run_ffprobe(path: &Path) -> Result<MediaInfo, ProbeError> {
-    let out = crate::process::ffprobe_json(path)?;
+    let out = crate::media::process::ffprobe_json(path)?;
     if !out.success {
         let detail = out
             .stderr

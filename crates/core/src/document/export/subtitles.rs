@@ -2,7 +2,7 @@
 //! ([`super::cues`]).
 
 use super::cues::{cues, SubtitleStyle};
-use crate::transcribe::Segment;
+use crate::media::transcribe::Segment;
 
 fn stamp(ms: u64, sep: char) -> String {
     let (h, m, s, f) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Core, CoreError, ProcessOptions};
-use crate::items::ItemKey;
-use crate::watch::MEDIA_EXTENSIONS;
+use crate::app::items::ItemKey;
+use crate::app::{Core, CoreError, ProcessOptions};
+pub use crate::media::{is_supported, MEDIA_EXTENSIONS};
 
 /// What became of each path handed in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -34,13 +34,6 @@ pub struct Rejected {
 const MAX_DEPTH: usize = 8;
 /// At most this many files from one drop.
 const MAX_FILES: usize = 10_000;
-
-/// Whether the app takes files of this name.
-pub fn is_supported(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
 
 /// The files under the paths, in a stable order: supported ones, and the others with why.
 pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Rejected>) {
@@ -98,7 +91,7 @@ fn walk(
 ) {
     if depth > MAX_DEPTH
         || out.len() >= MAX_FILES
-        || dir.join(crate::watch::OUTPUT_MARKER).exists()
+        || dir.join(crate::app::watch::OUTPUT_MARKER).exists()
         || !visited.insert(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
     {
         return;
@@ -195,7 +188,7 @@ mod tests {
         ] {
             std::fs::write(root.join(f), b"x").unwrap();
         }
-        std::fs::write(root.join("out").join(crate::watch::OUTPUT_MARKER), b"").unwrap();
+        std::fs::write(root.join("out").join(crate::app::watch::OUTPUT_MARKER), b"").unwrap();
         let (files, rejected) = expand(&[
             root.join("week 1"),
             root.join("out"),

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::export::Format;
-use crate::paths::PathMapping;
-use crate::summary::Endpoint;
-use crate::watch::WatchedFolder;
+use crate::app::watch::WatchedFolder;
+use crate::document::export::Format;
+use crate::document::summary::Endpoint;
+use crate::workflow::paths::PathMapping;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -61,12 +61,12 @@ pub struct AppSettings {
     /// checksum), offered beside the standard ones.
     pub model_catalogue: Option<PathBuf>,
     /// Chinese in simplified (default) or traditional characters, or as whisper writes it.
-    pub chinese_script: crate::transcribe::ChineseScript,
+    pub chinese_script: crate::media::transcribe::ChineseScript,
     /// How subtitles are cut: line width, lines, shortest and longest cue.
-    pub subtitles: crate::export::SubtitleStyle,
+    pub subtitles: crate::document::export::SubtitleStyle,
     /// What kind of video, for slide detection: slides, slides with camera shots, or
     /// screen recordings.
-    pub slide_sensitivity: crate::slides::Sensitivity,
+    pub slide_sensitivity: crate::media::slides::Sensitivity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,9 +164,9 @@ impl AppSettings {
             source,
         };
         // Private: it may hold a summary API key and a Redis password.
-        crate::private::private_dir(config_dir).map_err(io)?;
+        crate::app::private::private_dir(config_dir).map_err(io)?;
         let bytes = serde_json::to_vec_pretty(self).expect("settings serialize");
-        crate::private::write_private(&path, &bytes).map_err(io)
+        crate::app::private::write_private(&path, &bytes).map_err(io)
     }
 
     /// What is wrong with these settings, in plain words, one line each (empty: fine).
@@ -203,7 +203,7 @@ impl AppSettings {
         if let Some(why) = self
             .language
             .as_deref()
-            .and_then(crate::transcribe::language_problem)
+            .and_then(crate::media::transcribe::language_problem)
         {
             p.push(why);
         }
@@ -244,7 +244,7 @@ impl AppSettings {
             ));
         }
         if let Some(c) = &self.model_catalogue {
-            if let Err(e) = crate::models::catalogue::read_catalogue(c) {
+            if let Err(e) = crate::media::models::catalogue::read_catalogue(c) {
                 p.push(e.to_string());
             }
         }
@@ -263,7 +263,7 @@ impl AppSettings {
     pub fn model_source_or_default(&self) -> &str {
         self.model_source
             .as_deref()
-            .unwrap_or(crate::models::catalogue::DEFAULT_SOURCE)
+            .unwrap_or(crate::media::models::catalogue::DEFAULT_SOURCE)
     }
 
     /// Where documents go: the chosen folder, else `Video2Doc` in the user's Documents.
@@ -338,7 +338,7 @@ mod tests {
         s.shared_roots = vec!["share".into()];
         s.watch.push(WatchedFolder::new(
             "/no/such/folder".into(),
-            crate::watch::OutputPlace::BesideSource,
+            crate::app::watch::OutputPlace::BesideSource,
         ));
         let p = s.problems().join("\n");
         for want in [

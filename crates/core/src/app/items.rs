@@ -13,8 +13,8 @@ use video2doc_queue::{
     State,
 };
 
-use crate::api::{Core, CoreError};
-use crate::export::Format;
+use crate::app::{Core, CoreError};
+use crate::document::export::Format;
 use crate::pipeline::{self, Outputs, SlideImage};
 use crate::workflow::WorkflowInput;
 

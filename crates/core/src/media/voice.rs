@@ -16,7 +16,7 @@
 
 use std::ops::Range;
 
-use crate::transcribe::SAMPLE_RATE;
+use crate::media::transcribe::SAMPLE_RATE;
 
 const FRAME: usize = SAMPLE_RATE / 50; // 20 ms
 const ABOVE_FLOOR_DB: f32 = 12.0;

@@ -19,17 +19,13 @@ use notify::{RecursiveMode, Watcher as _};
 use serde::{Deserialize, Serialize};
 use video2doc_queue::{JobId, Priority, State};
 
-use crate::api::{Core, CoreError, ProcessOptions};
-use crate::export::Format;
+use crate::app::{Core, CoreError, ProcessOptions};
+use crate::document::export::Format;
 
 /// Marks a folder Video2Doc wrote documents into; watchers never look inside.
-pub use crate::export::OUTPUT_MARKER;
+pub use crate::document::export::OUTPUT_MARKER;
 
-/// Extensions taken by default.
-pub const MEDIA_EXTENSIONS: &[&str] = &[
-    "mp4", "mkv", "mov", "avi", "webm", "m4v", "wmv", "flv", "mpg", "mpeg", "ts", "mp3", "m4a",
-    "wav", "flac", "ogg", "opus", "aac",
-];
+pub use crate::media::MEDIA_EXTENSIONS;
 
 /// Where a watched folder's documents go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,7 +85,7 @@ impl WatchedFolder {
 
     fn wants_extension(&self, p: &Path) -> bool {
         if self.extensions.is_empty() {
-            return crate::intake::is_supported(p);
+            return crate::media::is_supported(p);
         }
         let Some(ext) = p.extension().and_then(|e| e.to_str()) else {
             return false;

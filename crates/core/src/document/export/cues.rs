@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::document::is_cjk;
-use crate::transcribe::Segment;
+use crate::media::transcribe::Segment;
 
 /// How subtitles are laid out (the `subtitles` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,7 +289,7 @@ pub fn cues(segments: &[Segment], style: &SubtitleStyle) -> Vec<Cue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcribe::Word;
+    use crate::media::transcribe::Word;
 
     fn timed(text: &str, start_ms: u64, ms_per_word: u64) -> Segment {
         let mut at = start_ms;

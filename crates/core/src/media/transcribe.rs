@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::process::{self, ProcessError};
+use crate::media::process::{self, ProcessError};
 
 /// Samples per second of the audio whisper reads.
 pub const SAMPLE_RATE: usize = 16_000;
@@ -41,7 +41,7 @@ pub struct TranscribeOptions {
     pub chinese_script: ChineseScript,
     #[serde(default)]
     pub word_timestamps: bool,
-    /// Only speech is transcribed ([`crate::voice`]): silence and steady noise are left
+    /// Only speech is transcribed ([`crate::media::voice`]): silence and steady noise are left
     /// out, and times mapped back.
     #[serde(default = "yes")]
     pub vad: bool,
@@ -237,7 +237,7 @@ fn missing_model(path: &Path) -> String {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match crate::models::catalogue::find(&file) {
+    match crate::media::models::catalogue::find(&file) {
         Some(e) if file == e.file_name() => format!(
             "the Whisper model {} is not installed yet ({}): download it in Settings > Models, or run `video2doc models download {}` ({} MB)",
             e.name,
@@ -470,7 +470,7 @@ fn load_model(
 ) -> Result<whisper_rs::WhisperContext, String> {
     let mut cparams = whisper_rs::WhisperContextParameters::default();
     cparams.flash_attn(flash_attn);
-    if let Some(preset) = crate::models::catalogue::ggml_info(model)
+    if let Some(preset) = crate::media::models::catalogue::ggml_info(model)
         .ok()
         .and_then(|i| dtw_preset(&i))
         .filter(|_| dtw && !flash_attn)
@@ -491,7 +491,7 @@ fn load_model(
 }
 
 /// The alignment heads of a model, by its shape.
-fn dtw_preset(i: &crate::models::catalogue::GgmlInfo) -> Option<whisper_rs::DtwModelPreset> {
+fn dtw_preset(i: &crate::media::models::catalogue::GgmlInfo) -> Option<whisper_rs::DtwModelPreset> {
     use whisper_rs::DtwModelPreset as P;
     Some(
         match (i.n_audio_layer, i.n_text_layer, i.multilingual, i.n_mels) {
@@ -578,8 +578,8 @@ struct Pass<'a> {
 /// the next segment and word (and the next pass) so that text is decoded once whole.
 #[derive(Default)]
 struct TextCarry {
-    segment: crate::token_text::Utf8Carry,
-    word: crate::token_text::Utf8Carry,
+    segment: crate::media::token_text::Utf8Carry,
+    word: crate::media::token_text::Utf8Carry,
     /// Where the word waiting for the rest of its character started.
     word_start_ms: Option<u64>,
 }
@@ -713,7 +713,7 @@ fn decode(
 /// A segment decoded from compacted speech, in the recording's time (`start_ms`: where
 /// the request's audio starts): split where its words fall in different speech
 /// regions, so that no segment stretches over a pause left out.
-fn to_recording(seg: Segment, c: &crate::voice::Compacted, start_ms: u64) -> Vec<Segment> {
+fn to_recording(seg: Segment, c: &crate::media::voice::Compacted, start_ms: u64) -> Vec<Segment> {
     let at = |ms: u64| start_ms + c.original_ms(ms);
     if seg.words.is_empty() {
         return vec![Segment {
@@ -791,8 +791,8 @@ fn run_whisper(
     // Only the speech goes to whisper: silence and steady noise are left out (whisper
     // invents words there), and times are mapped back to the recording.
     let speech = if o.vad {
-        let regions = crate::voice::speech_regions(&recording);
-        match crate::voice::Compacted::of(&recording, &regions) {
+        let regions = crate::media::voice::speech_regions(&recording);
+        match crate::media::voice::Compacted::of(&recording, &regions) {
             None => {
                 tracing::debug!("no speech in this audio");
                 return Ok(None);
@@ -808,7 +808,7 @@ fn run_whisper(
     let at_ms = if speech.is_some() { 0 } else { start_ms };
     // Loops and made-up credits are dropped before anything is sent (so neither the
     // document nor the text carried into the next chunk holds them).
-    let mut guard = crate::repeats::LoopGuard::default();
+    let mut guard = crate::media::repeats::LoopGuard::default();
     let mut send = |segment: Segment| {
         let mapped = match &speech {
             None => vec![segment],

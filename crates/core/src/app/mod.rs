@@ -2,6 +2,13 @@
 //! desktop shell all call it the same way; none of them holds logic of its own. It
 //! owns the queue (one per data folder), the settings, and the workflow handlers.
 
+pub mod intake;
+pub mod items;
+pub mod logging;
+pub mod private;
+pub mod settings;
+pub mod watch;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -11,10 +18,10 @@ use video2doc_queue::{
     QueueConfig, QueueError, Rejection, State, Stats, WorkerInfo, WorkerRecord,
 };
 
+use crate::app::settings::{AppSettings, SettingsError};
+use crate::document::export::Format;
 use crate::error_class::ErrorClass;
-use crate::export::Format;
 use crate::pipeline::{Settings, WorkerCommand};
-use crate::settings::{AppSettings, SettingsError};
 use crate::workflow::{self, CompleteWorkflow, WorkflowInput};
 
 /// Where Video2Doc keeps things.
@@ -72,7 +79,7 @@ pub enum CoreError {
     #[error("no output folder: give one, or set one in the settings")]
     NoOutput,
     #[error(transparent)]
-    ModelMissing(crate::transcribe::TranscribeError),
+    ModelMissing(crate::media::transcribe::TranscribeError),
     #[error("{0:?} is not an item: items are g<number> (a workflow) or j<number> (a task)")]
     BadKey(String),
     #[error("{0} has no failed or cancelled step to retry")]
@@ -80,7 +87,7 @@ pub enum CoreError {
     #[error("{path}: {reason}")]
     Unsupported { path: PathBuf, reason: String },
     #[error(transparent)]
-    Model(#[from] crate::models::catalogue::ModelError),
+    Model(#[from] crate::media::models::catalogue::ModelError),
     #[error("the settings were not saved: {}", .0.join("; "))]
     InvalidSettings(Vec<String>),
     #[error("{}", .0.join("; "))]
@@ -280,11 +287,11 @@ fn default_concurrency(kind: Kind) -> usize {
 }
 
 /// Where the model library downloads from, and which models it offers, by the settings.
-fn configure_models(lib: &crate::models::library::ModelLibrary, s: &AppSettings) {
+fn configure_models(lib: &crate::media::models::library::ModelLibrary, s: &AppSettings) {
     lib.set_source(s.model_source_or_default());
     let extra = match &s.model_catalogue {
         None => Vec::new(),
-        Some(path) => crate::models::catalogue::read_catalogue(path).unwrap_or_else(|e| {
+        Some(path) => crate::media::models::catalogue::read_catalogue(path).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the model catalogue is not used");
             Vec::new()
         }),
@@ -326,7 +333,7 @@ pub struct Core {
     /// Shared with the workflow handlers (they read the summary endpoint and the shared
     /// roots when a job runs).
     settings: Arc<RwLock<AppSettings>>,
-    models: crate::models::library::ModelLibrary,
+    models: crate::media::models::library::ModelLibrary,
     /// The model the settings name, as a path; jobs whose own model is not on this
     /// machine use it (see [`workflow::register`]).
     current_model: Arc<RwLock<PathBuf>>,
@@ -354,17 +361,17 @@ impl Core {
         let settings = AppSettings::load(&dirs.config)?;
         // Private to this user, repaired at every start: the queue, the work folders
         // (audio, transcripts), logs, the settings (keys, passwords).
-        crate::private::private_dir(&dirs.data).map_err(|source| QueueError::Io {
+        crate::app::private::private_dir(&dirs.data).map_err(|source| QueueError::Io {
             path: dirs.data.clone(),
             source,
         })?;
         if dirs.config.is_dir() {
             let settings_file = AppSettings::path(&dirs.config);
             for (path, made) in [
-                (&dirs.config, crate::private::private_dir(&dirs.config)),
+                (&dirs.config, crate::app::private::private_dir(&dirs.config)),
                 (
                     &settings_file,
-                    crate::private::repair_private_file(&settings_file),
+                    crate::app::private::repair_private_file(&settings_file),
                 ),
             ] {
                 if let Err(e) = made {
@@ -401,7 +408,7 @@ impl Core {
             // Jobs may have been held when the app last stopped.
             maybe_waiting: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             models: {
-                let lib = crate::models::library::ModelLibrary::new(dirs.models());
+                let lib = crate::media::models::library::ModelLibrary::new(dirs.models());
                 configure_models(&lib, &settings);
                 lib
             },
@@ -509,7 +516,7 @@ impl Core {
     }
 
     /// The installed models and their downloads.
-    pub fn models(&self) -> &crate::models::library::ModelLibrary {
+    pub fn models(&self) -> &crate::media::models::library::ModelLibrary {
         &self.models
     }
 
@@ -562,9 +569,9 @@ impl Core {
     /// run it, or when the model is missing and the caller does not want to wait for
     /// one. `Ok(false)`: the model is missing and the transcription is to wait for it.
     fn need_model(&self, w: &WorkflowInput, wait: bool) -> Result<bool, CoreError> {
-        if let Some(problem) = crate::transcribe::cpu_problem() {
+        if let Some(problem) = crate::media::transcribe::cpu_problem() {
             return Err(CoreError::ModelMissing(
-                crate::transcribe::TranscribeError::Cpu(problem),
+                crate::media::transcribe::TranscribeError::Cpu(problem),
             ));
         }
         let model = &w.settings.transcribe.model;
@@ -577,7 +584,7 @@ impl Core {
             return Ok(false);
         }
         Err(CoreError::ModelMissing(
-            crate::transcribe::TranscribeError::ModelMissing {
+            crate::media::transcribe::TranscribeError::ModelMissing {
                 path: model.clone(),
             },
         ))
@@ -778,12 +785,12 @@ impl Core {
 
     pub fn health(&self) -> AppHealth {
         let queue = self.queue.health();
-        let version = |tool: &str| crate::process::tool_version(tool);
+        let version = |tool: &str| crate::media::process::tool_version(tool);
         let model = self.settings().model_path(&self.dirs.models());
         let ffmpeg = version("ffmpeg");
         let ffprobe = version("ffprobe");
         let model_present = model.is_file();
-        let cpu_problem = crate::transcribe::cpu_problem();
+        let cpu_problem = crate::media::transcribe::cpu_problem();
         AppHealth {
             ok: queue.ok && ffmpeg.is_some() && ffprobe.is_some() && cpu_problem.is_none(),
             queue,
@@ -792,7 +799,7 @@ impl Core {
             model,
             model_present,
             cpu_problem,
-            ffmpeg_path: crate::process::tool_location("ffmpeg"),
+            ffmpeg_path: crate::media::process::tool_location("ffmpeg"),
         }
     }
 

@@ -2,11 +2,14 @@
 //! sections (a slide with the transcript spoken while it was shown), and the full
 //! timed transcript.
 
+pub mod export;
+pub mod summary;
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::transcribe::Segment;
+use crate::media::transcribe::Segment;
 
 /// The version of the JSON export's layout (`schema/document.schema.json`).
 pub const DOCUMENT_SCHEMA: u32 = 1;

@@ -1,0 +1,28 @@
+//! What goes in: media files and what is read from them. Probing (what a file holds),
+//! the one place external processes start (ffprobe, ffmpeg, the transcription worker),
+//! transcription in checkpointed chunks with voice activity and the loop guard, slide
+//! detection over sampled frames, and the Whisper models (catalogue, downloads,
+//! imports, conversion). Nothing here knows documents, the queue or the app.
+
+pub mod chunks;
+pub mod models;
+pub mod probe;
+pub mod process;
+pub mod repeats;
+pub mod slides;
+pub mod token_text;
+pub mod transcribe;
+pub mod voice;
+
+/// Extensions of the video and audio files the app takes.
+pub const MEDIA_EXTENSIONS: &[&str] = &[
+    "mp4", "mkv", "mov", "avi", "webm", "m4v", "wmv", "flv", "mpg", "mpeg", "ts", "mp3", "m4a",
+    "wav", "flac", "ogg", "opus", "aac",
+];
+
+/// Whether the app takes files of this name (by extension).
+pub fn is_supported(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}

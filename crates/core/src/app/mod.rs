@@ -330,9 +330,10 @@ async fn release_if_model_ready(
 pub struct Core {
     queue: Queue,
     dirs: CoreDirs,
-    /// Shared with the workflow handlers (they read the summary endpoint and the shared
-    /// roots when a job runs).
-    settings: Arc<RwLock<AppSettings>>,
+    settings: RwLock<AppSettings>,
+    /// What the workflow handlers read of the settings when a job runs (the summary
+    /// endpoint, the folders served to a shared queue), kept in step with them.
+    serving: Arc<RwLock<workflow::Serving>>,
     models: crate::media::models::library::ModelLibrary,
     /// The model the settings name, as a path; jobs whose own model is not on this
     /// machine use it (see [`workflow::register`]).
@@ -392,7 +393,7 @@ impl Core {
             Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
         };
         let current_model = Arc::new(RwLock::new(settings.model_path(&dirs.models())));
-        let shared_settings = Arc::new(RwLock::new(settings.clone()));
+        let serving = Arc::new(RwLock::new(settings.serving()));
         workflow::register(
             &queue,
             dirs.work(),
@@ -400,7 +401,7 @@ impl Core {
             settings.path_map.clone(),
             dirs.models(),
             current_model.clone(),
-            shared_settings.clone(),
+            serving.clone(),
         );
         Ok(Core {
             queue,
@@ -413,7 +414,8 @@ impl Core {
                 lib
             },
             dirs,
-            settings: shared_settings,
+            settings: RwLock::new(settings),
+            serving,
         })
     }
 
@@ -492,6 +494,7 @@ impl Core {
             .current_model
             .write()
             .unwrap_or_else(|p| p.into_inner()) = s.model_path(&self.dirs.models());
+        *self.serving.write().unwrap_or_else(|p| p.into_inner()) = s.serving();
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
         Ok(())
     }

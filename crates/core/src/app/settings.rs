@@ -169,6 +169,27 @@ impl AppSettings {
         crate::app::private::write_private(&path, &bytes).map_err(io)
     }
 
+    /// What the workflow handlers need of these settings (see [`crate::workflow::Serving`]).
+    pub fn serving(&self) -> crate::workflow::Serving {
+        let watched = self.watch.iter().flat_map(|w| {
+            let out = match &w.output {
+                crate::app::watch::OutputPlace::Folder(p) => Some(p.clone()),
+                crate::app::watch::OutputPlace::BesideSource => None,
+            };
+            std::iter::once(w.path.clone()).chain(out)
+        });
+        crate::workflow::Serving {
+            summary_endpoint: self.summary_endpoint.clone(),
+            roots: self
+                .shared_roots
+                .iter()
+                .cloned()
+                .chain(self.output_dir.clone())
+                .chain(watched)
+                .collect(),
+        }
+    }
+
     /// What is wrong with these settings, in plain words, one line each (empty: fine).
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priority, Queue};
 
-use crate::app::settings::AppSettings;
 use crate::media::probe::ProbeError;
 use crate::media::transcribe;
 use crate::media::transcribe::{Segment, TranscribeError, Transcript};
@@ -95,8 +94,19 @@ struct Place {
     models: PathBuf,
     /// The model the app's settings name now.
     current: Arc<RwLock<PathBuf>>,
-    /// This machine's settings now (the summary endpoint and its key, shared roots).
-    settings: Arc<RwLock<AppSettings>>,
+    /// What this machine's settings say now about serving jobs.
+    serving: Arc<RwLock<Serving>>,
+}
+
+/// What a machine's own settings say about the jobs it runs, kept current by the app:
+/// its summary endpoint (with its key: jobs carry none), and the folders it serves a
+/// shared queue from (besides its path mapping's targets).
+#[derive(Debug, Clone, Default)]
+pub struct Serving {
+    pub summary_endpoint: Option<crate::document::summary::Endpoint>,
+    /// The `shared_roots` setting, the output folder and the watched folders (and their
+    /// output folders).
+    pub roots: Vec<PathBuf>,
 }
 
 impl Place {
@@ -151,8 +161,8 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     let input = place.paths.map(&w.input);
     let out_dir = place.paths.map(&w.out_dir);
     let host = place.shared_host.as_deref();
-    let app = place
-        .settings
+    let serving = place
+        .serving
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
@@ -168,7 +178,7 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
         )));
     }
     if let Some(host) = host {
-        let roots = shared_roots(&app, &place.paths);
+        let roots = shared_roots(&serving, &place.paths);
         for (what, path) in [("input", &input), ("output folder", &out_dir)] {
             if !inside_roots(path, &roots) {
                 return Err(JobError::fatal(format!(
@@ -191,7 +201,7 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     let mut settings = w.settings;
     settings.transcribe.model = place.model(&settings.transcribe.model);
     // The summary endpoint (and its key) is this machine's own: jobs never carry one.
-    settings.summary_endpoint = app.summary_endpoint;
+    settings.summary_endpoint = serving.summary_endpoint;
     Ok(WorkflowInput {
         input,
         out_dir,
@@ -199,19 +209,14 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     })
 }
 
-/// The folders a machine serves jobs of a shared queue from: its `shared_roots`, the
-/// folders its path mapping leads to, its output folder and watched folders.
-fn shared_roots(s: &AppSettings, paths: &PathMapping) -> Vec<PathBuf> {
-    s.shared_roots
+/// The folders a machine serves jobs of a shared queue from: its roots and the folders
+/// its path mapping leads to.
+fn shared_roots(serving: &Serving, paths: &PathMapping) -> Vec<PathBuf> {
+    serving
+        .roots
         .iter()
         .cloned()
         .chain(paths.0.iter().map(|m| PathBuf::from(&m.to)))
-        .chain(s.output_dir.clone())
-        .chain(s.watch.iter().map(|w| w.path.clone()))
-        .chain(s.watch.iter().filter_map(|w| match &w.output {
-            crate::app::watch::OutputPlace::Folder(p) => Some(p.clone()),
-            crate::app::watch::OutputPlace::BesideSource => None,
-        }))
         .collect()
 }
 
@@ -427,7 +432,7 @@ pub fn register(
     paths: PathMapping,
     models: PathBuf,
     current_model: Arc<RwLock<PathBuf>>,
-    settings: Arc<RwLock<AppSettings>>,
+    serving: Arc<RwLock<Serving>>,
 ) {
     let shared_host = queue.store().shared().map(|_| queue.host().to_string());
     let stages = Arc::new(Stages {
@@ -438,7 +443,7 @@ pub fn register(
             shared_host,
             models,
             current: current_model,
-            settings,
+            serving,
         },
     });
     for kind in Kind::ALL {
@@ -645,7 +650,7 @@ mod tests {
             shared_host: shared.then(|| "lab-2".to_string()),
             models: models.path().to_path_buf(),
             current: Arc::new(RwLock::new(PathBuf::from("/nonexistent/ggml-base.bin"))),
-            settings: Arc::new(RwLock::new(AppSettings::default())),
+            serving: Arc::new(RwLock::new(Serving::default())),
         };
         let w = locate(input("/mnt/share/talk.mp4"), &place(true)).unwrap();
         assert_eq!(w.input, here.path().join("talk.mp4"));
@@ -676,7 +681,7 @@ mod tests {
             shared_host: shared.then(|| "lab-2".to_string()),
             models: models.path().to_path_buf(),
             current: current.clone(),
-            settings: Arc::new(RwLock::new(AppSettings::default())),
+            serving: Arc::new(RwLock::new(Serving::default())),
         };
         let elsewhere = Path::new("/home/alice/.local/share/video2doc/models/ggml-base.bin");
         // Not here yet, and no model chosen here either: named in this machine's models
@@ -706,8 +711,8 @@ mod tests {
         std::os::unix::fs::symlink(&secret, share.join("link.mp4")).unwrap();
         let models = d.path().join("models");
         std::fs::create_dir_all(&models).unwrap();
-        let settings = AppSettings {
-            shared_roots: vec![share.clone()],
+        let serving = Serving {
+            roots: vec![share.clone()],
             summary_endpoint: Some(crate::document::summary::Endpoint {
                 base_url: "https://llm.example/v1".into(),
                 model: "m".into(),
@@ -715,14 +720,13 @@ mod tests {
                 prompt: String::new(),
                 timeout_s: 30,
             }),
-            ..AppSettings::default()
         };
         let place = Place {
             paths: PathMapping::default(),
             shared_host: Some("lab-2".into()),
             models: models.clone(),
             current: Arc::new(RwLock::new(models.join("ggml-base.bin"))),
-            settings: Arc::new(RwLock::new(settings)),
+            serving: Arc::new(RwLock::new(serving)),
         };
         let job = |input: &Path, out: &Path| {
             let mut settings = Settings::new(secret.clone());

@@ -2,7 +2,7 @@
 //! throttled progress, and queue setting changes. Each subscriber has its own unbounded
 //! channel so a slow one never makes another miss a state change.
 //!
-//! On a shared store the bus also has a relay (see [`crate::relay`]): events made here
+//! On a shared store the bus also has a relay (the runtime's `relay`): events made here
 //! are handed to it for the other processes, and events they made arrive through
 //! [`EventBus::publish_remote`], stamped with their host, without going back out.
 

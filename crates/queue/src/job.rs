@@ -1,5 +1,7 @@
-//! The job model: identifiers, priorities, states, the description of a new job and
-//! the stored record of a job with its history. Plain data, no I/O.
+//! The job model: identifiers, priorities, states, the description of a new job, the
+//! stored record of a job with its history, and what the state machine answers when it
+//! refuses an operation ([`Rejection`]). Plain data, no I/O: every other module may use
+//! it, and it uses none of them.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -426,6 +428,31 @@ pub struct GroupRecord {
     pub name: String,
     pub created_at: Millis,
     pub members: Vec<JobId>,
+}
+
+/// An operation the state machine ([`crate::transition`]) refuses; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("job {0} does not exist")]
+    NotFound(JobId),
+    #[error("group {0} does not exist")]
+    GroupNotFound(GroupId),
+    #[error("job {id} is {state}; it cannot be {action}")]
+    WrongState {
+        id: JobId,
+        state: State,
+        action: &'static str,
+    },
+    #[error(
+        "the result of job {0} came from an attempt that no longer holds its lease; it was ignored"
+    )]
+    LeaseLost(JobId),
+    #[error("job {job} of the batch depends on {dep:?}, which is not an earlier job of the batch or an existing job")]
+    BadDependency { job: usize, dep: Dep },
+    #[error("invalid queue name {0:?}: use 1 to 64 characters without control characters")]
+    InvalidQueueName(String),
+    #[error("invalid job kind {0:?}: use 1 to 64 characters without control characters")]
+    InvalidKind(String),
 }
 
 #[cfg(test)]

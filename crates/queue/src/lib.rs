@@ -1,20 +1,31 @@
 //! video2doc-queue: the durable job queue embedded in Video2Doc.
 //!
 //! Generic: it knows jobs (a kind, a queue name, a JSON payload), not videos. It
-//! replaces a Celery + Redis broker with one library inside the app:
+//! replaces a Celery + Redis broker with one library inside the app.
 //!
-//! - [`store`]: storage behind the [`Store`] trait (sled on disk, or memory); every job
-//!   state change is one transaction, acknowledged after a group-committed flush.
-//! - [`transition`]: the state machine (retries, crash accounting, leases, workflows).
-//! - [`runtime`]: the [`Queue`] handle and its dispatcher (per-queue concurrency,
-//!   pause/resume, priorities, timeouts, cancellation, maintenance).
-//! - [`stats`]: counts, durations, throughput, workers, groups, health.
-//! - [`lease`], [`registry`], [`relay`], [`clock`]: what several processes sharing one
-//!   store (Redis, feature `redis`) need: leases with a reaper, registered workers with a
-//!   heartbeat, events between processes, and the one clock they all measure leases by.
-//! - [`quarantine`], [`disk`]: staying up when the data is not fine: records that do not
-//!   decode are set aside, and no job starts while the store cannot write or its disk is
-//!   nearly full (the committer reopens a store that failed a write once there is room).
+//! The modules, from the leaves up (each uses only those above it):
+//!
+//! - [`job`]: the job model: ids, states, priorities, records, and the refusals of the
+//!   state machine ([`Rejection`]). Plain data, no I/O.
+//! - [`index`]: the five secondary indexes, a pure function of a job record.
+//! - [`dir_lock`]: the lock file that gives one process a data folder.
+//! - [`store`]: storage behind the [`Store`] trait (sled on disk, memory, Redis with the
+//!   feature `redis`); bytes in fixed key spaces, no job semantics.
+//! - [`transition`]: the state machine (retries, crash accounting, leases, workflows),
+//!   each rule one transaction against a [`store::Txn`].
+//! - [`events`], [`commit`]: the event bus, and the group committer: every job state
+//!   change is one transaction, acknowledged after a group-committed flush, its events
+//!   sent after that flush in commit order.
+//! - [`context`]: what a handler sees ([`JobContext`]) and returns ([`JobError`]).
+//! - [`clock`]: the wall clock ([`Clock`]) and the lease clock every worker sharing a
+//!   store measures leases by.
+//! - [`error`]: [`QueueError`], the error of every queue operation.
+//! - [`runtime`]: the [`Queue`] handle and its parts: the dispatcher (per-queue
+//!   concurrency, pause/resume, priorities, timeouts, cancellation), maintenance, leases
+//!   with a reaper, the worker registry and the event relay (what several processes
+//!   sharing one store need), the quarantine of records that do not decode, the disk
+//!   check that stops claims, and [`runtime::stats`] (counts, durations, throughput,
+//!   workers, groups, health).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), video2doc_queue::QueueError> {
@@ -32,32 +43,32 @@
 pub mod clock;
 pub mod commit;
 pub mod context;
-pub mod disk;
+pub mod dir_lock;
+pub mod error;
 pub mod events;
 pub mod index;
 pub mod job;
-pub mod lease;
-pub mod lock;
-pub mod quarantine;
-pub mod registry;
-pub mod relay;
 pub mod runtime;
-pub mod stats;
 pub mod store;
 pub mod transition;
 
 pub use clock::Clock;
 pub use context::{Handler, JobContext, JobError};
+pub use error::QueueError;
 pub use events::Event;
 pub use job::{
     now_ms, Backoff, Dep, Failure, FailureKind, GroupId, GroupRecord, HistoryEntry, JobId,
-    JobRecord, Millis, NewJob, Payload, Priority, Progress, State, HELD,
+    JobRecord, Millis, NewJob, Payload, Priority, Progress, Rejection, State, HELD,
 };
-pub use quarantine::Quarantined;
-pub use registry::WorkerRecord;
-pub use runtime::{human_duration, Queue, QueueConfig, QueueError, QueueSettings};
-pub use stats::{GroupStatus, Health, JobSummary, Stats, WorkerInfo};
+pub use runtime::quarantine::Quarantined;
+pub use runtime::registry::WorkerRecord;
+pub use runtime::stats::{GroupStatus, Health, JobSummary, Stats, WorkerInfo};
+pub use runtime::{Queue, QueueConfig, QueueSettings};
 pub use store::{MemoryStore, SledStore, Store, StoreError, Undecodable};
 #[cfg(feature = "redis")]
 pub use store::{RedisConfig, RedisStore};
-pub use transition::{Change, Enqueued, Outcome, Rejection};
+pub use transition::{Change, Enqueued, Outcome};
+
+// The worker registry keeps its path from the crate root: tests forge worker records
+// under `registry::WORKER_KEY_PREFIX`.
+pub use runtime::registry;

@@ -11,34 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{
     Dep, Failure, FailureKind, GroupId, GroupRecord, JobId, JobRecord, Millis, NewJob, Payload,
-    Priority, Progress, State, HELD,
+    Priority, Progress, Rejection, State, HELD,
 };
 use crate::store::{RawTxn, TxError, Txn};
-
-/// An operation the state machine refuses; nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejection {
-    #[error("job {0} does not exist")]
-    NotFound(JobId),
-    #[error("group {0} does not exist")]
-    GroupNotFound(GroupId),
-    #[error("job {id} is {state}; it cannot be {action}")]
-    WrongState {
-        id: JobId,
-        state: State,
-        action: &'static str,
-    },
-    #[error(
-        "the result of job {0} came from an attempt that no longer holds its lease; it was ignored"
-    )]
-    LeaseLost(JobId),
-    #[error("job {job} of the batch depends on {dep:?}, which is not an earlier job of the batch or an existing job")]
-    BadDependency { job: usize, dep: Dep },
-    #[error("invalid queue name {0:?}: use 1 to 64 characters without control characters")]
-    InvalidQueueName(String),
-    #[error("invalid job kind {0:?}: use 1 to 64 characters without control characters")]
-    InvalidKind(String),
-}
 
 /// One change of a job's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

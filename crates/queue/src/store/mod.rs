@@ -12,9 +12,10 @@
 //! lease deadline rather than all at open.
 //!
 //! A value that does not decode is reported with where it lives ([`Undecodable`]), so
-//! that the runtime can set it aside ([`crate::quarantine`]) and carry on. A backend whose
-//! writes can fail until it is reopened (sled on a full disk) says so ([`Store::can_reopen`])
-//! and reopens in place ([`Store::reopen`]); [`crate::commit`] does the rest.
+//! that the runtime can set it aside ([`crate::runtime::quarantine`]) and carry on. A
+//! backend whose writes can fail until it is reopened (sled on a full disk) says so
+//! ([`Store::can_reopen`]) and reopens in place ([`Store::reopen`]); [`crate::commit`]
+//! does the rest.
 
 pub mod memory;
 #[cfg(feature = "redis")]
@@ -24,10 +25,9 @@ pub mod sled_store;
 use std::cell::RefCell;
 use std::path::PathBuf;
 
+use crate::dir_lock::LockError;
 use crate::index::{self, Index};
-use crate::job::{GroupId, GroupRecord, JobId, JobRecord, Millis};
-use crate::lock::LockError;
-use crate::transition::Rejection;
+use crate::job::{GroupId, GroupRecord, JobId, JobRecord, Millis, Rejection};
 
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]

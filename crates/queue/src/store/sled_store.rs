@@ -16,7 +16,7 @@ use sled::transaction::{
 use sled::Transactional;
 
 use super::{Entry, RawTxn, Space, Store, StoreError, TxError, SCHEMA_VERSION};
-use crate::lock::DirLock;
+use crate::dir_lock::DirLock;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 

@@ -1,18 +1,29 @@
 //! Observability: job counts by queue and state, durations and failure rate by job
 //! kind, throughput over the last hour, worker slots, group status, health, listings,
 //! and the periodic statistics snapshots kept in the store. A record that does not
-//! decode is set aside ([`crate::quarantine`]) and left out of listings and counts.
+//! decode is set aside ([`super::quarantine`]) and left out of listings and counts.
+//!
+//! Listings and counts read the store outside a transaction. sled applies a transaction
+//! tree by tree, so a reader can catch a job between two index entries for an instant;
+//! state changes are decided inside transactions. A caller that
+//! decides something on one must allow for that: the one such decision in Video2Doc is
+//! `Core::submit_complete`'s resume check (video2doc-core). `process` runs it before the
+//! workers start; under running workers (`serve`, `watch`) a resubmission caught
+//! mid-transition could start a second run of the same file, which then reuses the
+//! cached stages.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use super::{Inner, Queue};
+use crate::error::QueueError;
 use crate::index::{self, Index};
-use crate::job::{GroupId, GroupRecord, JobId, JobRecord, Millis, Priority, Progress, State};
-use crate::runtime::{Inner, Queue, QueueError};
+use crate::job::{
+    GroupId, GroupRecord, JobId, JobRecord, Millis, Priority, Progress, Rejection, State,
+};
 use crate::store::{self, prefix_end, Space};
-use crate::transition::Rejection;
 
 const HOUR_MS: u64 = 3600 * 1000;
 
@@ -532,7 +543,7 @@ impl Queue {
         let free = inner.free_disk();
         let store_writable = probe.is_ok();
         let claims_stopped = inner.claims_stopped();
-        let (quarantined, quarantined_jobs) = crate::quarantine::count(inner.store.as_ref())
+        let (quarantined, quarantined_jobs) = super::quarantine::count(inner.store.as_ref())
             .unwrap_or_else(|e| {
                 tracing::debug!(error = %e, "the quarantine was not counted");
                 (0, Vec::new())

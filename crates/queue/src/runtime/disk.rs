@@ -6,7 +6,7 @@
 //! ([`crate::Health::claims_stopped`]), and the dispatcher looks again every few hundred
 //! milliseconds, so jobs start again once there is room.
 
-use crate::runtime::{lock, Inner};
+use super::{lock_unpoisoned, Inner};
 
 /// Why new jobs do not start, for logging each change once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl Inner {
                 _ => (None, None),
             },
         };
-        let mut last = lock(&self.claims_stopped);
+        let mut last = lock_unpoisoned(&self.claims_stopped);
         if *last != stop {
             match &why {
                 Some(why) => tracing::error!(reason = %why, "no new job starts"),

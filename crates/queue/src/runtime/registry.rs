@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::{lock_unpoisoned, Inner};
+use crate::error::QueueError;
 use crate::job::Millis;
-use crate::runtime::{Inner, QueueError};
 use crate::store::{prefix_end, Space, StoreError, SCHEMA_VERSION};
 
 /// Meta keys of worker records: this prefix, then the worker id in hex.
@@ -115,7 +116,7 @@ pub fn live_workers(
 
 impl Inner {
     fn worker_record(&self, started_at: Millis, now: Millis) -> WorkerRecord {
-        let queues = crate::runtime::lock(&self.lanes)
+        let queues = lock_unpoisoned(&self.lanes)
             .iter()
             .map(|(name, lane)| {
                 (
@@ -136,7 +137,7 @@ impl Inner {
             queues,
             default_concurrency: self.config.default_concurrency,
             kinds: self.handler_kinds(),
-            running: crate::runtime::lock(&self.slots).len(),
+            running: lock_unpoisoned(&self.slots).len(),
             started_at,
             heartbeat_at: now,
             expires_at: now + ttl,
@@ -158,13 +159,13 @@ impl Inner {
             }
         }
         self.put_worker(self.worker_record(now, now))?;
-        *crate::runtime::lock(&self.registered_at) = Some(now);
+        *lock_unpoisoned(&self.registered_at) = Some(now);
         Ok(())
     }
 
     /// Renews this worker's record.
     pub(crate) fn heartbeat(&self) -> Result<(), QueueError> {
-        let Some(started) = *crate::runtime::lock(&self.registered_at) else {
+        let Some(started) = *lock_unpoisoned(&self.registered_at) else {
             return Ok(());
         };
         self.put_worker(self.worker_record(started, self.lease_now()))
@@ -183,7 +184,7 @@ impl Inner {
 
     /// Removes this worker's record (at close).
     pub(crate) fn unregister_worker(&self) -> Result<(), QueueError> {
-        if crate::runtime::lock(&self.registered_at).take().is_none() {
+        if lock_unpoisoned(&self.registered_at).take().is_none() {
             return Ok(());
         }
         let key = key_of(self.identity.id);

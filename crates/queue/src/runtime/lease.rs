@@ -18,12 +18,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::{lock_unpoisoned, Inner, StopReason};
 use crate::commit::CommitError;
+use crate::error::QueueError;
 use crate::index::{self, Index};
-use crate::job::{JobId, Millis, State};
-use crate::runtime::{lock, Inner, QueueError, StopReason};
+use crate::job::{JobId, Millis, Rejection, State};
 use crate::store::{prefix_end, Space, StoreError};
-use crate::transition::{self, Change, Rejection};
+use crate::transition::{self, Change};
 
 impl Inner {
     pub(crate) fn is_shared(&self) -> bool {
@@ -92,7 +93,7 @@ impl Inner {
     /// For each attempt running here: stop it if cancelled elsewhere or if its lease was
     /// taken away; renew its lease once a third of it has passed.
     fn check_running(&self) {
-        let slots: Vec<_> = lock(&self.slots)
+        let slots: Vec<_> = lock_unpoisoned(&self.slots)
             .iter()
             .map(|(id, s)| (*id, s.clone()))
             .collect();
@@ -156,7 +157,7 @@ impl Inner {
             let Some((_, _, id)) = index::parse_state_key(&k) else {
                 continue;
             };
-            if lock(&self.slots).contains_key(&id) {
+            if lock_unpoisoned(&self.slots).contains_key(&id) {
                 continue;
             }
             n += usize::from(self.reap_one(id, now)?);

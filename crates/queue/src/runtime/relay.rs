@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::registry::Identity;
+use super::{lock_unpoisoned, Inner};
+use crate::error::QueueError;
 use crate::events::Event;
-use crate::registry::Identity;
-use crate::runtime::{lock, Inner, QueueError};
 use crate::store::Store;
 
 #[derive(Serialize, Deserialize)]
@@ -151,7 +152,7 @@ impl Inner {
                 match &queue {
                     None => self.all_paused.store(paused, Ordering::SeqCst),
                     Some(q) => {
-                        let mut lanes = lock(&self.lanes);
+                        let mut lanes = lock_unpoisoned(&self.lanes);
                         // Pause is shared; slots are each worker's own.
                         lanes.entry(q.clone()).or_default().settings.paused = paused;
                     }

@@ -1,12 +1,33 @@
-//! The running queue: the [`Queue`] handle that enqueues, controls and observes jobs,
-//! and the dispatcher that claims ready jobs into worker slots (per-queue concurrency,
-//! pause, priorities), runs their handlers under timeouts and cancellation, records
-//! their outcomes, and runs periodic maintenance. One runtime per process; on a shared
-//! store (Redis) several processes each run one against the same jobs, with leases
-//! ([`crate::lease`]), a worker registry ([`crate::registry`]) and events relayed
-//! between them ([`crate::relay`]). A record that does not decode is set aside
-//! ([`crate::quarantine`]); a store that cannot write, or whose disk is nearly full, stops
-//! new jobs from starting ([`crate::disk`], [`crate::commit`]).
+//! The running queue: the [`Queue`] handle and the state every part of the runtime works
+//! on (`Inner`: the store and its committer, the event bus, the handlers, the lanes of
+//! the named queues and the worker slots). This file owns the handle's operations
+//! (enqueue, cancel, retry, priorities, hold and release, pause and concurrency, waiting),
+//! the tunables ([`QueueConfig`]) and the persisted settings of each queue
+//! ([`QueueSettings`]), recovery at open, and large payloads and results kept in files.
+//! One runtime per process; on a shared store (Redis) several processes each run one
+//! against the same jobs.
+//!
+//! Its parts are child modules, each an `impl Inner` (or `impl Queue`) block of its own
+//! that reaches the state through `super`; none imports the others in a circle:
+//!
+//! - `dispatch`: the dispatcher loop, claiming, and running one attempt to its end.
+//! - `maintenance`: the periodic purge and statistics snapshot.
+//! - `lease`: the keeper task (lease renewal, remote cancel, the reaper, the heartbeat).
+//! - [`registry`]: this worker's record among the workers sharing a store.
+//! - `relay`: events between processes sharing a store.
+//! - [`quarantine`]: records that do not decode, set aside; every transition and record
+//!   read of the runtime goes through it.
+//! - `disk`: whether new jobs may start as far as the disk and the store's writes go.
+//! - [`stats`]: counts, listings, group status and health.
+
+mod disk;
+mod dispatch;
+mod lease;
+mod maintenance;
+pub mod quarantine;
+pub mod registry;
+mod relay;
+pub mod stats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,81 +35,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 use crate::clock::{Clock, LeaseClock};
 use crate::commit::{Ack, CommitError, Committer};
-use crate::context::{Attempt, Handler, JobContext, JobError, ProgressPolicy};
+use crate::context::{Attempt, Handler};
+use crate::error::QueueError;
 use crate::events::{Event, EventBus};
 use crate::index::{self, Index};
-use crate::job::{
-    Failure, FailureKind, GroupId, JobId, JobRecord, Millis, NewJob, Payload, Priority, State,
-};
+use crate::job::{GroupId, JobId, JobRecord, Millis, NewJob, Payload, Priority, Rejection, State};
 use crate::store::{prefix_end, SledStore, Space, Store, StoreError, Undecodable};
-use crate::transition::{self, Change, Enqueued, Outcome, Rejection};
-
-/// Errors of queue operations.
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error(transparent)]
-    Rejected(Rejection),
-    #[error(transparent)]
-    Store(StoreError),
-    #[error(transparent)]
-    Commit(CommitError),
-    #[error("could not write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the queue is already running")]
-    AlreadyStarted,
-    /// A record from a shared store names a file for a payload or result. Files are
-    /// local to one machine, so on a shared store values are always kept inline: such a
-    /// record was not written by a queue, and the file is not read.
-    #[error("a job on the shared queue names the file {path} for its {what}; on a shared queue these are kept inline, so the file is not read")]
-    FileOnSharedStore { path: PathBuf, what: &'static str },
-    #[error("this worker cannot join the shared queue: the worker on {host} (pid {pid}, Video2Doc {version}) uses store format {schema} and this one uses {ours}; run the same version on every machine")]
-    IncompatibleWorker {
-        host: String,
-        pid: u32,
-        version: String,
-        schema: u32,
-        ours: u32,
-    },
-}
-
-impl From<StoreError> for QueueError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(r) => QueueError::Rejected(r),
-            e => QueueError::Store(e),
-        }
-    }
-}
-
-impl From<CommitError> for QueueError {
-    fn from(e: CommitError) -> Self {
-        match e {
-            CommitError::Store(s) => s.into(),
-            e => QueueError::Commit(e),
-        }
-    }
-}
-
-impl From<Rejection> for QueueError {
-    fn from(r: Rejection) -> Self {
-        QueueError::Rejected(r)
-    }
-}
+use crate::transition::{self, Change, Enqueued};
+use registry::{Identity, WorkerRecord};
 
 /// Tunables of the runtime; the defaults suit a desktop app.
 #[derive(Debug, Clone)]
@@ -192,7 +155,7 @@ pub(crate) struct Inner {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     attempts: TaskTracker,
     pub recovered: usize,
-    pub(crate) identity: crate::registry::Identity,
+    pub(crate) identity: Identity,
     /// Whether other processes' events are being received.
     pub(crate) incoming: AtomicBool,
     /// When this worker registered (set while started).
@@ -200,7 +163,7 @@ pub(crate) struct Inner {
     /// The clock of lease deadlines and worker expiry.
     pub(crate) lease_clock: LeaseClock,
     /// Why no job starts now, as last reported (to log changes once).
-    pub(crate) claims_stopped: Mutex<Option<crate::disk::Stop>>,
+    pub(crate) claims_stopped: Mutex<Option<disk::Stop>>,
 }
 
 /// The queue. Cheap to clone; every clone is the same queue.
@@ -211,10 +174,9 @@ pub struct Queue {
 
 const ALL_PAUSED_KEY: &str = "all_paused";
 const QUEUE_KEY_PREFIX: &str = "queue/";
-/// When the last maintenance of a shared store started (big-endian millis).
-const MAINTENANCE_KEY: &str = "maintenance_at";
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex, taking it over if a panicking thread left it poisoned.
+pub(crate) fn lock_unpoisoned<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -238,8 +200,8 @@ impl Queue {
         config: QueueConfig,
     ) -> Result<Queue, QueueError> {
         let bus = Arc::new(EventBus::default());
-        let identity = crate::registry::Identity::new();
-        crate::relay::start_outgoing(&store, &identity, &bus);
+        let identity = Identity::new();
+        relay::start_outgoing(&store, &identity, &bus);
         let committer = Committer::new(store.clone(), bus.clone(), config.min_free_disk);
         let (settings, all_paused, unreadable) = load_settings(store.as_ref())?;
         let lease_clock = LeaseClock::new(
@@ -318,7 +280,7 @@ impl Queue {
         let d = tokio::spawn(self.inner.clone().dispatch());
         let m = tokio::spawn(self.inner.clone().maintain());
         let k = tokio::spawn(self.inner.clone().keep());
-        lock(&self.inner.tasks).extend([d, m, k]);
+        lock_unpoisoned(&self.inner.tasks).extend([d, m, k]);
         Ok(())
     }
 
@@ -333,13 +295,13 @@ impl Queue {
     pub async fn shutdown(&self) {
         let inner = &self.inner;
         inner.shutdown.cancel();
-        let slots: Vec<_> = lock(&inner.slots).values().cloned().collect();
+        let slots: Vec<_> = lock_unpoisoned(&inner.slots).values().cloned().collect();
         for s in slots {
             s.request_stop(StopReason::Shutdown);
         }
         inner.attempts.close();
         inner.attempts.wait().await;
-        let tasks: Vec<_> = std::mem::take(&mut *lock(&inner.tasks));
+        let tasks: Vec<_> = std::mem::take(&mut *lock_unpoisoned(&inner.tasks));
         for t in tasks {
             let _ = t.await;
         }
@@ -369,8 +331,8 @@ impl Queue {
 
     /// Workers registered on this store whose heartbeat is current (this one included
     /// while started), by host and pid.
-    pub fn registered_workers(&self) -> Result<Vec<crate::registry::WorkerRecord>, QueueError> {
-        Ok(crate::registry::live_workers(
+    pub fn registered_workers(&self) -> Result<Vec<WorkerRecord>, QueueError> {
+        Ok(registry::live_workers(
             self.inner.store.as_ref(),
             self.inner.lease_now(),
         )?)
@@ -425,8 +387,8 @@ impl Queue {
 
     /// The latest progress of a job: live for running jobs, else as stored.
     pub fn progress(&self, id: JobId) -> Option<crate::job::Progress> {
-        let slot = lock(&self.inner.slots).get(&id).cloned()?;
-        let p = lock(&slot.attempt.latest).clone();
+        let slot = lock_unpoisoned(&self.inner.slots).get(&id).cloned()?;
+        let p = lock_unpoisoned(&slot.attempt.latest).clone();
         Some(p)
     }
 
@@ -448,7 +410,7 @@ impl Queue {
             |(c, _)| state_events(c),
         )?;
         if running {
-            if let Some(slot) = lock(&self.inner.slots).get(&id).cloned() {
+            if let Some(slot) = lock_unpoisoned(&self.inner.slots).get(&id).cloned() {
                 slot.request_stop(StopReason::Cancel);
             }
         }
@@ -557,7 +519,7 @@ impl Queue {
     pub fn is_paused(&self, queue: Option<&str>) -> bool {
         match queue {
             None => self.inner.all_paused.load(Ordering::SeqCst),
-            Some(q) => lock(&self.inner.lanes)
+            Some(q) => lock_unpoisoned(&self.inner.lanes)
                 .get(q)
                 .is_some_and(|l| l.settings.paused),
         }
@@ -593,7 +555,7 @@ impl Queue {
 
 impl Slot {
     pub(crate) fn request_stop(&self, reason: StopReason) {
-        let mut stop = lock(&self.stop);
+        let mut stop = lock_unpoisoned(&self.stop);
         if stop.is_none() {
             *stop = Some(reason);
         }
@@ -670,7 +632,7 @@ impl Inner {
         for u in &unreadable {
             self.set_aside(u)?;
         }
-        let mut lanes = lock(&self.lanes);
+        let mut lanes = lock_unpoisoned(&self.lanes);
         for (name, s) in settings {
             let lane = lanes.entry(name).or_default();
             if lane.settings.paused && !s.paused {
@@ -759,7 +721,7 @@ impl Inner {
             |(_, c)| state_events(c),
         )?;
         {
-            let mut lanes = lock(&self.lanes);
+            let mut lanes = lock_unpoisoned(&self.lanes);
             for j in &jobs {
                 lanes.entry(j.queue.clone()).or_default();
             }
@@ -836,7 +798,7 @@ impl Inner {
         if queue.is_empty() || queue.len() > 64 || queue.chars().any(char::is_control) {
             return Err(Rejection::InvalidQueueName(queue.to_string()).into());
         }
-        let mut lanes = lock(&self.lanes);
+        let mut lanes = lock_unpoisoned(&self.lanes);
         let lane = lanes.entry(queue.to_string()).or_default();
         let mut settings = lane.settings.clone();
         f(&mut settings);
@@ -854,531 +816,5 @@ impl Inner {
         )?;
         lane.settings = settings;
         Ok(ack)
-    }
-
-    /// The dispatcher: promotes due jobs, fills free slots, sleeps until woken or due.
-    async fn dispatch(self: Arc<Self>) {
-        loop {
-            if self.shutdown.is_cancelled() {
-                break;
-            }
-            let stopped = self.may_block(|| self.claims_stopped());
-            let next_due = if self.committer.unwritable().is_some() {
-                None
-            } else {
-                match self.may_block(|| self.promote_due()) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::error!(error = %e, "promoting scheduled jobs failed");
-                        None
-                    }
-                }
-            };
-            if stopped.is_none() {
-                if let Err(e) = self.may_block(|| self.fill_slots()) {
-                    tracing::error!(error = %e, "claiming jobs failed");
-                }
-            }
-            // On a shared store other processes enqueue too: their events wake this loop,
-            // and since an event can be lost with a connection, it also looks every poll.
-            // While no job may start it looks as often, to start them once they may.
-            let longest = if self.is_shared() || stopped.is_some() {
-                self.config.poll_every.max(Duration::from_millis(50)) * 4
-            } else {
-                Duration::from_secs(30)
-            };
-            let wait = next_due
-                .map(|t| Duration::from_millis(t.saturating_sub(self.now()).max(1)))
-                .unwrap_or(longest)
-                .min(longest);
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.shutdown.cancelled() => break,
-            }
-        }
-    }
-
-    /// Makes due scheduled jobs ready; returns the time the next one is due.
-    fn promote_due(&self) -> Result<Option<Millis>, QueueError> {
-        let space = Space::Index(Index::Scheduled);
-        loop {
-            let now = self.now();
-            let due = self
-                .store
-                .scan_keys(space, &[], Some(&index::time_bound(now)), 512)?;
-            for k in &due {
-                if let Some(id) = index::id_from_key(k) {
-                    match self.apply(false, |t| transition::promote(t, id, now), |_| Vec::new()) {
-                        Ok(_) => {}
-                        Err(CommitError::Store(StoreError::Rejected(_))) => {
-                            self.drop_dangling(id)?
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            if due.len() < 512 {
-                break;
-            }
-        }
-        let next = self.store.scan_keys(space, &[], None, 1)?;
-        Ok(next.first().and_then(|k| index::time_of_key(k)))
-    }
-
-    /// Queues that have ready jobs, from the ready index.
-    fn ready_queues(&self) -> Result<Vec<String>, QueueError> {
-        let mut out = Vec::new();
-        let mut start = Vec::new();
-        loop {
-            let keys = self
-                .store
-                .scan_keys(Space::Index(Index::Ready), &start, None, 1)?;
-            let Some(k) = keys.first() else { break };
-            let Some(nul) = k.iter().position(|b| *b == 0) else {
-                break;
-            };
-            let q = String::from_utf8_lossy(&k[..nul]).into_owned();
-            start = prefix_end(&k[..=nul]).unwrap_or_default();
-            out.push(q);
-            if start.is_empty() {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Claims ready jobs into free slots, queue by queue; a queue that fails is logged
-    /// and the next one is served.
-    fn fill_slots(self: &Arc<Self>) -> Result<(), QueueError> {
-        if self.all_paused.load(Ordering::SeqCst) || self.shutdown.is_cancelled() {
-            return Ok(());
-        }
-        for queue in self.ready_queues()? {
-            if let Err(e) = self.fill_queue(&queue) {
-                tracing::error!(queue, error = %e, "claiming jobs of a queue failed");
-            }
-        }
-        Ok(())
-    }
-
-    fn fill_queue(self: &Arc<Self>, queue: &str) -> Result<(), QueueError> {
-        loop {
-            {
-                let mut lanes = lock(&self.lanes);
-                let lane = lanes.entry(queue.to_string()).or_default();
-                let limit = lane
-                    .settings
-                    .concurrency
-                    .unwrap_or(self.config.default_concurrency);
-                if lane.settings.paused || lane.running >= limit {
-                    return Ok(());
-                }
-            }
-            match self.claim_next(queue)? {
-                Some(job) => self.start_attempt(job),
-                None => return Ok(()),
-            }
-        }
-    }
-
-    fn claim_next(&self, queue: &str) -> Result<Option<JobRecord>, QueueError> {
-        let prefix = index::ready_prefix(queue);
-        let end = prefix_end(&prefix);
-        let keys = self
-            .store
-            .scan_keys(Space::Index(Index::Ready), &prefix, end.as_deref(), 8)?;
-        let now = self.now();
-        for k in keys {
-            let Some(id) = index::id_from_key(&k) else {
-                continue;
-            };
-            let lease: u64 = rand::rng().random();
-            let until = self.lease_deadline(self.lease_now());
-            let r = self.apply(
-                false,
-                |t| transition::claim_leased(t, id, now, lease, Some(until)),
-                |job| vec![Event::State(Change::of(job, Some(State::Pending)))],
-            );
-            match r {
-                Ok((job, _)) => {
-                    let mut lanes = lock(&self.lanes);
-                    lanes.entry(queue.to_string()).or_default().running += 1;
-                    return Ok(Some(job));
-                }
-                // The record is gone (set aside just now, or damage): so goes its entry.
-                Err(CommitError::Store(StoreError::Rejected(Rejection::NotFound(_)))) => {
-                    self.drop_dangling(id)?;
-                }
-                Err(CommitError::Store(StoreError::Rejected(r))) => {
-                    tracing::debug!(job = %id, reason = %r, "skipped a stale ready entry");
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(None)
-    }
-
-    fn start_attempt(self: &Arc<Self>, job: JobRecord) {
-        let attempt = Arc::new(Attempt::new());
-        let slot = Arc::new(Slot {
-            queue: job.queue.clone(),
-            kind: job.kind.clone(),
-            since: self.now(),
-            lease: job.lease.expect("a claimed job has a lease"),
-            attempt: attempt.clone(),
-            stop: Mutex::new(None),
-        });
-        lock(&self.slots).insert(job.id, slot.clone());
-        let span =
-            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let inner = self.clone();
-        self.attempts
-            .spawn(async move { inner.run_attempt(job, slot).await }.instrument(span));
-    }
-
-    async fn run_attempt(self: Arc<Self>, job: JobRecord, slot: Arc<Slot>) {
-        let lease = job.lease.expect("a claimed job has a lease");
-        let outcome = self.attempt_outcome(&job, lease, &slot).await;
-        let jitter: f64 = rand::rng().random();
-        // A store that cannot be reached (a shared store's connection lost) is tried
-        // again with backoff: the attempt's work is kept and recorded once it is back.
-        // If the lease ran out meanwhile, the lease check refuses a second record.
-        let mut pause = Duration::from_millis(200);
-        let gave_up_at = tokio::time::Instant::now() + Duration::from_secs(600);
-        // A store that takes no writes (a full disk) is waited for the same way, for as
-        // long as it takes, unless the queue closes first (the job then runs again at the
-        // next start).
-        let r = loop {
-            let now = self.now();
-            let r = self.may_block(|| match &outcome {
-                AttemptEnd::Release => self.apply(
-                    true,
-                    |t| transition::release(t, job.id, lease, now),
-                    |c| state_events(c),
-                ),
-                AttemptEnd::Outcome(o) => self.apply(
-                    true,
-                    |t| transition::finish(t, job.id, lease, o.clone(), now, jitter),
-                    |c| state_events(c),
-                ),
-            });
-            match r {
-                Err(CommitError::Store(e))
-                    if e.is_unavailable() && tokio::time::Instant::now() < gave_up_at =>
-                {
-                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the job store is unreachable; the end of the attempt will be recorded when it is back");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(CommitError::Unwritable(e)) if !self.shutdown.is_cancelled() => {
-                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the job store takes no writes; the end of the attempt will be recorded once it does");
-                    tokio::select! {
-                        _ = tokio::time::sleep(pause) => {}
-                        _ = self.shutdown.cancelled() => {}
-                    }
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                r => break r,
-            }
-        };
-        lock(&self.slots).remove(&job.id);
-        if let Some(l) = lock(&self.lanes).get_mut(&job.queue) {
-            l.running = l.running.saturating_sub(1);
-        }
-        self.wake.notify_one();
-        match r {
-            Ok((_, ack)) => {
-                if let Err(e) = ack.durable().await {
-                    tracing::error!(error = %e, "recording the end of the job failed");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "the end of the attempt was not recorded"),
-        }
-    }
-
-    async fn attempt_outcome(&self, job: &JobRecord, lease: u64, slot: &Slot) -> AttemptEnd {
-        let handler = self
-            .handlers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&job.kind)
-            .cloned();
-        let Some(handler) = handler else {
-            return AttemptEnd::Outcome(Outcome::Failed(Failure {
-                kind: FailureKind::NoHandler,
-                message: format!(
-                    "this version of Video2Doc cannot run jobs of kind {:?}",
-                    job.kind
-                ),
-                detail: None,
-                retryable: false,
-                upstream: None,
-            }));
-        };
-        let ctx = match self.context(job, lease, slot.attempt.clone()) {
-            Ok(c) => c,
-            Err(e) => {
-                return AttemptEnd::Outcome(Outcome::Failed(Failure {
-                    kind: FailureKind::Error,
-                    message: format!("the job's input could not be read: {e}"),
-                    detail: None,
-                    retryable: false,
-                    upstream: None,
-                }))
-            }
-        };
-        let mut task = tokio::spawn(handler.run(ctx));
-        let timeout = job.timeout_ms.map(Duration::from_millis);
-        let deadline = async {
-            match timeout {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        let token = slot.attempt.token.clone();
-        let early = tokio::select! {
-            r = &mut task => Some(r),
-            _ = deadline => { slot.request_stop(StopReason::Timeout); None }
-            _ = token.cancelled() => None,
-        };
-        let stop = *lock(&slot.stop);
-        let result = match early {
-            Some(r) => Some(r),
-            None => {
-                slot.attempt.kill_children();
-                let grace = match stop {
-                    Some(StopReason::Timeout) => self.config.timeout_grace,
-                    Some(StopReason::Shutdown) => self.config.shutdown_grace,
-                    _ => self.config.cancel_grace,
-                };
-                match tokio::time::timeout(grace, &mut task).await {
-                    Ok(r) => Some(r),
-                    Err(_) => {
-                        tracing::warn!(
-                            grace_ms = grace.as_millis() as u64,
-                            "the job did not stop in time; abandoned"
-                        );
-                        task.abort();
-                        None
-                    }
-                }
-            }
-        };
-        match stop {
-            Some(StopReason::Cancel) => {
-                AttemptEnd::Outcome(Outcome::Cancelled("cancelled by request".into()))
-            }
-            Some(StopReason::Shutdown) | Some(StopReason::LeaseLost) => AttemptEnd::Release,
-            Some(StopReason::Timeout) => {
-                let limit = timeout.unwrap_or_default();
-                AttemptEnd::Outcome(Outcome::Failed(Failure {
-                    kind: FailureKind::Timeout,
-                    message: format!(
-                        "timed out after {} (the time limit of this job){}",
-                        human_duration(limit),
-                        if result.is_none() {
-                            "; it did not stop and was abandoned"
-                        } else {
-                            ""
-                        }
-                    ),
-                    detail: None,
-                    retryable: true,
-                    upstream: None,
-                }))
-            }
-            None => match result {
-                Some(Ok(Ok(value))) => match self.store_payload(job.id, "result", &value) {
-                    Ok(p) => AttemptEnd::Outcome(Outcome::Succeeded(p)),
-                    Err(e) => AttemptEnd::Outcome(Outcome::Failed(Failure {
-                        kind: FailureKind::Error,
-                        message: format!("the job's result could not be saved: {e}"),
-                        detail: None,
-                        retryable: true,
-                        upstream: None,
-                    })),
-                },
-                Some(Ok(Err(e))) => AttemptEnd::Outcome(Outcome::Failed(failure_of(e))),
-                Some(Err(join)) => {
-                    let msg = if join.is_panic() {
-                        let p = join.into_panic();
-                        p.downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "unknown panic".into())
-                    } else {
-                        "the task was aborted".into()
-                    };
-                    AttemptEnd::Outcome(Outcome::Failed(Failure {
-                        kind: FailureKind::Error,
-                        message: format!("internal error in the {} step: {msg}", job.kind),
-                        detail: None,
-                        retryable: false,
-                        upstream: None,
-                    }))
-                }
-                None => unreachable!("an abandoned attempt always has a stop reason"),
-            },
-        }
-    }
-
-    fn context(
-        &self,
-        job: &JobRecord,
-        lease: u64,
-        attempt: Arc<Attempt>,
-    ) -> Result<JobContext, QueueError> {
-        let payload = self.load_payload(&job.payload, "payload")?;
-        let mut deps = BTreeMap::new();
-        for &d in &job.deps {
-            if let Some(dep) = self.load_job(d)? {
-                if let Some(r) = &dep.result {
-                    deps.insert(d, self.load_payload(r, "result")?);
-                }
-            }
-        }
-        Ok(JobContext {
-            id: job.id,
-            kind: job.kind.clone(),
-            queue: job.queue.clone(),
-            attempt: job.attempts,
-            payload,
-            deps,
-            lease,
-            work_dir: self.files.as_ref().map(|f| f.join(job.id.to_string())),
-            attempt_state: attempt,
-            store: self.store.clone(),
-            bus: self.bus.clone(),
-            policy: ProgressPolicy {
-                persist_every: self.config.progress_persist_every,
-                emit_every: self.config.progress_emit_every,
-            },
-        })
-    }
-
-    /// Periodic maintenance: purge past retention, statistics snapshots.
-    /// On a shared store every worker runs this loop, but each period's maintenance is
-    /// claimed in the store first, so that it runs once per period, not once per worker.
-    async fn maintain(self: Arc<Self>) {
-        loop {
-            match self.may_block(|| self.maintenance_due(self.lease_now())) {
-                Ok(true) => self.may_block(|| self.maintenance()),
-                Ok(false) => tracing::debug!("maintenance of this period ran elsewhere"),
-                Err(e) => tracing::warn!(error = %e, "could not claim this period's maintenance"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.maintenance_every) => {}
-                _ = self.shutdown.cancelled() => break,
-            }
-        }
-    }
-
-    fn maintenance(&self) {
-        let retention = self.config.retention.as_millis() as u64;
-        match self.purge(self.now().saturating_sub(retention)) {
-            Ok(n) if n > 0 => tracing::info!(jobs = n, "purged finished jobs past retention"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "purging finished jobs failed"),
-        }
-        if let Err(e) = crate::stats::snapshot(self, self.now()) {
-            tracing::error!(error = %e, "saving a statistics snapshot failed");
-        }
-    }
-
-    /// Whether this worker runs the maintenance now: always on an exclusive store; on a
-    /// shared one only if no worker ran it in the last 90% of a period (claimed in one
-    /// transaction, so two workers never both win; `now` on the lease clock, which every
-    /// worker shares).
-    fn maintenance_due(&self, now: Millis) -> Result<bool, QueueError> {
-        if !self.is_shared() {
-            return Ok(true);
-        }
-        let every = self.config.maintenance_every.as_millis() as u64;
-        let (won, _) = self.committer.apply(
-            false,
-            |t| {
-                let last = t
-                    .get(Space::Meta, MAINTENANCE_KEY.as_bytes())?
-                    .and_then(|v| v.as_slice().try_into().ok())
-                    .map(u64::from_be_bytes);
-                if last.is_some_and(|l| now < l.saturating_add(every / 10 * 9)) {
-                    return Ok(false);
-                }
-                t.insert(Space::Meta, MAINTENANCE_KEY.as_bytes(), &now.to_be_bytes())?;
-                Ok(true)
-            },
-            |_| Vec::new(),
-        )?;
-        Ok(won)
-    }
-
-    fn purge(&self, before: Millis) -> Result<usize, QueueError> {
-        let space = Space::Index(Index::Finished);
-        let mut n = 0;
-        let mut start = Vec::new();
-        loop {
-            let keys =
-                self.store
-                    .scan_keys(space, &start, Some(&index::time_bound(before)), 1024)?;
-            for k in &keys {
-                let Some(id) = index::id_from_key(k) else {
-                    continue;
-                };
-                let (purged, _) =
-                    self.apply(false, |t| transition::purge(t, id), |_| Vec::new())?;
-                if purged.is_some() {
-                    n += 1;
-                    if let Some(files) = &self.files {
-                        let dir = files.join(id.to_string());
-                        if let Err(e) = std::fs::remove_dir_all(&dir) {
-                            if e.kind() != std::io::ErrorKind::NotFound {
-                                tracing::warn!(dir = %dir.display(), error = %e, "could not delete a purged job's files");
-                            }
-                        }
-                    }
-                }
-            }
-            match keys.last() {
-                Some(last) if keys.len() == 1024 => {
-                    start = last.clone();
-                    start.push(0);
-                }
-                _ => break,
-            }
-        }
-        if n > 0 {
-            self.committer.flush()?;
-        }
-        Ok(n)
-    }
-}
-
-enum AttemptEnd {
-    Outcome(Outcome),
-    Release,
-}
-
-fn failure_of(e: JobError) -> Failure {
-    Failure {
-        kind: FailureKind::Error,
-        message: e.message,
-        detail: e.detail,
-        retryable: e.retryable,
-        upstream: None,
-    }
-}
-
-/// "1 h 5 min", "30 s", "250 ms".
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis() as u64;
-    if ms < 1000 {
-        return format!("{ms} ms");
-    }
-    let s = ms / 1000;
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }

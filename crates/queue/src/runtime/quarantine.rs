@@ -11,11 +11,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{Inner, Queue};
 use crate::commit::{Ack, CommitError};
+use crate::error::QueueError;
 use crate::events::Event;
 use crate::index::{self, Index};
 use crate::job::{GroupId, GroupRecord, JobId, JobRecord};
-use crate::runtime::{Inner, Queue, QueueError};
 use crate::store::{self, prefix_end, RawTxn, Space, StoreError, TxError, Undecodable};
 use crate::transition::{self, Change};
 

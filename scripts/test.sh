@@ -4,23 +4,32 @@
 # and the Linux installers built, installed, run and removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
-. scripts/env.sh
-./scripts/fetch-test-model.sh
+# Each phase is timed; the durations are printed at the end (and on a failure).
+TIMES=()
+START=$SECONDS
+phase() {
+  local name=$1 t0=$SECONDS
+  shift
+  echo "== $name"
+  "$@"
+  TIMES+=("$(printf '%5ds  %s' $((SECONDS - t0)) "$name")")
+}
+report() {
+  echo "== durations"
+  printf '%s\n' "${TIMES[@]}"
+  printf '%5ds  %s\n' $((SECONDS - START)) "in all"
+}
+trap report EXIT
+ui() { npm --prefix ui run build && npm --prefix ui test; }
 
-echo "== ui: type check, build, unit tests"
-npm --prefix ui run build
-npm --prefix ui test
-echo "== format"
-cargo fmt --all --check
-echo "== lint"
-cargo clippy --workspace --all-targets --locked --features video2doc-queue/redis -- -D warnings
-echo "== tests"
-cargo test --workspace --locked --features video2doc-queue/redis
-echo "== benches build"
-cargo bench --workspace --locked --no-run --features video2doc-queue/redis
-echo "== desktop app end to end (Xvfb, tauri-driver)"
-./scripts/e2e.sh
-echo "== installers: build the .deb and .rpm, install, run, remove"
-./scripts/package-test.sh
+phase "setup (packages, tools, test models)" \
+  bash -c './scripts/setup.sh && . scripts/env.sh && ./scripts/fetch-test-model.sh'
+. scripts/env.sh
+phase "ui: type check, build, unit tests" ui
+phase "format" cargo fmt --all --check
+phase "lint" cargo clippy --workspace --all-targets --locked --features video2doc-queue/redis -- -D warnings
+phase "tests" cargo test --workspace --locked --features video2doc-queue/redis
+phase "benches build" cargo bench --workspace --locked --no-run --features video2doc-queue/redis
+phase "desktop app end to end (Xvfb, tauri-driver)" ./scripts/e2e.sh
+phase "installers: build the .deb and .rpm, install, run, remove" ./scripts/package-test.sh
 echo "all tests passed"

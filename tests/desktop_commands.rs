@@ -18,12 +18,9 @@ use video2doc_core::pipeline::WorkerCommand;
 use video2doc_desktop::files::{Launch, Launcher};
 use video2doc_desktop::with_commands;
 
-#[path = "../crates/core/tests/common/mod.rs"]
-mod common;
-use common::model;
+use video2doc_testkit::model;
 
-#[path = "../crates/queue/tests/support/redis_server.rs"]
-mod redis_server;
+use video2doc_testkit::redis_server;
 
 type Window = WebviewWindow<tauri::test::MockRuntime>;
 

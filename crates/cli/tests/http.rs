@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-mod common;
-use common::{lecture, model};
+use video2doc_testkit::{lecture, model};
 
 struct Server {
     child: Child,
@@ -377,7 +376,7 @@ fn a_token_others_could_read_is_replaced_and_no_secret_is_served() {
     assert_eq!(code, 401, "the leaked token no longer works");
 
     // A job's record, as /info serves it, holds no key.
-    let input = common::lecture(dir.path(), "talk.mp4");
+    let input = video2doc_testkit::lecture(dir.path(), "talk.mp4");
     let out = dir.path().join("out");
     let v = ok(
         &s,

@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-mod common;
-use common::{lecture, model, narrated_video};
+use video2doc_testkit::{lecture, model, narrated_video};
 
 fn video2doc(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_video2doc"));

@@ -6,10 +6,7 @@
 
 #![cfg(feature = "redis")]
 
-#[path = "../../queue/tests/support/redis_server.rs"]
-mod redis_server;
-
-mod common;
+use video2doc_testkit::redis_server;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -156,7 +153,7 @@ fn a_workflow_submitted_from_one_data_folder_runs_on_a_worker_with_another() {
     let server = redis_server::RedisServer::start();
     let url = server.url();
     let root = tempfile::tempdir().unwrap();
-    let input = common::lecture(root.path(), "shared lecture.mp4");
+    let input = video2doc_testkit::lecture(root.path(), "shared lecture.mp4");
     let out = root.path().join("notes");
     let client = root.path().join("client");
     let submitted = json_of(
@@ -166,7 +163,7 @@ fn a_workflow_submitted_from_one_data_folder_runs_on_a_worker_with_another() {
             .arg("--out")
             .arg(&out)
             .arg("--model")
-            .arg(common::model())
+            .arg(video2doc_testkit::model())
             .args(["--formats", "txt,md"]),
     );
     let export = submitted["workflows"][0]["export"].as_u64().unwrap();
@@ -179,9 +176,9 @@ fn a_workflow_submitted_from_one_data_folder_runs_on_a_worker_with_another() {
     std::fs::create_dir_all(worker.join("models")).unwrap();
     let own = worker
         .join("models")
-        .join(common::model().file_name().unwrap());
-    std::fs::hard_link(common::model(), &own)
-        .or_else(|_| std::fs::copy(common::model(), &own).map(|_| ()))
+        .join(video2doc_testkit::model().file_name().unwrap());
+    std::fs::hard_link(video2doc_testkit::model(), &own)
+        .or_else(|_| std::fs::copy(video2doc_testkit::model(), &own).map(|_| ()))
         .unwrap();
     std::fs::write(
         worker.join("config/settings.json"),

@@ -33,16 +33,7 @@ mod slide_set;
 
 const THREADS: usize = 2;
 
-fn model() -> PathBuf {
-    let p = std::env::var_os("VIDEO2DOC_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/video2doc/models/ggml-tiny.en-test.bin")
-        });
-    assert!(p.is_file(), "run scripts/fetch-test-model.sh first");
-    p
-}
+use video2doc_testkit::model;
 
 fn ok(cmd: &mut Command) {
     let o = cmd.output().expect("tool runs");

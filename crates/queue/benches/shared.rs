@@ -14,8 +14,7 @@
 //! `scripts/setup-celery-bench.sh` makes; without either its figures are null. Prints
 //! one line per figure and, last, a JSON object with the figures and their ratios.
 
-#[path = "../tests/support/redis_server.rs"]
-mod redis_server;
+use video2doc_testkit::redis_server;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

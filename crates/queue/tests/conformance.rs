@@ -3,11 +3,6 @@
 //! redis-server started per test), through the public API only. A new backend joins by
 //! adding one line to the `backends!` invocation at the bottom.
 
-#[cfg(feature = "redis")]
-mod support {
-    pub mod redis_server;
-}
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +32,7 @@ struct Backend {
     dir: TempDir,
     memory: Arc<MemoryStore>,
     #[cfg(feature = "redis")]
-    redis: Option<support::redis_server::RedisServer>,
+    redis: Option<video2doc_testkit::redis_server::RedisServer>,
     /// Keys of this backend's queue live under this namespace (Redis).
     #[cfg(feature = "redis")]
     namespace: String,
@@ -50,7 +45,7 @@ impl Backend {
             dir: tempfile::tempdir().expect("temp dir"),
             memory: Arc::new(MemoryStore::new()),
             #[cfg(feature = "redis")]
-            redis: (kind == Kind::Redis).then(support::redis_server::RedisServer::start),
+            redis: (kind == Kind::Redis).then(video2doc_testkit::redis_server::RedisServer::start),
             #[cfg(feature = "redis")]
             namespace: format!("conformance-{:016x}", rand_id()),
         }

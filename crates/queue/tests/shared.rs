@@ -9,10 +9,6 @@
 
 #![cfg(feature = "redis")]
 
-mod support {
-    pub mod redis_server;
-}
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -22,13 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::redis_server::RedisServer;
 use tempfile::TempDir;
 use video2doc_queue::store;
 use video2doc_queue::{
     now_ms, Event, JobContext, JobError, JobId, NewJob, Queue, QueueConfig, RedisConfig,
     RedisStore, State, Store,
 };
+use video2doc_testkit::redis_server::RedisServer;
 
 struct Shared {
     server: RedisServer,

@@ -7,23 +7,10 @@
 #![allow(dead_code)] // each includer uses its part
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use video2doc_core::pipeline::SlideImage;
 
-/// Runs ffmpeg (quiet, overwriting) and fails on an error.
-pub fn ffmpeg(args: &[&str]) {
-    let o = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+pub use video2doc_testkit::ffmpeg;
 
 /// A slide: its colour (RGB) and where its box is (x, y of a 120x80 box in 640x360).
 pub struct Look {

@@ -3,8 +3,6 @@
 //! RDB snapshots. Killed when dropped. A missing `redis-server` fails loudly: tests that
 //! need Redis never skip silently.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -74,6 +74,8 @@ let settings: AppSettings = {
   chinese_script: 'simplified',
   subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
   slide_sensitivity: 'slides',
+  path_map: [],
+  shared_roots: [],
 };
 const models: ModelRow[] = [
   { name: 'tiny', size_bytes: 77_691_713, multilingual: true, present: true, path: '/models/ggml-tiny.bin', downloading: null },

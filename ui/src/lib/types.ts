@@ -241,6 +241,8 @@ export interface AppSettings {
   model_catalogue?: string | null; // an organisation's own catalogue (a JSON file)
   queue_url?: string | null; // a shared queue on Redis (redis:// or rediss://); null: the queue on this computer
   queue_ca_file?: string | null; // for rediss://: the CA of the server's certificate
+  path_map: { from: string; to: string }[]; // where a shared queue's storage is mounted here
+  shared_roots: string[]; // the folders this computer serves a shared queue's jobs from
   chinese_script: ChineseScript;
   subtitles: SubtitleStyle;
   slide_sensitivity: SlideSensitivity;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::json;
 use video2doc_core::app::items::ItemFilter;
 use video2doc_core::app::{Core, CoreDirs};
-use video2doc_core::pipeline::{Settings, WorkerCommand};
+use video2doc_core::pipeline::{StageOptions, WorkerCommand};
 use video2doc_core::workflow::{self, WorkflowInput};
 use video2doc_queue::Priority;
 
@@ -31,7 +31,7 @@ fn main() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let core = Core::open(dirs, worker).unwrap();
-    let settings = Settings::new(dir.path().join("model.bin"));
+    let settings = StageOptions::new(dir.path().join("model.bin"));
     let t = Instant::now();
     rt.block_on(async {
         for i in 0..n {

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use video2doc_core::media::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
-use video2doc_core::pipeline::{self, Settings, WorkerCommand};
+use video2doc_core::pipeline::{self, StageOptions, WorkerCommand};
 
 #[path = "../tests/slide_set/mod.rs"]
 mod slide_set;
@@ -189,7 +189,7 @@ fn slide_image_accuracy(dir: &Path) -> f64 {
     let (mut right, mut total) = (0, 0);
     for (n, (video, sensitivity, looks, expected)) in set.iter().enumerate() {
         let info = video2doc_core::media::probe::probe(video).unwrap();
-        let mut settings = Settings::new(PathBuf::from("unused.bin"));
+        let mut settings = StageOptions::new(PathBuf::from("unused.bin"));
         settings.slide_sensitivity = *sensitivity;
         let work = dir.join(format!("slide-set-{n}"));
         let found = pipeline::slides_stage(
@@ -218,7 +218,7 @@ fn main() {
         program: PathBuf::from(env!("CARGO_BIN_EXE_video2doc-worker")),
         args: Vec::new(),
     };
-    let mut settings = Settings::new(model.clone());
+    let mut settings = StageOptions::new(model.clone());
     settings.transcribe.language = Some("en".into());
     settings.transcribe.threads = THREADS;
     let t = Instant::now();

@@ -28,7 +28,7 @@ use crate::media::transcribe::{Segment, TranscribeError, TranscribeOptions, Tran
 
 /// How to turn a video into documents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
+pub struct StageOptions {
     pub formats: Vec<Format>,
     pub transcribe: TranscribeOptions,
     pub chunks: ChunkPlan,
@@ -43,9 +43,9 @@ pub struct Settings {
     pub subtitles: crate::document::export::SubtitleStyle,
 }
 
-impl Settings {
-    pub fn new(model: PathBuf) -> Settings {
-        Settings {
+impl StageOptions {
+    pub fn new(model: PathBuf) -> StageOptions {
+        StageOptions {
             formats: vec![Format::Md, Format::Html, Format::Srt, Format::Json],
             transcribe: TranscribeOptions {
                 model,
@@ -114,12 +114,12 @@ pub enum PipelineError {
 }
 
 /// A stage's progress report.
-pub trait Progress: Sync {
+pub trait StageProgress: Sync {
     fn stage(&self, stage: &str, fraction: f32, message: &str);
     fn segment(&self, _segment: &Segment) {}
 }
 
-impl<F: Fn(&str, f32, &str) + Sync> Progress for F {
+impl<F: Fn(&str, f32, &str) + Sync> StageProgress for F {
     fn stage(&self, stage: &str, fraction: f32, message: &str) {
         self(stage, fraction, message)
     }
@@ -275,7 +275,7 @@ pub fn audio_stage(
     info: &MediaInfo,
     work: &Path,
     cancel: &AtomicBool,
-    progress: &dyn Progress,
+    progress: &dyn StageProgress,
 ) -> Result<Option<PathBuf>, PipelineError> {
     if info.audio.is_none() {
         return Ok(None);
@@ -301,13 +301,13 @@ pub fn audio_stage(
     Ok(Some(pcm))
 }
 
-fn transcript_key(settings: &Settings) -> String {
+fn transcript_key(settings: &StageOptions) -> String {
     key_of(&(&settings.transcribe, &settings.chunks, "transcript-1"))
 }
 
 /// The transcript made earlier with these settings, if any (then the audio need not
 /// be decoded again).
-pub fn cached_transcript(work: &Path, settings: &Settings) -> Option<Transcript> {
+pub fn cached_transcript(work: &Path, settings: &StageOptions) -> Option<Transcript> {
     load::<Transcript>(&work.join("transcript.json"), &transcript_key(settings))
 }
 
@@ -315,10 +315,10 @@ pub fn cached_transcript(work: &Path, settings: &Settings) -> Option<Transcript>
 pub fn transcript_stage(
     pcm: Option<&Path>,
     work: &Path,
-    settings: &Settings,
+    settings: &StageOptions,
     worker: &WorkerCommand,
     cancel: &Arc<AtomicBool>,
-    progress: &dyn Progress,
+    progress: &dyn StageProgress,
 ) -> Result<Transcript, PipelineError> {
     let Some(pcm) = pcm else {
         return Ok(Transcript {
@@ -484,9 +484,9 @@ pub fn slides_stage(
     input: &Path,
     info: &MediaInfo,
     work: &Path,
-    settings: &Settings,
+    settings: &StageOptions,
     cancel: &AtomicBool,
-    progress: &dyn Progress,
+    progress: &dyn StageProgress,
 ) -> Result<Vec<SlideImage>, PipelineError> {
     if info.video.is_none() {
         return Ok(Vec::new());
@@ -564,7 +564,7 @@ pub fn slides_stage(
 pub fn summary_stage(
     transcript: &Transcript,
     work: &Path,
-    settings: &Settings,
+    settings: &StageOptions,
 ) -> Result<Summary, PipelineError> {
     let _lock = lock_stage(work, "summary", None)?;
     let text = crate::document::join_text(transcript.segments.iter());
@@ -601,7 +601,7 @@ pub fn export_stage(
     slides: &[SlideImage],
     summary: Summary,
     out_root: &Path,
-    settings: &Settings,
+    settings: &StageOptions,
 ) -> Result<Outputs, PipelineError> {
     let stem_raw = input
         .file_stem()
@@ -695,10 +695,10 @@ pub fn process(
     input: &Path,
     out_root: &Path,
     work_root: &Path,
-    settings: &Settings,
+    settings: &StageOptions,
     worker: &WorkerCommand,
     cancel: &Arc<AtomicBool>,
-    progress: &dyn Progress,
+    progress: &dyn StageProgress,
 ) -> Result<Outputs, PipelineError> {
     let span = tracing::info_span!("process", input = %input.display());
     let _g = span.enter();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use video2doc_core::document::export::Format;
 use video2doc_core::media::chunks::ChunkPlan;
-use video2doc_core::pipeline::{process, Settings};
+use video2doc_core::pipeline::{process, StageOptions};
 
 mod common;
 use common::{
@@ -18,8 +18,8 @@ use common::{
 };
 
 /// The app's settings with the multilingual model and no language given (detected).
-fn settings() -> Settings {
-    let mut s = Settings::new(multilingual_model());
+fn settings() -> StageOptions {
+    let mut s = StageOptions::new(multilingual_model());
     s.formats = Format::ALL.to_vec();
     s.transcribe.language = None;
     s.transcribe.threads = 2;

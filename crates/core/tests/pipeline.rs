@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use video2doc_core::document::export::Format;
-use video2doc_core::pipeline::{process, PipelineError, Settings, WorkerCommand};
+use video2doc_core::pipeline::{process, PipelineError, StageOptions, WorkerCommand};
 
 mod common;
 use common::model;
@@ -21,8 +21,8 @@ fn worker() -> WorkerCommand {
     }
 }
 
-fn settings() -> Settings {
-    let mut s = Settings::new(model());
+fn settings() -> StageOptions {
+    let mut s = StageOptions::new(model());
     s.formats = Format::ALL.to_vec();
     s.transcribe.language = Some("en".into());
     s.transcribe.threads = 2;
@@ -79,7 +79,7 @@ fn lecture(dir: &Path, name: &str, audio: bool) -> PathBuf {
 
 struct Log(Mutex<Vec<String>>);
 
-impl video2doc_core::pipeline::Progress for Log {
+impl video2doc_core::pipeline::StageProgress for Log {
     fn stage(&self, stage: &str, _f: f32, message: &str) {
         self.0.lock().unwrap().push(format!("{stage}: {message}"));
     }

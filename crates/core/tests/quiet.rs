@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use video2doc_core::document::export::Format;
 use video2doc_core::media::transcribe::Segment;
-use video2doc_core::pipeline::{process, Settings};
+use video2doc_core::pipeline::{process, StageOptions};
 
 mod common;
 use common::{ffmpeg, model, speech_wav, worker_command, Quiet};
@@ -56,7 +56,7 @@ fn joined(dir: &Path, parts: &[PathBuf], name: &str) -> PathBuf {
 }
 
 fn transcript(input: &Path, dir: &Path) -> Vec<Segment> {
-    let mut s = Settings::new(model());
+    let mut s = StageOptions::new(model());
     s.formats = vec![Format::Json];
     s.transcribe.language = Some("en".into());
     s.transcribe.threads = 2;

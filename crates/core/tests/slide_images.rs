@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use video2doc_core::media::slides::Sensitivity;
-use video2doc_core::pipeline::{slides_stage, Settings, SlideImage};
+use video2doc_core::pipeline::{slides_stage, SlideImage, StageOptions};
 
 mod slide_set;
 use slide_set::{
@@ -22,7 +22,7 @@ fn slides_of(video: &Path, work: &Path) -> Vec<SlideImage> {
 
 fn slides_as(video: &Path, work: &Path, sensitivity: Sensitivity) -> Vec<SlideImage> {
     let info = video2doc_core::media::probe::probe(video).unwrap();
-    let mut settings = Settings::new(PathBuf::from("unused.bin"));
+    let mut settings = StageOptions::new(PathBuf::from("unused.bin"));
     settings.slide_sensitivity = sensitivity;
     slides_stage(
         video,

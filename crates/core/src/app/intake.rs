@@ -156,7 +156,7 @@ impl Core {
                     path: f,
                 }),
                 // The app cannot work at all: say so once, not per file.
-                Err(e @ (CoreError::ModelMissing(_) | CoreError::NoOutput)) => return Err(e),
+                Err(e @ (CoreError::CannotTranscribe(_) | CoreError::NoOutput)) => return Err(e),
                 Err(e) => report.rejected.push(Rejected {
                     path: f,
                     reason: e.to_string(),

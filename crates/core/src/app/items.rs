@@ -560,7 +560,7 @@ mod tests {
         let input = serde_json::json!({
             "input": "/videos/lecture 1.mp4",
             "out_dir": "/docs",
-            "settings": serde_json::to_value(pipeline::Settings::new("/m.bin".into())).unwrap(),
+            "settings": serde_json::to_value(pipeline::StageOptions::new("/m.bin".into())).unwrap(),
         });
         JobRecord {
             id: JobId(id),

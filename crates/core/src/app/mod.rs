@@ -21,7 +21,7 @@ use video2doc_queue::{
 use crate::app::settings::{AppSettings, SettingsError};
 use crate::document::export::Format;
 use crate::error_class::ErrorClass;
-use crate::pipeline::{Settings, WorkerCommand};
+use crate::pipeline::{StageOptions, WorkerCommand};
 use crate::workflow::{self, CompleteWorkflow, WorkflowInput};
 
 /// Where Video2Doc keeps things.
@@ -79,7 +79,7 @@ pub enum CoreError {
     #[error("no output folder: give one, or set one in the settings")]
     NoOutput,
     #[error(transparent)]
-    ModelMissing(crate::media::transcribe::TranscribeError),
+    CannotTranscribe(crate::media::transcribe::TranscribeError),
     #[error("{0:?} is not an item: items are g<number> (a workflow) or j<number> (a task)")]
     BadKey(String),
     #[error("{0} has no failed or cancelled step to retry")]
@@ -106,7 +106,7 @@ impl CoreError {
             CoreError::NoSuchFile(_)
             | CoreError::UnknownKind(_)
             | CoreError::NoOutput
-            | CoreError::ModelMissing(_)
+            | CoreError::CannotTranscribe(_)
             | CoreError::BadKey(_)
             | CoreError::NothingToRetry(_)
             | CoreError::Unsupported { .. }
@@ -523,13 +523,13 @@ impl Core {
         &self.models
     }
 
-    fn pipeline_settings(&self, o: &ProcessOptions) -> Settings {
+    fn pipeline_settings(&self, o: &ProcessOptions) -> StageOptions {
         let s = self.settings();
         let mut app = s.clone();
         if let Some(m) = &o.model {
             app.model = m.clone();
         }
-        let mut p = Settings::new(app.model_path(&self.dirs.models()));
+        let mut p = StageOptions::new(app.model_path(&self.dirs.models()));
         p.formats = o.formats.clone().unwrap_or(s.formats);
         p.transcribe.language = o.language.clone().or(s.language);
         p.transcribe.translate = o.translate;
@@ -573,7 +573,7 @@ impl Core {
     /// one. `Ok(false)`: the model is missing and the transcription is to wait for it.
     fn need_model(&self, w: &WorkflowInput, wait: bool) -> Result<bool, CoreError> {
         if let Some(problem) = crate::media::transcribe::cpu_problem() {
-            return Err(CoreError::ModelMissing(
+            return Err(CoreError::CannotTranscribe(
                 crate::media::transcribe::TranscribeError::Cpu(problem),
             ));
         }
@@ -586,7 +586,7 @@ impl Core {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             return Ok(false);
         }
-        Err(CoreError::ModelMissing(
+        Err(CoreError::CannotTranscribe(
             crate::media::transcribe::TranscribeError::ModelMissing {
                 path: model.clone(),
             },

@@ -18,7 +18,7 @@ use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priorit
 use crate::media::probe::ProbeError;
 use crate::media::transcribe;
 use crate::media::transcribe::{Segment, TranscribeError, Transcript};
-use crate::pipeline::{self, PipelineError, Settings, WorkerCommand};
+use crate::pipeline::{self, PipelineError, StageOptions, WorkerCommand};
 use crate::workflow::paths::PathMapping;
 
 /// What every job of a workflow is given.
@@ -26,7 +26,7 @@ use crate::workflow::paths::PathMapping;
 pub struct WorkflowInput {
     pub input: PathBuf,
     pub out_dir: PathBuf,
-    pub settings: Settings,
+    pub settings: StageOptions,
 }
 
 /// The jobs of one complete workflow.
@@ -71,7 +71,7 @@ fn cancel_flag(ctx: &JobContext) -> (Arc<AtomicBool>, tokio_util::sync::Cancella
 
 struct JobProgress<'a>(&'a JobContext);
 
-impl pipeline::Progress for JobProgress<'_> {
+impl pipeline::StageProgress for JobProgress<'_> {
     fn stage(&self, stage: &str, fraction: f32, message: &str) {
         self.0.progress(fraction, stage, message);
     }
@@ -632,7 +632,7 @@ mod tests {
         WorkflowInput {
             input: PathBuf::from(path),
             out_dir: PathBuf::from("/mnt/share/docs"),
-            settings: Settings::new(PathBuf::from("model.bin")),
+            settings: StageOptions::new(PathBuf::from("model.bin")),
         }
     }
 
@@ -729,7 +729,7 @@ mod tests {
             serving: Arc::new(RwLock::new(serving)),
         };
         let job = |input: &Path, out: &Path| {
-            let mut settings = Settings::new(secret.clone());
+            let mut settings = StageOptions::new(secret.clone());
             settings.summary_endpoint = Some(crate::document::summary::Endpoint {
                 base_url: "http://127.0.0.1:6379/".into(),
                 model: "m".into(),

@@ -62,6 +62,6 @@ pub fn worker_command() -> video2doc_core::pipeline::WorkerCommand {
 /// A progress sink that shows nothing.
 pub struct Quiet;
 
-impl video2doc_core::pipeline::Progress for Quiet {
+impl video2doc_core::pipeline::StageProgress for Quiet {
     fn stage(&self, _: &str, _: f32, _: &str) {}
 }

@@ -16,11 +16,12 @@
 //!   worker), transcription, slides, models.
 //!
 //! Cross-cutting: [`net`] (the one HTTP client), [`error_class`] (the error contract
-//! every face maps).
+//! every face maps), [`file_lock`] (turns across processes).
 
 pub mod app;
 pub mod document;
 pub mod error_class;
+pub mod file_lock;
 pub mod media;
 pub mod net;
 pub mod pipeline;

@@ -193,35 +193,22 @@ fn lock_stage(
     cancel: Option<&AtomicBool>,
 ) -> Result<StageLock, PipelineError> {
     let path = work.join(format!(".lock-{stage}"));
-    let werr = |source| PipelineError::Work {
-        path: path.clone(),
+    std::fs::create_dir_all(work).map_err(|source| PipelineError::Work {
+        path: work.to_path_buf(),
         source,
+    })?;
+    let waiting = || {
+        tracing::info!(work = %work.display(), stage, "another job works on this content; waiting for it");
     };
-    let file = std::fs::create_dir_all(work)
-        .and_then(|_| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-        })
-        .map_err(werr)?;
-    let mut waited = false;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(StageLock(file)),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                if !waited {
-                    tracing::info!(work = %work.display(), stage, "another job works on this content; waiting for it");
-                    waited = true;
-                }
-                if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
-                    return Err(PipelineError::Cancelled);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(werr(e)),
-        }
+    match crate::file_lock::lock_exclusive(
+        &path,
+        std::time::Duration::from_millis(100),
+        cancel,
+        waiting,
+    ) {
+        Ok(file) => Ok(StageLock(file)),
+        Err(crate::file_lock::LockError::Cancelled) => Err(PipelineError::Cancelled),
+        Err(crate::file_lock::LockError::Io(source)) => Err(PipelineError::Work { path, source }),
     }
 }
 

@@ -16,6 +16,14 @@ use slide_set::{
     check, check_looks, joined, screen_recording, transitions, variable_rate, with_camera, SCREEN,
 };
 
+/// Each slide's start, end and image time, for failure messages.
+fn timing(slides: &[SlideImage]) -> Vec<(u64, u64, u64)> {
+    slides
+        .iter()
+        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
+        .collect()
+}
+
 fn slides_of(video: &Path, work: &Path) -> Vec<SlideImage> {
     slides_as(video, work, Sensitivity::Slides)
 }
@@ -45,7 +53,7 @@ fn joined_parts_with_offsets_a_title_card_and_a_flick() {
         &[(0, 4.3), (1, 2.0), (5, 0.5), (2, 5.6), (3, 4.2)],
     );
     let slides = slides_of(&video, &dir.path().join("work"));
-    let times: Vec<(u64, u64)> = slides.iter().map(|s| (s.start_ms, s.end_ms)).collect();
+    let times = timing(&slides);
     assert_eq!(
         slides.len(),
         4,
@@ -59,10 +67,7 @@ fn transitions_are_one_change_and_images_show_the_settled_slide() {
     let dir = tempfile::tempdir().unwrap();
     let video = transitions(dir.path());
     let slides = slides_of(&video, &dir.path().join("work"));
-    let times: Vec<(u64, u64, u64)> = slides
-        .iter()
-        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
-        .collect();
+    let times = timing(&slides);
     assert_eq!(slides.len(), 5, "{times:?}");
     assert_eq!(check(&slides, &[0, 1, 2, 3, 4]), 5, "{times:?}");
 }
@@ -75,10 +80,7 @@ fn a_variable_frame_rate_recording_gives_the_same_slides() {
         &[(0, 4.3), (1, 2.0), (5, 0.5), (2, 5.6), (3, 4.2)],
     );
     let slides = slides_of(&video, &dir.path().join("work"));
-    let times: Vec<(u64, u64, u64)> = slides
-        .iter()
-        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
-        .collect();
+    let times = timing(&slides);
     assert_eq!(slides.len(), 4, "{times:?}");
     assert_eq!(check(&slides, &[0, 1, 2, 3]), 4, "{times:?}");
 }
@@ -97,18 +99,12 @@ fn camera_shots_are_not_slides_in_a_lecture_and_one_picture_each_when_mixed() {
     let dir = tempfile::tempdir().unwrap();
     let video = with_camera(dir.path());
     let lecture = slides_as(&video, &dir.path().join("slides"), Sensitivity::Slides);
-    let times: Vec<(u64, u64, u64)> = lecture
-        .iter()
-        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
-        .collect();
+    let times = timing(&lecture);
     assert!(starts_near(&lecture, &[0, 14_000, 26_000]), "{times:?}");
     assert_eq!(check(&lecture, &[0, 1, 2]), 3, "{times:?}");
 
     let mixed = slides_as(&video, &dir.path().join("mixed"), Sensitivity::Mixed);
-    let times: Vec<(u64, u64, u64)> = mixed
-        .iter()
-        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
-        .collect();
+    let times = timing(&mixed);
     assert!(
         starts_near(&mixed, &[0, 6_000, 14_000, 20_000, 26_000]),
         "{times:?}"
@@ -122,18 +118,12 @@ fn a_screen_recording_keeps_each_state_shown_a_second_or_more() {
     let dir = tempfile::tempdir().unwrap();
     let video = screen_recording(dir.path());
     let screen = slides_as(&video, &dir.path().join("screen"), Sensitivity::Screen);
-    let times: Vec<(u64, u64, u64)> = screen
-        .iter()
-        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
-        .collect();
+    let times = timing(&screen);
     assert_eq!(screen.len(), 4, "{times:?}");
     assert_eq!(check_looks(&screen, SCREEN, &[0, 1, 2, 3]), 4, "{times:?}");
     // As a lecture, the 1.5 s glance is a flick, not a slide.
     let lecture = slides_as(&video, &dir.path().join("slides"), Sensitivity::Slides);
-    let times: Vec<(u64, u64, u64)> = lecture
-        .iter()
-        .map(|s| (s.start_ms, s.end_ms, s.frame_ms))
-        .collect();
+    let times = timing(&lecture);
     assert_eq!(lecture.len(), 3, "{times:?}");
     assert_eq!(check_looks(&lecture, SCREEN, &[0, 2, 3]), 3, "{times:?}");
 }

@@ -197,19 +197,12 @@ impl Ledger {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
-        // A name of its own: two watchers (the old and the new one around a settings
-        // save) never share a temporary file.
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let tmp = path.with_extension(format!(
-            "json.{}-{}.part",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(self).expect("the ledger serializes"),
-        )?;
-        std::fs::rename(&tmp, path)
+        // Whole or not at all, through a temporary file of its own (two watchers, the
+        // old and the new around a settings save, never share one).
+        crate::app::private::write_private(
+            path,
+            &serde_json::to_vec(self).expect("the ledger serializes"),
+        )
     }
 
     /// The size and mtime `p` had when it was last seen (ingested, or skipped as a copy).

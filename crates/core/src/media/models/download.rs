@@ -385,26 +385,12 @@ fn lock(
     event: &mut impl FnMut(Event),
 ) -> Result<File, ModelError> {
     let path = dir.join(format!(".{name}.lock"));
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(write_err(&path))?;
-    let mut told = false;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                if !told {
-                    event(Event::WaitingForOther);
-                    told = true;
-                }
-                sleep_unless_cancelled(Duration::from_millis(250), cancel)?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(write_err(&path)(e)),
-        }
-    }
+    let waiting = || event(Event::WaitingForOther);
+    crate::file_lock::lock_exclusive(&path, Duration::from_millis(250), Some(cancel), waiting)
+        .map_err(|e| match e {
+            crate::file_lock::LockError::Cancelled => ModelError::Cancelled,
+            crate::file_lock::LockError::Io(e) => write_err(&path)(e),
+        })
 }
 
 #[cfg(test)]

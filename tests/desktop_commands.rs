@@ -189,9 +189,15 @@ impl App {
         let report = self.ok("import_paths", json!({ "paths": [video] }));
         assert_eq!(report["rejected"], json!([]), "{report}");
         let key = report["accepted"][0]["key"].as_str().unwrap().to_string();
+        // Once the slides are done too: until then the image step may still start (it
+        // runs beside the held transcription), and the item does not wait while it runs.
         let row = self.wait_until(&key, |r| {
             assert!(r["error"].is_null(), "{r}");
-            r["waiting_for"] == "a speech model"
+            let slides_done = r["stages"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["kind"] == "image" && s["state"] == "succeeded")
+            });
+            r["waiting_for"] == "a speech model" && slides_done
         });
         let audio = row["stages"]
             .as_array()

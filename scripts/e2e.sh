@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-cargo build --locked -q -p video2doc-desktop
+# The app binary as the workspace's test build makes it (same command and features as
+# scripts/test.sh's tests phase, so after it nothing is compiled again; `-p
+# video2doc-desktop` alone resolves features differently and rebuilt ~60 crates).
+cargo test --workspace --no-run --locked -q --features video2doc-queue/redis
 export VIDEO2DOC_APP="$CARGO_TARGET_DIR/debug/video2doc-desktop"
 export TAURI_DRIVER="$HOME/.cache/video2doc/tools/bin/tauri-driver"
 export E2E_OUT="${E2E_OUT:-$CARGO_TARGET_DIR/e2e-screenshots}"

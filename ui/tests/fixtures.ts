@@ -53,6 +53,7 @@ export function makeSettings(over: Partial<AppSettings> = {}): AppSettings {
     chinese_script: 'simplified',
     subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
     slide_sensitivity: 'slides',
+    slide_text: true,
     path_map: [],
     shared_roots: [],
     ...over,

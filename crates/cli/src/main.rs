@@ -216,9 +216,13 @@ enum ModelsAction {
     List,
     /// Download a model of the catalogue (resumes an interrupted download).
     Download { name: String },
-    /// Import a ggml file, or convert a faster-whisper (CTranslate2) model folder.
+    /// Import a ggml file, or convert a faster-whisper (CTranslate2) model folder; with
+    /// --text, a text model folder (a PP-OCR `*det*.onnx` and `*rec*.onnx`).
     Import {
         path: PathBuf,
+        /// The folder holds a text model (slide text) rather than a Whisper model.
+        #[arg(long)]
+        text: bool,
         /// The name to install it as (default: from the file or folder name).
         #[arg(long)]
         name: Option<String>,
@@ -596,6 +600,7 @@ fn models(
 ) -> anyhow::Result<ExitCode> {
     use video2doc_core::models::catalogue;
     use video2doc_core::models::download::Event;
+    use video2doc_core::models::text;
     match action {
         ModelsAction::List => {
             let list: Vec<Value> = entries
@@ -608,8 +613,21 @@ fn models(
                     })
                 })
                 .collect();
+            let text_dir = text::text_dir(dir);
+            let installed_text = text::installed(&text_dir);
+            let text_list: Vec<Value> = text::text_catalogue()
+                .iter()
+                .map(|e| {
+                    let paths = e.paths(&text_dir);
+                    json!({
+                        "name": e.name, "size_mib": e.size_bytes() >> 20, "reads": e.reads,
+                        "installed": installed_text.as_ref() == Some(&paths),
+                        "path": text_dir,
+                    })
+                })
+                .collect();
             if out.json {
-                println!("{}", json!({ "models": list }));
+                println!("{}", json!({ "models": list, "text_models": text_list }));
             } else {
                 for m in list {
                     println!(
@@ -628,7 +646,43 @@ fn models(
                         }
                     );
                 }
+                for m in text_list {
+                    println!(
+                        "{:<22} {:>6} MiB  slide text, {}{}",
+                        m["name"].as_str().unwrap_or_default(),
+                        m["size_mib"],
+                        m["reads"].as_str().unwrap_or_default(),
+                        if m["installed"] == true {
+                            "  (installed)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             }
+        }
+        ModelsAction::Download { name } if text::find_text_model(name).is_some() => {
+            let entry = text::find_text_model(name).expect("checked");
+            let http = video2doc_core::net::Http::from_environment();
+            let mut last = 0u64;
+            let json = out.json;
+            let paths = text::download_text_model(
+                &http,
+                &entry,
+                &text::text_dir(dir),
+                &std::sync::atomic::AtomicBool::new(false),
+                |event| match event {
+                    Event::Progress { done, total } if !json && done >= last + (4 << 20) => {
+                        last = done;
+                        eprintln!("{name}: {} of {} MiB", done >> 20, total.unwrap_or(0) >> 20);
+                    }
+                    Event::Retrying { reason, .. } if !json => {
+                        eprintln!("{name}: {reason}; resuming")
+                    }
+                    _ => {}
+                },
+            )?;
+            out.value(&json!({ "detection": paths.det, "recognition": paths.rec }));
         }
         ModelsAction::Download { name } => {
             let entry = catalogue::find_in(entries, name)
@@ -661,9 +715,16 @@ fn models(
             out.value(&json!({ "path": path }));
         }
         ModelsAction::Import {
+            path, text: true, ..
+        } => {
+            let paths = text::import_text_model(path, &text::text_dir(dir))?;
+            out.value(&json!({ "detection": paths.det, "recognition": paths.rec }));
+        }
+        ModelsAction::Import {
             path,
             name,
             weights,
+            text: false,
         } => {
             let weights: video2doc_core::models::WeightType =
                 weights.parse().map_err(|e: String| anyhow::anyhow!(e))?;

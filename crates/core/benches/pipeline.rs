@@ -14,7 +14,13 @@
 //! - `slide_image_accuracy`: over the generated slide set (joined parts with offsets,
 //!   transitions, variable frame rate, camera shots, a screen recording), the slides
 //!   found whose image shows their own slide and no other, over the slides there are
-//!   (or were found, when more; target 1.0).
+//!   (or were found, when more; target 1.0);
+//! - `ocr_ms_per_slide`: reading one generated 1280x720 slide (the testkit's eight:
+//!   English, code, Chinese, mixed, small print, light and dark) with the PP-OCRv4 test
+//!   models on one thread, as the pipeline reads them beside transcription (median);
+//!   `ocr_cer` the character error rate of their bodies, `ocr_titles` the share of
+//!   titles read exactly. The pipeline above reads its slides' text too (`overlap`
+//!   includes it).
 //!
 //! `cargo bench -p video2doc-core --bench pipeline` (`V2D_BENCH_MINUTES` shortens it).
 
@@ -25,6 +31,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
+use video2doc_core::media::ocr::{OcrModels, Reader};
 use video2doc_core::media::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
 use video2doc_core::pipeline::{self, StageOptions, WorkerCommand};
 
@@ -207,6 +214,35 @@ fn slide_image_accuracy(dir: &Path) -> f64 {
     right as f64 / total as f64
 }
 
+/// (median ms per slide, body CER, share of exact titles) over the testkit's slides.
+fn ocr_bench(dir: &Path, models: &OcrModels) -> (f64, f64, f64) {
+    use video2doc_testkit::slides::{cer, slide_png, slide_set};
+    let reader = Reader::load(&models.det, &models.rec, 1).unwrap();
+    let stop = AtomicBool::new(false);
+    let (mut ms, mut errors, mut chars, mut titles) = (Vec::new(), 0.0, 0usize, 0usize);
+    let set = slide_set();
+    for slide in &set {
+        let png = slide_png(dir, slide);
+        let img = image::open(&png).unwrap().to_rgb8();
+        reader.read(&img, slide.name, &stop).unwrap();
+        let t = Instant::now();
+        let read = reader.read(&img, slide.name, &stop).unwrap();
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        titles += usize::from(read.title.as_deref().map(squeeze) == Some(squeeze(slide.title)));
+        let want = slide.body.join("\n");
+        let n = squeeze(&want).chars().count();
+        errors += cer(&read.body(), &want) * n as f64;
+        chars += n;
+    }
+    ms.sort_by(f64::total_cmp);
+    (
+        ms[ms.len() / 2],
+        errors / chars as f64,
+        titles as f64 / set.len() as f64,
+    )
+}
+
 fn main() {
     let minutes: u64 = std::env::var("V2D_BENCH_MINUTES")
         .ok()
@@ -221,6 +257,9 @@ fn main() {
     let mut settings = StageOptions::new(model.clone());
     settings.transcribe.language = Some("en".into());
     settings.transcribe.threads = THREADS;
+    let (det, rec) = video2doc_testkit::slides::ocr_models();
+    let ocr_models = OcrModels { det, rec };
+    settings.ocr = Some(ocr_models.clone());
     let t = Instant::now();
     let input = lecture(dir.path(), minutes);
     println!(
@@ -355,6 +394,10 @@ fn main() {
     std::fs::create_dir_all(&slides_dir).unwrap();
     let accuracy = slide_image_accuracy(&slides_dir);
     println!("slide set: image accuracy {accuracy:.3}");
+    let ocr_dir = dir.path().join("ocr");
+    std::fs::create_dir_all(&ocr_dir).unwrap();
+    let (ocr_ms, ocr_cer, ocr_titles) = ocr_bench(&ocr_dir, &ocr_models);
+    println!("slide text: {ocr_ms:.0} ms a slide (one thread), body CER {ocr_cer:.4}, titles {ocr_titles:.3}");
     let rss = peak_rss_mb();
     println!(
         "{}",
@@ -362,6 +405,9 @@ fn main() {
             "transcribe_overhead": (overhead * 1000.0).round() / 1000.0,
             "quiet_cost": (quiet_cost * 1000.0).round() / 1000.0,
             "slide_image_accuracy": (accuracy * 1000.0).round() / 1000.0,
+            "ocr_ms_per_slide": ocr_ms.round(),
+            "ocr_cer": (ocr_cer * 10000.0).round() / 10000.0,
+            "ocr_titles": (ocr_titles * 1000.0).round() / 1000.0,
             "frames_per_s": frames_per_s.round(),
             "rtf": (rtf * 1000.0).round() / 1000.0,
             "overlap": (overlap * 1000.0).round() / 1000.0,

@@ -13,7 +13,7 @@
 //!   cached by the settings they were made with.
 //! - [`document`]: what comes out: the document model, the summary, the exporters.
 //! - [`media`]: what goes in: probing, the processes (ffmpeg, the transcription
-//!   worker), transcription, slides, models.
+//!   worker), transcription, slides and their text (OCR), models.
 //!
 //! Cross-cutting: [`net`] (the one HTTP client), [`error_class`] (the error contract
 //! every face maps), [`file_lock`] (turns across processes).

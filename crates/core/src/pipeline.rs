@@ -19,8 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::document::export::{self, safe_stem, DocFolder, ExportError, Format};
 use crate::document::summary::{self, Endpoint};
-use crate::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
+use crate::document::{Document, Section, ShownSlide, Summary, DOCUMENT_SCHEMA};
 use crate::media::chunks::{ChunkPlan, ChunkedRun};
+use crate::media::ocr::{self, OcrModels, SlideText};
 use crate::media::probe::{self, MediaInfo, ProbeError};
 use crate::media::process::{self, ProcessError};
 use crate::media::slides::SlideDetector;
@@ -41,6 +42,10 @@ pub struct StageOptions {
     /// How subtitles (SRT, VTT) are cut into cues.
     #[serde(default)]
     pub subtitles: crate::document::export::SubtitleStyle,
+    /// The text models that read what is written on the slides; none: slides are
+    /// pictures only.
+    #[serde(default)]
+    pub ocr: Option<OcrModels>,
 }
 
 impl StageOptions {
@@ -68,6 +73,7 @@ impl StageOptions {
             slide_sensitivity: Default::default(),
             summary_endpoint: None,
             subtitles: Default::default(),
+            ocr: None,
         }
     }
 }
@@ -464,6 +470,14 @@ pub struct SlideImage {
     pub frame_ms: u64,
     pub image: PathBuf,
     pub thumbnail: PathBuf,
+    /// What is written on it, when read (kept beside the image, not in slides.json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<SlideText>,
+}
+
+/// Where a slide image's reading is kept: `slide-001.text.json` beside `slide-001.jpg`.
+pub fn slide_text_path(image: &Path) -> PathBuf {
+    image.with_extension("text.json")
 }
 
 /// Stage 4: the slides, with full-resolution keyframes and thumbnails.
@@ -485,8 +499,9 @@ pub fn slides_stage(
     ));
     let _lock = lock_stage(work, "slides", Some(cancel))?;
     let path = work.join("slides.json");
-    if let Some(s) = load::<Vec<SlideImage>>(&path, &key) {
+    if let Some(mut s) = load::<Vec<SlideImage>>(&path, &key) {
         if s.iter().all(|s| s.image.is_file()) {
+            read_slides(&mut s, settings, cancel, progress)?;
             return Ok(s);
         }
     }
@@ -514,7 +529,7 @@ pub fn slides_stage(
         path: dir.clone(),
         source,
     })?;
-    let mut out = Vec::new();
+    let mut out: Vec<SlideImage> = Vec::new();
     for (i, s) in found.iter().enumerate() {
         let image = dir.join(format!("slide-{:03}.jpg", i + 1));
         let thumbnail = dir.join(format!("slide-{:03}-thumb.jpg", i + 1));
@@ -536,6 +551,7 @@ pub fn slides_stage(
             frame_ms: s.frame_ms,
             image,
             thumbnail,
+            text: None,
         });
         progress.stage(
             "slides",
@@ -544,7 +560,82 @@ pub fn slides_stage(
         );
     }
     store(&path, &key, &out)?;
+    read_slides(&mut out, settings, cancel, progress)?;
     Ok(out)
+}
+
+/// Threads a slide reading uses: one, so that reading runs beside transcription (which
+/// has the others) instead of slowing it.
+const OCR_THREADS: usize = 1;
+
+/// Reads what is written on each slide (when text models are set), each reading kept
+/// beside its image and reused while the image and the models are the same. A slide
+/// that cannot be read (or models that cannot be loaded) leaves the slides as pictures,
+/// with a warning: the document does not fail for its slide text.
+fn read_slides(
+    slides: &mut [SlideImage],
+    settings: &StageOptions,
+    cancel: &AtomicBool,
+    progress: &dyn StageProgress,
+) -> Result<(), PipelineError> {
+    let Some(models) = &settings.ocr else {
+        return Ok(());
+    };
+    let models_key = models.identity();
+    let mut reader: Option<Option<ocr::Reader>> = None;
+    let n = slides.len();
+    for (i, slide) in slides.iter_mut().enumerate() {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(PipelineError::Cancelled);
+        }
+        let Ok(bytes) = std::fs::read(&slide.image) else {
+            continue;
+        };
+        let key = key_of(&(
+            format!("{:x}", Sha256::digest(&bytes)),
+            &models_key,
+            "slide-text-1",
+        ));
+        let path = slide_text_path(&slide.image);
+        if let Some(t) = load::<SlideText>(&path, &key) {
+            slide.text = Some(t);
+            continue;
+        }
+        let reader = reader.get_or_insert_with(|| {
+            ocr::Reader::load(&models.det, &models.rec, OCR_THREADS)
+                .map_err(|e| tracing::warn!(error = %e, "slide text is not read"))
+                .ok()
+        });
+        let Some(reader) = reader.as_ref() else {
+            return Ok(());
+        };
+        progress.stage("slides", i as f32 / n as f32, "reading slide text");
+        let img = match image::load_from_memory(&bytes) {
+            Ok(img) => img.to_rgb8(),
+            Err(e) => {
+                tracing::warn!(image = %slide.image.display(), error = %e, "slide image not read");
+                continue;
+            }
+        };
+        let name = slide.image.display().to_string();
+        // A panic in the runtime (a model it cannot run) costs this slide's text only.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            reader.read(&img, &name, cancel)
+        }));
+        match read {
+            Ok(Ok(t)) => {
+                store(&path, &key, &t)?;
+                slide.text = Some(t);
+            }
+            Ok(Err(ocr::OcrError::Cancelled)) => return Err(PipelineError::Cancelled),
+            Ok(Err(e)) => tracing::warn!(error = %e, "slide text not read"),
+            Err(_) => tracing::warn!(image = %name, "the text model failed on this slide"),
+        }
+    }
+    if n > 0 {
+        progress.stage("slides", 1.0, "slide text read");
+    }
+    Ok(())
 }
 
 /// Stage 5: the summary.
@@ -612,7 +703,14 @@ pub fn export_stage(
                 .copy_in(&s.thumbnail, &thumb)
                 .map_err(ExportError::from)?;
             names.extend([name.into_owned(), thumb.into_owned()]);
-            placed.push((s.start_ms, s.end_ms, Some(img), Some(th)));
+            placed.push(ShownSlide {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                image: Some(img),
+                thumbnail: Some(th),
+                title: s.text.as_ref().and_then(|t| t.title.clone()),
+                slide_text: s.text.as_ref().map(SlideText::body),
+            });
         }
         // Slides of an earlier, longer run of this input are not this run's.
         slide_dir

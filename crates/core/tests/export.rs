@@ -66,6 +66,8 @@ fn document(dir: &Path) -> Document {
                 end_ms: 5_000,
                 image: Some(img),
                 thumbnail: None,
+                title: None,
+                slide_text: None,
                 text: "Welcome to the lecture on photosynthesis. 光合作用把光能转化为化学能。"
                     .into(),
             },
@@ -75,6 +77,8 @@ fn document(dir: &Path) -> Document {
                 end_ms: 9_000,
                 image: None,
                 thumbnail: None,
+                title: None,
+                slide_text: None,
                 text: "Plants release oxygen <and> water.".into(),
             },
         ],

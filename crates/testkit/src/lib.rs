@@ -1,10 +1,11 @@
 //! What the tests and benches of every crate share (dev-only, never shipped): the real
-//! Whisper test models that scripts/fetch-test-model.sh makes, speech spoken by
-//! espeak-ng or recorded Mandarin syllables, narrated videos made with ffmpeg, and a
-//! real `redis-server` ([`redis_server`]). A missing tool or model fails loudly, naming
+//! Whisper and text test models that scripts/fetch-test-model.sh makes, speech spoken by
+//! espeak-ng or recorded Mandarin syllables, narrated videos and slides made with ffmpeg
+//! ([`slides`]), and a real `redis-server` ([`redis_server`]). A missing tool or model fails loudly, naming
 //! the script that provides it: tests never skip silently.
 
 pub mod redis_server;
+pub mod slides;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

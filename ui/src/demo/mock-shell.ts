@@ -74,16 +74,18 @@ let settings: AppSettings = {
   chinese_script: 'simplified',
   subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
   slide_sensitivity: 'slides',
+  slide_text: true,
   path_map: [],
   shared_roots: [],
 };
 const models: ModelRow[] = [
-  { name: 'tiny', size_bytes: 77_691_713, multilingual: true, present: true, path: '/models/ggml-tiny.bin', downloading: null },
-  { name: 'base', size_bytes: 147_951_465, multilingual: true, present: true, path: '/models/ggml-base.bin', downloading: null },
-  { name: 'small', size_bytes: 487_601_967, multilingual: true, present: false, path: '/models/ggml-small.bin', downloading: null },
-  { name: 'medium', size_bytes: 1_533_763_059, multilingual: true, present: false, path: '/models/ggml-medium.bin', downloading: null },
-  { name: 'base.en', size_bytes: 147_964_211, multilingual: false, present: false, path: '/models/ggml-base.en.bin', downloading: null },
-  { name: 'small-q5_1', size_bytes: 190_085_487, multilingual: true, present: false, path: '/models/ggml-small-q5_1.bin', downloading: null },
+  { name: 'tiny', kind: 'whisper', size_bytes: 77_691_713, multilingual: true, present: true, path: '/models/ggml-tiny.bin', downloading: null },
+  { name: 'base', kind: 'whisper', size_bytes: 147_951_465, multilingual: true, present: true, path: '/models/ggml-base.bin', downloading: null },
+  { name: 'small', kind: 'whisper', size_bytes: 487_601_967, multilingual: true, present: false, path: '/models/ggml-small.bin', downloading: null },
+  { name: 'medium', kind: 'whisper', size_bytes: 1_533_763_059, multilingual: true, present: false, path: '/models/ggml-medium.bin', downloading: null },
+  { name: 'base.en', kind: 'whisper', size_bytes: 147_964_211, multilingual: false, present: false, path: '/models/ggml-base.en.bin', downloading: null },
+  { name: 'small-q5_1', kind: 'whisper', size_bytes: 190_085_487, multilingual: true, present: false, path: '/models/ggml-small-q5_1.bin', downloading: null },
+  { name: 'ppocr-v4-mobile', kind: 'text', size_bytes: 16_357_000, multilingual: true, present: false, path: '/models/ppocr-v4-mobile', downloading: null },
 ];
 // ?firstrun: no model installed yet; the pending videos wait for one (the first-run guide).
 if (params.has('firstrun')) {
@@ -100,6 +102,13 @@ const modelPresent = () => models.some((m) => m.present && m.name === settings.m
 const slide = (n: number) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180"><rect width="320" height="180" fill="#234"/><text x="20" y="100" font-size="28" fill="#fff">Slide ${n}</text></svg>`)}`;
 
+// The words read on the first slides (one English, one Chinese, one with a title alone); the rest have none.
+const slideWords: { title?: string; text?: string }[] = [
+  { title: 'Quarterly review: what changed since the spring release', text: 'Revenue up 12% on last year\nTwo new regions: Nordics and Japan\nSupport tickets down by a third\nHiring plan for the second half' },
+  { title: '第二部分：系统架构', text: '任务队列与工作进程\n语音识别（Whisper）\n幻灯片文字识别（OCR）' },
+  { title: 'Questions?' },
+];
+
 function detail(key: string): ItemDetail {
   const row = rows.get(key);
   if (!row) throw { code: 'not_found', message: `No item ${key}.`, detail: null };
@@ -112,7 +121,7 @@ function detail(key: string): ItemDetail {
     output_dir: row.state === 'succeeded' ? `/home/me/Documents/Video2Doc/${row.title}` : null,
     outputs: row.state === 'succeeded' ? settings.formats.map((format) => ({ path: `/home/me/Documents/Video2Doc/${row.title}/${row.title}.${format}`, format, bytes: 12_345 * (format.length + 3) })) : [],
     transcript: Array.from({ length: lines }, (_, i) => ({ start_ms: i * 4200, end_ms: i * 4200 + 4000, text: `Sentence number ${i + 1} of the talk, spoken clearly.` })),
-    slides: Array.from({ length: Math.round(row.progress * 8) }, (_, i) => ({ index: i, start_ms: i * 30_000, thumbnail: slide(i + 1), image: `/tmp/slide-${i}.png` })),
+    slides: Array.from({ length: Math.round(row.progress * 8) }, (_, i) => ({ index: i, start_ms: i * 30_000, thumbnail: slide(i + 1), image: `/tmp/slide-${i}.png`, ...slideWords[i] })),
     preview_html: row.state === 'succeeded' ? 'data:text/html,<h1>Preview</h1><p>The document.</p>' : null,
   };
 }

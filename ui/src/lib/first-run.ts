@@ -8,7 +8,7 @@ import { get, writable, type Readable } from 'svelte/store';
 import { call } from './api';
 import { loadSettings, saveSettings, settings } from './app-state';
 import { toCommandError } from './command-error';
-import { cancelDownload, downloadModel, importModelFrom } from './models';
+import { cancelDownload, downloadModel, importModelFrom, isSpeechModel } from './models';
 import { pushToast, toastError } from './toasts';
 import type { AppSettings, CommandError, Languages, ModelRow } from './types';
 
@@ -209,6 +209,12 @@ export function createGuide(deps: GuideDeps): Guide {
     send({ type: 'import', kind });
     try {
       const row = await deps.importModel(path);
+      if (!isSpeechModel(row)) {
+        // A text model folder: installed, but it does not transcribe; the speech model is still to get.
+        send({ type: 'importEnded', model: null });
+        deps.onInstalled?.(row, 'imported');
+        return;
+      }
       await deps.choose(row, languagesOf(s));
       send({ type: 'importEnded', model: row });
       deps.onInstalled?.(row, 'imported');

@@ -1,4 +1,5 @@
-// Speech models: the catalogue, downloads with progress ('model-progress'), imports.
+// Models: the catalogue (Whisper speech models and the text model that reads slides),
+// downloads with progress ('model-progress'), imports.
 import { writable } from 'svelte/store';
 import { call } from './api';
 import type { ModelRow } from './types';
@@ -11,6 +12,16 @@ export interface DownloadProgress {
 export const models = writable<ModelRow[]>([]);
 /** Downloads in progress by model name. */
 export const downloads = writable<Record<string, DownloadProgress>>({});
+
+/** A Whisper model, one the settings can name for transcription (a row without a kind is one). */
+export function isSpeechModel(m: Pick<ModelRow, 'kind'>): boolean {
+  return m.kind !== 'text';
+}
+
+/** The rows in their groups, each in the catalogue's order: speech models, then the text model(s). */
+export function groupModels(rows: readonly ModelRow[]): { speech: ModelRow[]; text: ModelRow[] } {
+  return { speech: rows.filter(isSpeechModel), text: rows.filter((m) => !isSpeechModel(m)) };
+}
 
 export function progressFraction(p: DownloadProgress | null | undefined): number {
   if (!p || !(p.total > 0)) return 0;
@@ -61,7 +72,7 @@ export async function cancelDownload(name: string): Promise<void> {
   forget(name);
 }
 
-/** Imports a ggml file, or converts a faster-whisper model folder. */
+/** Imports a ggml file or a text model folder, or converts a faster-whisper model folder. */
 export async function importModelFrom(path: string): Promise<ModelRow> {
   const row = await call('import_model', { path });
   replaceRow(row);
@@ -71,5 +82,11 @@ export async function importModelFrom(path: string): Promise<ModelRow> {
 /** Returns null when the picker was dismissed. */
 export async function importModelFile(): Promise<ModelRow | null> {
   const path = await call('pick_model_file');
+  return path ? importModelFrom(path) : null;
+}
+
+/** A folder holding a text model (a `*det*.onnx` and a `*rec*.onnx`); null when the picker was dismissed. */
+export async function importTextModelFolder(): Promise<ModelRow | null> {
+  const path = await call('pick_folder');
   return path ? importModelFrom(path) : null;
 }

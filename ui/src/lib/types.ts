@@ -85,6 +85,8 @@ export interface SlideThumb {
   start_ms: number | null; // null while the slides are still being saved
   thumbnail: string; // a file path; show it with convertFileSrc
   image: string;
+  title?: string; // the slide's title as written on it; absent until read, or when it has none
+  text?: string; // the rest of the slide's text, lines separated by "\n"; absent likewise
 }
 
 export interface ItemDetail {
@@ -246,10 +248,15 @@ export interface AppSettings {
   chinese_script: ChineseScript;
   subtitles: SubtitleStyle;
   slide_sensitivity: SlideSensitivity;
+  slide_text: boolean; // read the titles and words on slides (needs the text model)
 }
+
+/** What a model does: Whisper transcribes speech; the text model reads the words on slides. */
+export type ModelKind = 'whisper' | 'text';
 
 export interface ModelRow {
   name: string;
+  kind: ModelKind;
   size_bytes: number;
   multilingual: boolean;
   present: boolean;
@@ -315,7 +322,7 @@ export interface Commands {
   recommended_model: [{ languages: Languages }, ModelRow]; // the first-run guide's recommendation
   download_model: [{ name: string }, ModelRow]; // resolves when done; progress via 'model-progress'
   cancel_download: [{ name: string }, null];
-  import_model: [{ path: string }, ModelRow]; // a ggml file, or a faster-whisper folder (converted)
+  import_model: [{ path: string }, ModelRow]; // a ggml file, a faster-whisper folder (converted), or a text model folder (*det*.onnx and *rec*.onnx)
   open_path: [{ path: string }, null]; // with the OS default app
   reveal_path: [{ path: string }, null]; // in the file manager
   queue_connection: [Record<string, never>, QueueConnection];

@@ -15,6 +15,7 @@ use video2doc_queue::{
 
 use crate::app::{Core, CoreError};
 use crate::document::export::Format;
+use crate::media::ocr::SlideText;
 use crate::pipeline::{self, Outputs, SlideImage};
 use crate::workflow::WorkflowInput;
 
@@ -137,6 +138,11 @@ pub struct SlideThumb {
     pub start_ms: Option<u64>,
     pub thumbnail: PathBuf,
     pub image: PathBuf,
+    /// The slide's title and the rest of its text, once read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Everything the detail view shows about one item.
@@ -532,11 +538,17 @@ fn slides_of(work: &Path) -> Vec<SlideThumb> {
         return s
             .into_iter()
             .enumerate()
-            .map(|(i, s)| SlideThumb {
-                index: i + 1,
-                start_ms: Some(s.start_ms),
-                thumbnail: s.thumbnail,
-                image: s.image,
+            .map(|(i, s)| {
+                let read =
+                    pipeline::stored_value::<SlideText>(&pipeline::slide_text_path(&s.image));
+                SlideThumb {
+                    index: i + 1,
+                    start_ms: Some(s.start_ms),
+                    title: read.as_ref().and_then(|t| t.title.clone()),
+                    text: read.as_ref().map(SlideText::body).filter(|t| !t.is_empty()),
+                    thumbnail: s.thumbnail,
+                    image: s.image,
+                }
             })
             .collect();
     }
@@ -547,6 +559,8 @@ fn slides_of(work: &Path) -> Vec<SlideThumb> {
             start_ms: None,
             thumbnail,
             image,
+            title: None,
+            text: None,
         })
         .collect()
 }

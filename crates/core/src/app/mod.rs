@@ -541,6 +541,12 @@ impl Core {
         p.subtitles = s.subtitles;
         p.slide_sensitivity = s.slide_sensitivity;
         p.transcribe.chinese_script = s.chinese_script;
+        // The machine that runs the slides job reads them with its own text model.
+        if s.slide_text {
+            p.ocr = crate::media::models::text::installed(&crate::media::models::text::text_dir(
+                &self.dirs.models(),
+            ));
+        }
         p
     }
 

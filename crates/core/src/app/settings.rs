@@ -67,6 +67,8 @@ pub struct AppSettings {
     /// What kind of video, for slide detection: slides, slides with camera shots, or
     /// screen recordings.
     pub slide_sensitivity: crate::media::slides::Sensitivity,
+    /// Read what is written on the slides (titles, text) when a text model is installed.
+    pub slide_text: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +121,7 @@ impl Default for AppSettings {
             chinese_script: Default::default(),
             subtitles: Default::default(),
             slide_sensitivity: Default::default(),
+            slide_text: true,
         }
     }
 }

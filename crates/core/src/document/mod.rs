@@ -48,7 +48,39 @@ pub struct Section {
     /// The slide's full-resolution image, if the video had frames.
     pub image: Option<PathBuf>,
     pub thumbnail: Option<PathBuf>,
+    /// The slide's title as written on it (its largest text at the top, else its first
+    /// line), when its text was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The rest of the slide's text, one line per line, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slide_text: Option<String>,
+    /// What was said.
     pub text: String,
+}
+
+impl Section {
+    /// The section's heading: the slide's title, else "Slide 3" (or "Part 1" for a
+    /// recording without pictures).
+    pub fn heading(&self) -> String {
+        match &self.title {
+            Some(t) if !t.trim().is_empty() => t.trim().to_string(),
+            _ if self.image.is_some() => format!("Slide {}", self.index),
+            _ => format!("Part {}", self.index),
+        }
+    }
+}
+
+/// A slide as the document places it: when it was shown, its images (in the document's
+/// folder) and what is written on it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShownSlide {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub image: Option<PathBuf>,
+    pub thumbnail: Option<PathBuf>,
+    pub title: Option<String>,
+    pub slide_text: Option<String>,
 }
 
 /// `h:mm:ss` or `m:ss`.
@@ -66,7 +98,7 @@ impl Document {
     /// Sections from slides and segments: each segment goes to the slide on screen at
     /// its middle; without slides, one section holds everything.
     pub fn sections_from(
-        slides: &[(u64, u64, Option<PathBuf>, Option<PathBuf>)],
+        slides: &[ShownSlide],
         segments: &[Segment],
         duration_ms: u64,
     ) -> Vec<Section> {
@@ -80,18 +112,22 @@ impl Document {
                 end_ms: duration_ms,
                 image: None,
                 thumbnail: None,
+                title: None,
+                slide_text: None,
                 text: join_text(segments.iter()),
             }];
         }
         let mut out: Vec<Section> = slides
             .iter()
             .enumerate()
-            .map(|(i, (a, b, img, thumb))| Section {
+            .map(|(i, s)| Section {
                 index: i + 1,
-                start_ms: *a,
-                end_ms: *b,
-                image: img.clone(),
-                thumbnail: thumb.clone(),
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                image: s.image.clone(),
+                thumbnail: s.thumbnail.clone(),
+                title: s.title.clone(),
+                slide_text: s.slide_text.clone().filter(|t| !t.trim().is_empty()),
                 text: String::new(),
             })
             .collect();

@@ -6,6 +6,7 @@
 
 pub mod chunks;
 pub mod models;
+pub mod ocr;
 pub mod probe;
 pub mod process;
 pub mod repeats;

@@ -200,6 +200,10 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     }
     let mut settings = w.settings;
     settings.transcribe.model = place.model(&settings.transcribe.model);
+    // Slide text is read with this machine's own text model, never files a job names.
+    settings.ocr = settings.ocr.and_then(|_| {
+        crate::media::models::text::installed(&crate::media::models::text::text_dir(&place.models))
+    });
     // The summary endpoint (and its key) is this machine's own: jobs never carry one.
     settings.summary_endpoint = serving.summary_endpoint;
     Ok(WorkflowInput {

@@ -68,9 +68,8 @@ pub fn markdown(doc: &Document, out_dir: &Path) -> String {
     }
     for sec in &doc.sections {
         s.push_str(&format!(
-            "## {} {} ({}–{})\n\n",
-            if sec.image.is_some() { "Slide" } else { "Part" },
-            sec.index,
+            "## {} ({}–{})\n\n",
+            md_escape(&sec.heading()),
             clock(sec.start_ms),
             clock(sec.end_ms)
         ));
@@ -80,6 +79,13 @@ pub fn markdown(doc: &Document, out_dir: &Path) -> String {
                 sec.index,
                 link(img, out_dir)
             ));
+        }
+        // What the slide says, quoted: it is the slide's, not the speaker's.
+        if let Some(t) = &sec.slide_text {
+            for line in t.lines().filter(|l| !l.trim().is_empty()) {
+                s.push_str(&format!("> {}  \n", md_escape(line.trim())));
+            }
+            s.push('\n');
         }
         if !sec.text.is_empty() {
             s.push_str(&format!("{}\n\n", md_escape(&sec.text)));
@@ -122,7 +128,9 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Noto S
 img{max-width:100%;height:auto;border:1px solid #8884;border-radius:6px}\
 .time{font-variant-numeric:tabular-nums;color:#888;font-size:.85em;margin-right:.5em}\
 section{margin:2rem 0}dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
-.note{border-left:3px solid #c90;padding-left:.8rem}";
+.note{border-left:3px solid #c90;padding-left:.8rem}\
+.slide-text{margin:.8rem 0;padding:.4rem .9rem;border-left:3px solid #8888;color:#555;font-size:.92em}\
+@media (prefers-color-scheme:dark){.slide-text{color:#aaa}}";
 
 pub fn html(doc: &Document) -> String {
     let lang = doc.language.as_deref().unwrap_or("en");
@@ -162,17 +170,27 @@ pub fn html(doc: &Document) -> String {
     }
     for sec in &doc.sections {
         s.push_str(&format!(
-            "<section id=\"s{}\"><h2><span class=\"time\">{}–{}</span>{} {}</h2>\n",
+            "<section id=\"s{}\"><h2><span class=\"time\">{}–{}</span>{}</h2>\n",
             sec.index,
             clock(sec.start_ms),
             clock(sec.end_ms),
-            if sec.image.is_some() { "Slide" } else { "Part" },
-            sec.index
+            esc(&sec.heading())
         ));
         if let Some(uri) = sec.image.as_deref().and_then(data_uri) {
             s.push_str(&format!(
-                "<img src=\"{uri}\" alt=\"Slide {}\">\n",
-                sec.index
+                "<img src=\"{uri}\" alt=\"{}\">\n",
+                esc(&sec.heading())
+            ));
+        }
+        if let Some(t) = &sec.slide_text {
+            let lines: Vec<String> = t
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| esc(l.trim()))
+                .collect();
+            s.push_str(&format!(
+                "<blockquote class=\"slide-text\">{}</blockquote>\n",
+                lines.join("<br>")
             ));
         }
         if !sec.text.is_empty() {

@@ -275,11 +275,10 @@ pub fn pdf(doc: &Document) -> Result<Vec<u8>, PdfError> {
         }
     }
     for sec in &doc.sections {
-        let kind = if sec.image.is_some() { "Slide" } else { "Part" };
         w.paragraph(
             &format!(
-                "{kind} {} ({}–{})",
-                sec.index,
+                "{} ({}–{})",
+                sec.heading(),
                 clock(sec.start_ms),
                 clock(sec.end_ms)
             ),
@@ -287,6 +286,11 @@ pub fn pdf(doc: &Document) -> Result<Vec<u8>, PdfError> {
         );
         if let Some(img) = &sec.image {
             w.image(img);
+        }
+        if let Some(t) = &sec.slide_text {
+            for line in t.lines().filter(|l| !l.trim().is_empty()) {
+                w.paragraph(line.trim(), 10.0);
+            }
         }
         if !sec.text.is_empty() {
             w.paragraph(&sec.text, 11.0);

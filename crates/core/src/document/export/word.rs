@@ -79,11 +79,10 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
         }
     }
     for sec in &doc.sections {
-        let kind = if sec.image.is_some() { "Slide" } else { "Part" };
         d = d.add_paragraph(heading(
             &format!(
-                "{kind} {} ({}–{})",
-                sec.index,
+                "{} ({}–{})",
+                sec.heading(),
                 clock(sec.start_ms),
                 clock(sec.end_ms)
             ),
@@ -91,6 +90,20 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
         ));
         if let Some(pic) = sec.image.as_deref().and_then(picture) {
             d = d.add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
+        }
+        // What the slide says, in grey italics: the slide's words, not the speaker's.
+        if let Some(t) = &sec.slide_text {
+            for line in t.lines().filter(|l| !l.trim().is_empty()) {
+                d = d.add_paragraph(
+                    Paragraph::new().add_run(
+                        Run::new()
+                            .add_text(xml_text(line.trim()))
+                            .italic()
+                            .color("666666")
+                            .fonts(fonts.clone()),
+                    ),
+                );
+            }
         }
         if !sec.text.is_empty() {
             d = d.add_paragraph(

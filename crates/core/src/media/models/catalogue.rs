@@ -272,6 +272,8 @@ pub enum ModelError {
     },
     #[error("{path} is not a ggml Whisper model: {reason}")]
     NotGgml { path: PathBuf, reason: String },
+    #[error("{path} is not a text model Video2Doc can use: {reason}")]
+    NotTextModel { path: PathBuf, reason: String },
     #[error("could not write {path}: {source}")]
     Write {
         path: PathBuf,

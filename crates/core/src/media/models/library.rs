@@ -1,6 +1,7 @@
 //! The models installed in the data folder, as the window manages them: the catalogue
-//! with what is present, downloads that can be followed and cancelled (one at a time
-//! per model), and imports of ggml files.
+//! (Whisper models, then text models) with what is present, downloads that can be
+//! followed and cancelled (one at a time per model), and imports of ggml files,
+//! faster-whisper folders and text model folders.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,12 +12,26 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::{self, ModelError};
 use super::download::Event;
+use super::text;
 use crate::net::Http;
+
+/// What a model does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Transcribes speech (a ggml Whisper model).
+    #[default]
+    Whisper,
+    /// Reads slide text (a pair of ONNX networks).
+    Text,
+}
 
 /// One model as the settings list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRow {
     pub name: String,
+    #[serde(default)]
+    pub kind: ModelKind,
     pub size_bytes: u64,
     pub multilingual: bool,
     pub present: bool,
@@ -101,6 +116,7 @@ impl ModelLibrary {
                 let path = self.dir.join(e.file_name());
                 let meta = std::fs::metadata(&path).ok();
                 ModelRow {
+                    kind: ModelKind::Whisper,
                     present: meta.is_some(),
                     size_bytes: meta.map(|m| m.len()).unwrap_or(u64::from(e.size_mib) << 20),
                     downloading: running.get(&e.name).map(|r| r.progress.clone()),
@@ -124,6 +140,7 @@ impl ModelLibrary {
                     .to_string();
                 let info = catalogue::ggml_info(&e.path()).ok()?;
                 Some(ModelRow {
+                    kind: ModelKind::Whisper,
                     multilingual: info.multilingual,
                     size_bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
                     present: true,
@@ -135,6 +152,40 @@ impl ModelLibrary {
             .collect();
         imported.sort_by(|a, b| a.name.cmp(&b.name));
         rows.extend(imported);
+        let text_dir = text::text_dir(&self.dir);
+        let installed = text::installed(&text_dir);
+        for e in text::text_catalogue() {
+            let paths = e.paths(&text_dir);
+            rows.push(ModelRow {
+                kind: ModelKind::Text,
+                present: installed.as_ref() == Some(&paths),
+                size_bytes: e.size_bytes(),
+                downloading: running.get(&e.name).map(|r| r.progress.clone()),
+                multilingual: true,
+                path: text_dir.clone(),
+                name: e.name,
+            });
+        }
+        // A text model imported from elsewhere (its own file names).
+        if let Some(other) = installed.filter(|p| {
+            text::text_catalogue()
+                .iter()
+                .all(|e| &e.paths(&text_dir) != p)
+        }) {
+            rows.push(ModelRow {
+                kind: ModelKind::Text,
+                present: true,
+                size_bytes: [&other.det, &other.rec]
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum(),
+                downloading: None,
+                multilingual: true,
+                path: text_dir,
+                name: "imported text model".into(),
+            });
+        }
         rows
     }
 
@@ -148,33 +199,55 @@ impl ModelLibrary {
     pub fn download(
         &self,
         name: &str,
-        mut progress: impl FnMut(u64, u64),
+        progress: impl FnMut(u64, u64),
     ) -> Result<ModelRow, ModelError> {
+        if let Some(entry) = text::find_text_model(name) {
+            let dir = text::text_dir(&self.dir);
+            let total = entry.size_bytes();
+            return self.tracked(&entry.name, total, progress, |cancel, event| {
+                text::download_text_model(&Http::from_environment(), &entry, &dir, cancel, event)
+                    .map(|_| ())
+            });
+        }
         let entry = catalogue::find_in(&self.entries(), name)
             .ok_or_else(|| ModelError::Unknown(name.into()))?;
+        let guess = u64::from(entry.size_mib) << 20;
+        let dir = self.dir.clone();
+        self.tracked(&entry.name, guess, progress, |cancel, event| {
+            catalogue::download(&Http::from_environment(), &entry, &dir, cancel, event).map(|_| ())
+        })
+    }
+
+    /// Runs `download` as the one download of `name` in this process, its events kept as
+    /// the row's progress and passed to `progress` as (done, total) bytes.
+    fn tracked(
+        &self,
+        name: &str,
+        guess: u64,
+        mut progress: impl FnMut(u64, u64),
+        download: impl FnOnce(&AtomicBool, &mut dyn FnMut(Event)) -> Result<(), ModelError>,
+    ) -> Result<ModelRow, ModelError> {
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let mut running = self.lock();
-            if running.contains_key(&entry.name) {
-                return Err(ModelError::Busy(entry.name));
+            if running.contains_key(name) {
+                return Err(ModelError::Busy(name.to_string()));
             }
             running.insert(
-                entry.name.clone(),
+                name.to_string(),
                 Running {
                     cancel: cancel.clone(),
                     progress: Download {
                         done: 0,
-                        total: u64::from(entry.size_mib) << 20,
+                        total: guess,
                         note: None,
                     },
                 },
             );
         }
-        let http = Http::from_environment();
-        let guess = u64::from(entry.size_mib) << 20;
-        let result = catalogue::download(&http, &entry, &self.dir, &cancel, |event| {
+        let mut on_event = |event: Event| {
             let mut running = self.lock();
-            let Some(r) = running.get_mut(&entry.name) else {
+            let Some(r) = running.get_mut(name) else {
                 return;
             };
             match event {
@@ -196,10 +269,11 @@ impl ModelLibrary {
             let p = r.progress.clone();
             drop(running);
             progress(p.done, p.total);
-        });
-        self.lock().remove(&entry.name);
+        };
+        let result = download(&cancel, &mut on_event);
+        self.lock().remove(name);
         result?;
-        Ok(self.row(&entry.name).expect("a downloaded model is listed"))
+        Ok(self.row(name).expect("a downloaded model is listed"))
     }
 
     /// Stops a running download (its partial file stays, to resume). False when none ran.
@@ -217,6 +291,20 @@ impl ModelLibrary {
     /// checking that it is a Whisper model; or converts a faster-whisper model folder
     /// (model.bin, vocabulary.txt) to one named after the folder.
     pub fn import(&self, src: &Path) -> Result<ModelRow, ModelError> {
+        // A folder with a PP-OCR detection and recognition network: a text model.
+        if src.is_dir() && crate::media::ocr::OcrModels::in_dir(src).is_some() {
+            let paths = text::import_text_model(src, &text::text_dir(&self.dir))?;
+            return Ok(self
+                .list()
+                .into_iter()
+                .find(|r| r.kind == ModelKind::Text && r.present)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the text model imported to {} is listed",
+                        paths.det.display()
+                    )
+                }));
+        }
         if src.is_dir() {
             let name = src
                 .file_name()
@@ -278,7 +366,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lib = ModelLibrary::new(dir.path().to_path_buf());
         let rows = lib.list();
-        assert_eq!(rows.len(), catalogue::catalogue().len());
+        assert_eq!(
+            rows.len(),
+            catalogue::catalogue().len() + text::text_catalogue().len()
+        );
+        assert!(rows
+            .iter()
+            .any(|r| r.kind == ModelKind::Text && r.name == text::DEFAULT_TEXT_MODEL));
         assert!(rows.iter().all(|r| !r.present && r.downloading.is_none()));
         let tiny = rows.iter().find(|r| r.name == "tiny.en").unwrap();
         assert!(!tiny.multilingual && tiny.size_bytes > 70 << 20);

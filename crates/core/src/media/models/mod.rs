@@ -1,6 +1,7 @@
-//! Whisper models: the catalogue of standard ggml models with verified, resumable
+//! Models: the catalogue of standard ggml Whisper models with verified, resumable
 //! downloads and import; reading CTranslate2 (faster-whisper) models and converting
-//! them to the ggml files whisper.cpp loads.
+//! them to the ggml files whisper.cpp loads; and the text models that read slides
+//! ([`text`]), downloaded and imported alike.
 
 pub mod catalogue;
 pub mod convert;
@@ -8,5 +9,6 @@ pub mod ct2;
 pub mod download;
 pub mod library;
 pub mod mel;
+pub mod text;
 
 pub use convert::{convert_ct2_dir, convert_ct2_dir_as, ConvertError, Converted, WeightType};

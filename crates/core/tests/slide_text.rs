@@ -1,0 +1,250 @@
+//! Slide text end to end with the real PP-OCRv4 test models: generated slides in
+//! English and Chinese read with their titles exact and their bodies within 5 %
+//! character error; slides with nothing to read (a blank slide, a photograph-like
+//! picture) read as nothing, without failing; and a narrated lecture whose documents,
+//! in every format, are headed by the slides' titles and show the slides' text.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use video2doc_core::document::export::Format;
+use video2doc_core::media::ocr::{OcrModels, Reader};
+use video2doc_core::pipeline::{process, StageOptions};
+use video2doc_testkit::slides::{cer, ocr_models, slide_png, slide_set, slides_video};
+
+mod common;
+use common::{ffmpeg, model, worker_command};
+
+fn models() -> OcrModels {
+    let (det, rec) = ocr_models();
+    OcrModels { det, rec }
+}
+
+fn reader() -> Reader {
+    let m = models();
+    Reader::load(&m.det, &m.rec, 2).unwrap()
+}
+
+/// Titles are compared as written, except that spaces between Chinese and Latin words
+/// are a matter of typesetting, not of reading.
+fn same_title(got: &str, want: &str) -> bool {
+    let squeeze = |s: &str| -> String {
+        if s.chars().any(video2doc_core::document::is_cjk) {
+            s.chars().filter(|c| !c.is_whitespace()).collect()
+        } else {
+            s.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    squeeze(got) == squeeze(want)
+}
+
+#[test]
+fn generated_slides_are_read_with_exact_titles_and_bodies_within_five_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = reader();
+    let stop = AtomicBool::new(false);
+    let (mut errors, mut chars) = (0.0, 0usize);
+    for slide in slide_set() {
+        let png = slide_png(dir.path(), &slide);
+        let t = reader.read_file(&png, &stop).unwrap();
+        let title = t.title.clone().unwrap_or_default();
+        assert!(
+            same_title(&title, slide.title),
+            "{}: title {title:?}, want {:?}",
+            slide.name,
+            slide.title
+        );
+        let want = slide.body.join("\n");
+        let got = t.body();
+        let e = cer(&got, &want);
+        assert!(e <= 0.05, "{}: CER {e:.3}\n{got}\nwant\n{want}", slide.name);
+        let n = want.chars().filter(|c| !c.is_whitespace()).count();
+        errors += e * n as f64;
+        chars += n;
+    }
+    eprintln!("slide body CER over the set: {:.4}", errors / chars as f64);
+}
+
+#[test]
+fn a_blank_slide_and_a_picture_read_as_nothing_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = reader();
+    let stop = AtomicBool::new(false);
+    let blank = dir.path().join("blank.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x2a4d69:s=1280x720",
+        "-frames:v",
+        "1",
+        blank.to_str().unwrap(),
+    ]);
+    let t = reader.read_file(&blank, &stop).unwrap();
+    assert!(t.lines.is_empty() && t.title.is_none(), "{t:?}");
+    // A photograph stands in as a fractal with smooth colour: no words in it.
+    let picture = dir.path().join("picture.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=s=1280x720",
+        "-frames:v",
+        "1",
+        picture.to_str().unwrap(),
+    ]);
+    let t = reader.read_file(&picture, &stop).unwrap();
+    let text: String = t.lines.iter().map(|l| l.text.as_str()).collect();
+    assert!(
+        text.chars().filter(|c| c.is_alphanumeric()).count() < 10,
+        "{t:?}"
+    );
+    // Not an image at all: an error naming the file.
+    let junk = dir.path().join("junk.png");
+    std::fs::write(&junk, b"not a picture").unwrap();
+    let e = reader.read_file(&junk, &stop).unwrap_err().to_string();
+    assert!(e.contains("junk.png"), "{e}");
+}
+
+#[test]
+fn models_that_are_not_text_models_are_refused_with_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake_det.onnx");
+    std::fs::write(&fake, b"\x08\x07garbage").unwrap();
+    let m = models();
+    let e = Reader::load(&fake, &m.rec, 1).err().unwrap().to_string();
+    assert!(e.contains("fake_det.onnx"), "{e}");
+    // The detector given as the recogniser: it has no alphabet.
+    let e = Reader::load(&m.det, &m.det, 1).err().unwrap().to_string();
+    assert!(e.contains("alphabet"), "{e}");
+}
+
+/// The text a format shows: the file itself, DOCX's document XML, PDF's text.
+fn text_of(format: Format, path: &Path) -> String {
+    match format {
+        Format::Docx => {
+            let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+                .unwrap();
+            xml
+        }
+        Format::Pdf => {
+            let o = Command::new("pdftotext")
+                .arg(path)
+                .arg("-")
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            String::from_utf8(o.stdout).unwrap()
+        }
+        _ => String::from_utf8(std::fs::read(path).unwrap()).unwrap(),
+    }
+}
+
+#[test]
+fn every_format_is_headed_by_the_slide_titles_and_shows_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = slide_set();
+    let english = set.iter().find(|s| s.name == "light_sans").unwrap();
+    let chinese = set.iter().find(|s| s.name == "chinese").unwrap();
+    let video = slides_video(
+        dir.path(),
+        "biology.mp4",
+        &[
+            (slide_png(dir.path(), english), 8),
+            (slide_png(dir.path(), chinese), 8),
+        ],
+        Some("Plants capture light in the thylakoid membrane. Then carbon is fixed."),
+    );
+    let mut settings = StageOptions::new(model());
+    settings.formats = Format::ALL.to_vec();
+    settings.transcribe.threads = 2;
+    settings.ocr = Some(models());
+    let out = process(
+        &video,
+        &dir.path().join("out"),
+        &dir.path().join("work"),
+        &settings,
+        &worker_command(),
+        &Arc::new(AtomicBool::new(false)),
+        &|_: &str, _: f32, _: &str| {},
+    )
+    .unwrap();
+    assert_eq!(out.slides, 2);
+    for format in [
+        Format::Md,
+        Format::Html,
+        Format::Docx,
+        Format::Pdf,
+        Format::Json,
+    ] {
+        let text = text_of(format, &out.files[&format]);
+        for want in [
+            "Photosynthesis and the Calvin Cycle",
+            "Chlorophyll absorbs red and blue light",
+            "人工智能的发展历史",
+            "北京是重要的研究中心",
+        ] {
+            assert!(text.contains(want), "{format:?} lacks {want:?}:\n{text}");
+        }
+        assert!(
+            !text.contains("Slide 1 ("),
+            "{format:?} still says Slide 1:\n{text}"
+        );
+    }
+    let md = text_of(Format::Md, &out.files[&Format::Md]);
+    assert!(
+        md.contains("## Photosynthesis and the Calvin Cycle (0:00–0:08)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("> Light reactions happen in the thylakoid membrane"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&text_of(Format::Json, &out.files[&Format::Json])).unwrap();
+    let sections = json["sections"].as_array().unwrap();
+    assert_eq!(sections[0]["title"], "Photosynthesis and the Calvin Cycle");
+    assert!(sections[1]["slide_text"]
+        .as_str()
+        .unwrap()
+        .contains("神经网络需要大量的训练数据"));
+    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/document.schema.json"
+    )))
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // Read once: a second run finds each slide's reading beside its image.
+    let work = std::fs::read_dir(dir.path().join("work"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let cached = work.join("slides/slide-001.text.json");
+    assert!(cached.is_file());
+    let before = std::fs::metadata(&cached).unwrap().modified().unwrap();
+    process(
+        &video,
+        &dir.path().join("out"),
+        &dir.path().join("work"),
+        &settings,
+        &worker_command(),
+        &Arc::new(AtomicBool::new(false)),
+        &|_: &str, _: f32, _: &str| {},
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::metadata(&cached).unwrap().modified().unwrap(),
+        before
+    );
+}

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
-use video2doc_core::media::ocr::{OcrModels, Reader};
+use video2doc_core::media::ocr::{Detail, OcrModels, Reader};
 use video2doc_core::media::transcribe::{transcribe, WorkerRequest, SAMPLE_RATE};
 use video2doc_core::pipeline::{self, StageOptions, WorkerCommand};
 
@@ -224,9 +224,13 @@ fn ocr_bench(dir: &Path, models: &OcrModels) -> (f64, f64, f64) {
     for slide in &set {
         let png = slide_png(dir, slide);
         let img = image::open(&png).unwrap().to_rgb8();
-        reader.read(&img, slide.name, &stop).unwrap();
+        reader
+            .read(&img, slide.name, Detail::Slides, &stop)
+            .unwrap();
         let t = Instant::now();
-        let read = reader.read(&img, slide.name, &stop).unwrap();
+        let read = reader
+            .read(&img, slide.name, Detail::Slides, &stop)
+            .unwrap();
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
         let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
         titles += usize::from(read.title.as_deref().map(squeeze) == Some(squeeze(slide.title)));

@@ -594,6 +594,7 @@ fn read_slides(
         let key = key_of(&(
             format!("{:x}", Sha256::digest(&bytes)),
             &models_key,
+            settings.slide_sensitivity,
             "slide-text-1",
         ));
         let path = slide_text_path(&slide.image);
@@ -619,8 +620,13 @@ fn read_slides(
         };
         let name = slide.image.display().to_string();
         // A panic in the runtime (a model it cannot run) costs this slide's text only.
+        // Screen recordings carry small interface text: read finer.
+        let detail = match settings.slide_sensitivity {
+            crate::media::slides::Sensitivity::Screen => ocr::Detail::Screen,
+            _ => ocr::Detail::Slides,
+        };
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            reader.read(&img, &name, cancel)
+            reader.read(&img, &name, detail, cancel)
         }));
         match read {
             Ok(Ok(t)) => {

@@ -167,6 +167,11 @@ pub fn slide_set() -> Vec<Slide> {
 /// The slide rendered at 1280x720 as `dir/<name>.png`: the title at the top left, the
 /// body lines below it.
 pub fn slide_png(dir: &Path, slide: &Slide) -> PathBuf {
+    slide_png_sized(dir, slide, 1280, 720)
+}
+
+/// [`slide_png`] at `width` x `height`.
+pub fn slide_png_sized(dir: &Path, slide: &Slide, width: u32, height: u32) -> PathBuf {
     let mut filters = Vec::new();
     let mut draw = |text: &str, font: &str, size: u32, x: u32, y: u32, i: &str| {
         // The text goes through a file: no escaping of quotes and colons in filters.
@@ -192,7 +197,7 @@ pub fn slide_png(dir: &Path, slide: &Slide) -> PathBuf {
         y += slide.body_size * 17 / 10;
     }
     let out = dir.join(format!("{}.png", slide.name));
-    let input = format!("color=c={}:s=1280x720", slide.background);
+    let input = format!("color=c={}:s={width}x{height}", slide.background);
     let vf = filters.join(",");
     let out_s = out.to_string_lossy().into_owned();
     crate::ffmpeg(&[

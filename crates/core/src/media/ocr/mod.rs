@@ -23,6 +23,7 @@ use rten_tensor::prelude::*;
 use rten_tensor::NdTensor;
 use serde::{Deserialize, Serialize};
 
+pub use detect::Detail;
 pub use layout::{vocabulary, SlideText, TextLine};
 
 use detect::TextBox;
@@ -108,6 +109,20 @@ impl OcrModels {
     }
 }
 
+/// Lets the calling thread run only when a core is otherwise idle (Linux: SCHED_IDLE,
+/// for this thread only).
+fn yield_to_others() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: a plain system call on this thread (pid 0); failure only leaves the
+        // policy as it was.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+        }
+    }
+}
+
 /// Crops recognised in one network run (as PaddleOCR batches them).
 const BATCH: usize = 6;
 
@@ -126,7 +141,10 @@ impl Reader {
     /// reading uses (one leaves the others to transcription).
     pub fn load(det: &Path, rec: &Path, threads: usize) -> Result<Reader, OcrError> {
         let load = |p: &Path| {
-            Model::load_file(p).map_err(|source| OcrError::Model {
+            let mut options = rten::ModelOptions::with_all_ops();
+            // Weights laid out for the matrix kernels once, at load: faster readings.
+            options.prepack_weights(true);
+            options.load_file(p).map_err(|source| OcrError::Model {
                 path: p.to_path_buf(),
                 source: Box::new(source),
             })
@@ -147,25 +165,36 @@ impl Reader {
                 txt,
             });
         }
+        let pool = Arc::new(ThreadPool::with_num_threads(threads.max(1)));
+        // Readings yield to transcription: on two cores a reading that takes a core
+        // from whisper's threads slows them more than its own share.
+        for _ in 0..threads.max(1) {
+            pool.run(yield_to_others);
+        }
         Ok(Reader {
             det: det_model,
             det_path: det.to_path_buf(),
             rec: rec_model,
             rec_path: rec.to_path_buf(),
             alphabet,
-            pool: Arc::new(ThreadPool::with_num_threads(threads.max(1))),
+            pool,
         })
     }
 
     /// Reads an image file.
-    pub fn read_file(&self, path: &Path, cancel: &AtomicBool) -> Result<SlideText, OcrError> {
+    pub fn read_file(
+        &self,
+        path: &Path,
+        detail: Detail,
+        cancel: &AtomicBool,
+    ) -> Result<SlideText, OcrError> {
         let img = image::open(path)
             .map_err(|source| OcrError::Image {
                 path: path.to_path_buf(),
                 source,
             })?
             .to_rgb8();
-        self.read(&img, &path.display().to_string(), cancel)
+        self.read(&img, &path.display().to_string(), detail, cancel)
     }
 
     /// Reads an image: its lines, top to bottom, and its title. `name` names the image
@@ -174,9 +203,10 @@ impl Reader {
         &self,
         img: &RgbImage,
         name: &str,
+        detail: Detail,
         cancel: &AtomicBool,
     ) -> Result<SlideText, OcrError> {
-        let boxes = self.detect(img, name)?;
+        let boxes = self.detect(img, name, detail)?;
         let mut read = Vec::with_capacity(boxes.len());
         // Crops of similar width together: less padding in each batch.
         let crops: Vec<(TextBox, RgbImage)> = boxes
@@ -236,8 +266,8 @@ impl Reader {
         Ok(NdTensor::from_data([a, b, c], t.to_vec()))
     }
 
-    fn detect(&self, img: &RgbImage, name: &str) -> Result<Vec<TextBox>, OcrError> {
-        let (data, shape) = detect::input(img);
+    fn detect(&self, img: &RgbImage, name: &str, detail: Detail) -> Result<Vec<TextBox>, OcrError> {
+        let (data, shape) = detect::input(img, detail);
         let map = self.run(&self.det, &self.det_path, name, data, shape)?;
         let [_, h, w] = map.shape();
         let map = map.to_vec();

@@ -3,8 +3,6 @@
 //! mark of a character cut between tokens), and a recording that switches from English
 //! to Chinese keeps both languages, each segment saying which it is in.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -14,7 +12,7 @@ use video2doc_core::pipeline::{process, StageOptions};
 
 mod common;
 use common::{
-    ffmpeg, mandarin_wav, multilingual_model, speech_wav, worker_command, Quiet, MANDARIN,
+    ffmpeg, mandarin_wav, multilingual_model, speech_wav, text_of, worker_command, Quiet, MANDARIN,
 };
 
 /// The app's settings with the multilingual model and no language given (detected).
@@ -24,29 +22,6 @@ fn settings() -> StageOptions {
     s.transcribe.language = None;
     s.transcribe.threads = 2;
     s
-}
-
-/// The text a format shows: the file itself, DOCX's document XML, PDF's text.
-fn text_of(format: Format, path: &Path) -> String {
-    match format {
-        Format::Docx => {
-            let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-            let mut xml = String::new();
-            std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
-                .unwrap();
-            xml
-        }
-        Format::Pdf => {
-            let o = Command::new("pdftotext")
-                .arg(path)
-                .arg("-")
-                .output()
-                .unwrap();
-            assert!(o.status.success());
-            String::from_utf8(o.stdout).unwrap()
-        }
-        _ => String::from_utf8(std::fs::read(path).unwrap()).unwrap(),
-    }
 }
 
 #[test]

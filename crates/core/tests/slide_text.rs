@@ -4,8 +4,6 @@
 //! picture) read as nothing, without failing; and a narrated lecture whose documents,
 //! in every format, are headed by the slides' titles and show the slides' text.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -15,7 +13,7 @@ use video2doc_core::pipeline::{process, StageOptions};
 use video2doc_testkit::slides::{cer, ocr_models, slide_png, slide_set, slides_video};
 
 mod common;
-use common::{ffmpeg, model, worker_command};
+use common::{ffmpeg, model, text_of, worker_command};
 
 fn models() -> OcrModels {
     let (det, rec) = ocr_models();
@@ -159,29 +157,6 @@ fn models_that_are_not_text_models_are_refused_with_their_name() {
     assert!(e.contains("alphabet"), "{e}");
 }
 
-/// The text a format shows: the file itself, DOCX's document XML, PDF's text.
-fn text_of(format: Format, path: &Path) -> String {
-    match format {
-        Format::Docx => {
-            let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-            let mut xml = String::new();
-            std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
-                .unwrap();
-            xml
-        }
-        Format::Pdf => {
-            let o = Command::new("pdftotext")
-                .arg(path)
-                .arg("-")
-                .output()
-                .unwrap();
-            assert!(o.status.success());
-            String::from_utf8(o.stdout).unwrap()
-        }
-        _ => String::from_utf8(std::fs::read(path).unwrap()).unwrap(),
-    }
-}
-
 #[test]
 fn every_format_is_headed_by_the_slide_titles_and_shows_their_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -201,16 +176,19 @@ fn every_format_is_headed_by_the_slide_titles_and_shows_their_text() {
     settings.formats = Format::ALL.to_vec();
     settings.transcribe.threads = 2;
     settings.ocr = Some(models());
-    let out = process(
-        &video,
-        &dir.path().join("out"),
-        &dir.path().join("work"),
-        &settings,
-        &worker_command(),
-        &Arc::new(AtomicBool::new(false)),
-        &|_: &str, _: f32, _: &str| {},
-    )
-    .unwrap();
+    let run = || {
+        process(
+            &video,
+            &dir.path().join("out"),
+            &dir.path().join("work"),
+            &settings,
+            &worker_command(),
+            &Arc::new(AtomicBool::new(false)),
+            &|_: &str, _: f32, _: &str| {},
+        )
+        .unwrap()
+    };
+    let out = run();
     assert_eq!(out.slides, 2);
     for format in [
         Format::Md,
@@ -271,16 +249,7 @@ fn every_format_is_headed_by_the_slide_titles_and_shows_their_text() {
     let cached = work.join("slides/slide-001.text.json");
     assert!(cached.is_file());
     let before = std::fs::metadata(&cached).unwrap().modified().unwrap();
-    process(
-        &video,
-        &dir.path().join("out"),
-        &dir.path().join("work"),
-        &settings,
-        &worker_command(),
-        &Arc::new(AtomicBool::new(false)),
-        &|_: &str, _: f32, _: &str| {},
-    )
-    .unwrap();
+    run();
     assert_eq!(
         std::fs::metadata(&cached).unwrap().modified().unwrap(),
         before

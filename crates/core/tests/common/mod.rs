@@ -5,7 +5,10 @@
 #![allow(dead_code, unused_imports)] // each test crate uses what it needs
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use std::sync::atomic::AtomicBool;
+use video2doc_core::document::export::Format;
 
 use video2doc_core::media::process::extract_audio;
 use video2doc_core::media::transcribe::{TranscribeOptions, WorkerRequest};
@@ -64,4 +67,28 @@ pub struct Quiet;
 
 impl video2doc_core::pipeline::StageProgress for Quiet {
     fn stage(&self, _: &str, _: f32, _: &str) {}
+}
+
+/// The text a format shows: the file itself, DOCX's document XML, PDF's text
+/// (pdftotext).
+pub fn text_of(format: Format, path: &Path) -> String {
+    match format {
+        Format::Docx => {
+            let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+                .unwrap();
+            xml
+        }
+        Format::Pdf => {
+            let o = Command::new("pdftotext")
+                .arg(path)
+                .arg("-")
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            String::from_utf8(o.stdout).unwrap()
+        }
+        _ => String::from_utf8(std::fs::read(path).unwrap()).unwrap(),
+    }
 }

@@ -12,7 +12,8 @@ use video2doc_core::pipeline::{process, StageOptions};
 
 mod common;
 use common::{
-    ffmpeg, mandarin_wav, multilingual_model, speech_wav, text_of, worker_command, Quiet, MANDARIN,
+    ffmpeg, mandarin_wav, multilingual_model, schema_errors, speech_wav, text_of, worker_command,
+    Quiet, MANDARIN,
 };
 
 /// The app's settings with the multilingual model and no language given (detected).
@@ -100,16 +101,7 @@ fn chinese_speech_is_heard_and_no_format_has_a_broken_character() {
         .map(|s| s["language"].as_str().unwrap_or("none"))
         .collect();
     assert!(languages.iter().all(|l| *l == "zh"), "{languages:?}");
-    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/document.schema.json"
-    )))
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = schema_errors(&json);
     assert!(errors.is_empty(), "{errors:?}");
 }
 

@@ -10,6 +10,8 @@ use video2doc_core::document::export::{export, safe_stem, DocFolder, Format};
 use video2doc_core::document::{Document, Section, Summary, DOCUMENT_SCHEMA};
 use video2doc_core::media::transcribe::Segment;
 
+mod common;
+
 fn seg(a: u64, b: u64, t: &str) -> Segment {
     Segment {
         start_ms: a,
@@ -235,17 +237,9 @@ fn subtitles_have_valid_timing() {
 fn json_matches_its_schema_and_markdown_links_the_slides() {
     let dir = tempfile::tempdir().unwrap();
     let out = exported(dir.path());
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schema/document.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
     let value: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out[&Format::Json]).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    let validator = common::document_validator();
     let errors: Vec<String> = validator
         .iter_errors(&value)
         .map(|e| e.to_string())

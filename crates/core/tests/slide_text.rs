@@ -13,7 +13,7 @@ use video2doc_core::pipeline::{process, StageOptions};
 use video2doc_testkit::slides::{cer, ocr_models, slide_png, slide_set, slides_video};
 
 mod common;
-use common::{ffmpeg, model, text_of, worker_command};
+use common::{ffmpeg, model, schema_errors, text_of, worker_command};
 
 fn models() -> OcrModels {
     let (det, rec) = ocr_models();
@@ -228,16 +228,7 @@ fn every_format_is_headed_by_the_slide_titles_and_shows_their_text() {
         .as_str()
         .unwrap()
         .contains("神经网络需要大量的训练数据"));
-    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/document.schema.json"
-    )))
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = schema_errors(&json);
     assert!(errors.is_empty(), "{errors:?}");
     // Read once: a second run finds each slide's reading beside its image.
     let work = std::fs::read_dir(dir.path().join("work"))

@@ -92,3 +92,21 @@ pub fn text_of(format: Format, path: &Path) -> String {
         _ => String::from_utf8(std::fs::read(path).unwrap()).unwrap(),
     }
 }
+
+/// The JSON export's schema (`schema/document.schema.json`), compiled.
+pub fn document_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/document.schema.json"
+    )))
+    .unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+/// Where a JSON document breaks the schema, in words (empty: it is valid).
+pub fn schema_errors(json: &serde_json::Value) -> Vec<String> {
+    document_validator()
+        .iter_errors(json)
+        .map(|e| e.to_string())
+        .collect()
+}

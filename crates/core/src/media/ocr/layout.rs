@@ -28,12 +28,11 @@ pub struct SlideText {
 impl SlideText {
     /// The lines after the title, one per line.
     pub fn body(&self) -> String {
-        let skip = usize::from(self.title.is_some() && self.title_index().is_some());
         let title = self.title_index();
         self.lines
             .iter()
             .enumerate()
-            .filter(|(i, _)| skip == 0 || Some(*i) != title)
+            .filter(|(i, _)| Some(*i) != title)
             .map(|(_, l)| l.text.as_str())
             .collect::<Vec<_>>()
             .join("\n")

@@ -241,7 +241,7 @@ impl Reader {
         name: &str,
         data: Vec<f32>,
         shape: [usize; 4],
-    ) -> Result<NdTensor<f32, 3>, OcrError> {
+    ) -> Result<(Vec<f32>, [usize; 3]), OcrError> {
         let input = NdTensor::from_data(shape, data);
         let opts = RunOptions::default().with_thread_pool(Some(self.pool.clone()));
         let out = model
@@ -263,14 +263,12 @@ impl Reader {
             [n, t, k] => (*n, *t, *k),
             _ => return Err(shape_err(dims)),
         };
-        Ok(NdTensor::from_data([a, b, c], t.to_vec()))
+        Ok((t.into_data(), [a, b, c]))
     }
 
     fn detect(&self, img: &RgbImage, name: &str, detail: Detail) -> Result<Vec<TextBox>, OcrError> {
         let (data, shape) = detect::input(img, detail);
-        let map = self.run(&self.det, &self.det_path, name, data, shape)?;
-        let [_, h, w] = map.shape();
-        let map = map.to_vec();
+        let (map, [_, h, w]) = self.run(&self.det, &self.det_path, name, data, shape)?;
         Ok(detect::boxes(
             &map[..h * w],
             w,
@@ -282,15 +280,14 @@ impl Reader {
 
     fn recognize(&self, crops: &[&RgbImage], name: &str) -> Result<Vec<(String, f32)>, OcrError> {
         let (data, shape) = recognize::batch(crops);
-        let probs = self.run(&self.rec, &self.rec_path, name, data, shape)?;
-        let [n, steps, classes] = probs.shape();
+        let (probs, [n, steps, classes]) =
+            self.run(&self.rec, &self.rec_path, name, data, shape)?;
         if classes != self.alphabet.len() || n != crops.len() {
             return Err(OcrError::Shape {
                 path: self.rec_path.clone(),
                 shape: vec![n, steps, classes],
             });
         }
-        let probs = probs.to_vec();
         Ok(probs
             .chunks_exact(steps * classes)
             .map(|one| recognize::decode(one, classes, &self.alphabet))

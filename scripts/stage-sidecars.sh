@@ -4,10 +4,13 @@
 # expects of an external binary (video2doc-<target triple>), so that every installer
 # carries the CLI beside the app. ffmpeg and ffprobe for Windows and macOS are put there
 # by the release workflow; Linux packages depend on the distribution's ffmpeg.
-# The CLI is built by the very command `tauri build` runs next (every default member's
-# binaries, with the desktop's features), so both binaries share one build of core and
-# whisper.cpp and Tauri's own build finds them done: building `-p video2doc-cli` alone
+# Only the CLI is built here, with the features of the whole build `tauri build` runs
+# next (every default member's binaries, with the desktop's features: features are
+# resolved over the packages selected, and `--bin` only filters targets), so both
+# binaries share one build of core and whisper.cpp: building `-p video2doc-cli` alone
 # resolved features differently and compiled ~100 crates (whisper.cpp among them) twice.
+# The desktop itself is not built here: its build script copies the staged CLI into the
+# target folder and fails while binaries/ does not hold it yet (a fresh clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -16,10 +19,10 @@ EXE=""
 case "$TRIPLE" in *windows*) EXE=".exe" ;; esac
 HOST="$(rustc -vV | sed -n 's/^host: //p')"
 if [ "$TRIPLE" = "$HOST" ]; then
-  cargo build --bins --features tauri/custom-protocol --release --locked -q
+  cargo build --bin video2doc --features tauri/custom-protocol --release --locked -q
   BUILT="$CARGO_TARGET_DIR/release/video2doc$EXE"
 else
-  cargo build --bins --features tauri/custom-protocol --release --locked -q --target "$TRIPLE"
+  cargo build --bin video2doc --features tauri/custom-protocol --release --locked -q --target "$TRIPLE"
   BUILT="$CARGO_TARGET_DIR/$TRIPLE/release/video2doc$EXE"
 fi
 mkdir -p binaries

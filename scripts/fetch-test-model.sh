@@ -39,6 +39,8 @@ echo "test text models: $OCR"
 # features as scripts/test.sh's tests phase, so nothing is compiled twice), built only
 # when a model must be converted.
 import_ct2() { # CT2_DIR OUT.bin
+  # (The workspace holds the desktop app, whose build embeds the UI's build.)
+  [ -d ui/dist ] || npm --prefix ui run build >/dev/null
   cargo test --workspace --no-run --locked -q --features video2doc-queue/redis 2>/dev/null \
     || cargo test --workspace --no-run --locked --features video2doc-queue/redis
   local data

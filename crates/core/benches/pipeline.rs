@@ -20,7 +20,11 @@
 //!   models on one thread, as the pipeline reads them beside transcription (median);
 //!   `ocr_cer` the character error rate of their bodies, `ocr_titles` the share of
 //!   titles read exactly. The pipeline above reads its slides' text too (`overlap`
-//!   includes it).
+//!   includes it, and the transcriber's waits for the slides' words);
+//! - `keyword_recall_plain` / `keyword_recall_with_slides`: on the testkit's jargon
+//!   lecture (six slides of terms, each narrated with its terms), the share of the terms
+//!   the transcript spells right, without and with the slides' words given to the
+//!   transcriber (same run, same model).
 //!
 //! `cargo bench -p video2doc-core --bench pipeline` (`V2D_BENCH_MINUTES` shortens it).
 
@@ -247,6 +251,49 @@ fn ocr_bench(dir: &Path, models: &OcrModels) -> (f64, f64, f64) {
     )
 }
 
+/// Keyword recall on the jargon lecture without and with the slides' words.
+fn keyword_recall(dir: &Path, settings: &StageOptions, worker: &WorkerCommand) -> (f64, f64) {
+    use video2doc_testkit::slides::{jargon_lecture, jargon_slides, keyword_recall};
+    let slides = jargon_slides();
+    let video = jargon_lecture(dir, "jargon.mp4", &slides);
+    let terms: Vec<&str> = slides
+        .iter()
+        .flat_map(|s| s.terms.iter().copied())
+        .collect();
+    let recall = |name: &str, read: bool| {
+        let mut settings = settings.clone();
+        if !read {
+            settings.ocr = None;
+        }
+        let work = dir.join(format!("jargon-{name}"));
+        let info = video2doc_core::media::probe::probe(&video).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        let out = pipeline::process(
+            &video,
+            &work.join("out"),
+            &work.join("work"),
+            &settings,
+            worker,
+            &Arc::new(AtomicBool::new(false)),
+            &|_: &str, _: f32, _: &str| {},
+        )
+        .unwrap();
+        assert!(out.slides > 0 && info.duration_s > 0.0);
+        let json =
+            std::fs::read_to_string(&out.files[&video2doc_core::document::export::Format::Json])
+                .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let text: Vec<&str> = doc["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["text"].as_str())
+            .collect();
+        keyword_recall(&text.join(" "), &terms)
+    };
+    (recall("plain", false), recall("slides", true))
+}
+
 fn main() {
     let minutes: u64 = std::env::var("V2D_BENCH_MINUTES")
         .ok()
@@ -292,6 +339,7 @@ fn main() {
         pcm: pcm_path.clone(),
         offset_samples: 0,
         len_samples: Some(minute),
+        slide_words: None,
     };
     let (mut bare, mut ours) = (f64::MAX, f64::MAX);
     for _ in 0..2 {
@@ -402,6 +450,10 @@ fn main() {
     std::fs::create_dir_all(&ocr_dir).unwrap();
     let (ocr_ms, ocr_cer, ocr_titles) = ocr_bench(&ocr_dir, &ocr_models);
     println!("slide text: {ocr_ms:.0} ms a slide (one thread), body CER {ocr_cer:.4}, titles {ocr_titles:.3}");
+    let (recall_plain, recall_slides) = keyword_recall(dir.path(), &settings, &worker);
+    println!(
+        "keyword recall: {recall_plain:.3} without the slides' words, {recall_slides:.3} with them"
+    );
     let rss = peak_rss_mb();
     println!(
         "{}",
@@ -412,6 +464,8 @@ fn main() {
             "ocr_ms_per_slide": ocr_ms.round(),
             "ocr_cer": (ocr_cer * 10000.0).round() / 10000.0,
             "ocr_titles": (ocr_titles * 1000.0).round() / 1000.0,
+            "keyword_recall_plain": (recall_plain * 1000.0).round() / 1000.0,
+            "keyword_recall_with_slides": (recall_slides * 1000.0).round() / 1000.0,
             "frames_per_s": frames_per_s.round(),
             "rtf": (rtf * 1000.0).round() / 1000.0,
             "overlap": (overlap * 1000.0).round() / 1000.0,

@@ -26,6 +26,7 @@ use crate::media::probe::{self, MediaInfo, ProbeError};
 use crate::media::process::{self, ProcessError};
 use crate::media::slides::SlideDetector;
 use crate::media::transcribe::{Segment, TranscribeError, TranscribeOptions, Transcript};
+use crate::media::vocabulary::{self, FeedWriter, SlideWords};
 
 /// How to turn a video into documents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,7 +296,14 @@ pub fn audio_stage(
 }
 
 fn transcript_key(settings: &StageOptions) -> String {
-    key_of(&(&settings.transcribe, &settings.chunks, "transcript-1"))
+    // Slide text read or not changes what the transcriber is prompted with.
+    let slide_words = settings.ocr.as_ref().map(OcrModels::identity);
+    key_of(&(
+        &settings.transcribe,
+        &settings.chunks,
+        slide_words,
+        "transcript-2",
+    ))
 }
 
 /// The transcript made earlier with these settings, if any (then the audio need not
@@ -326,6 +334,7 @@ pub fn transcript_stage(
         return Ok(t);
     }
     let checkpoints = work.join(format!("chunks-{}", &key[..12]));
+    let words = slide_words_path(work, settings).filter(|p| p.is_file());
     // Lines as they come, for the window; a resumed run keeps the lines it had.
     let live = LiveLines::open(work, checkpoints.is_dir());
     let args = worker.arg_strs();
@@ -336,6 +345,9 @@ pub fn transcript_stage(
         options: &settings.transcribe,
         worker: &worker.program,
         worker_args: &args,
+        // The slides' words, when their reading was announced (a video with slides,
+        // read here or by a stage running beside).
+        slide_words: words.as_deref(),
     };
     let t = run
         .run(
@@ -480,7 +492,44 @@ pub fn slide_text_path(image: &Path) -> PathBuf {
     image.with_extension("text.json")
 }
 
-/// Stage 4: the slides, with full-resolution keyframes and thumbnails.
+/// The key of the slides found with these settings.
+fn slides_key(settings: &StageOptions) -> String {
+    key_of(&(
+        settings.frame_fps.to_bits(),
+        settings.slide_sensitivity,
+        "slides-2",
+    ))
+}
+
+/// Where the slides' words are fed to the transcription
+/// ([`crate::media::vocabulary`]), when slide text is read.
+pub fn slide_words_path(work: &Path, settings: &StageOptions) -> Option<PathBuf> {
+    let models = settings.ocr.as_ref()?;
+    let key = key_of(&(slides_key(settings), models.identity(), "slide-words-1"));
+    Some(work.join(format!("slide-words-{}.jsonl", &key[..12])))
+}
+
+/// Says, before transcription starts, that the slides of `info`'s video will be read
+/// (when they will): its transcription then waits for their words where it needs them.
+pub fn expect_slide_words(
+    work: &Path,
+    info: &MediaInfo,
+    settings: &StageOptions,
+) -> Result<(), PipelineError> {
+    match slide_words_path(work, settings) {
+        Some(path) if info.video.is_some() => {
+            vocabulary::expect(&path).map_err(|e| PipelineError::Work {
+                path: e.path,
+                source: e.source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Stage 4: the slides, with full-resolution keyframes and thumbnails, and (with text
+/// models) what is written on them. Each slide is saved and read as soon as it is final
+/// (the next one has begun), and its words fed to the transcription running beside.
 pub fn slides_stage(
     input: &Path,
     info: &MediaInfo,
@@ -492,16 +541,33 @@ pub fn slides_stage(
     if info.video.is_none() {
         return Ok(Vec::new());
     }
-    let key = key_of(&(
-        settings.frame_fps.to_bits(),
-        settings.slide_sensitivity,
-        "slides-2",
-    ));
+    let key = slides_key(settings);
     let _lock = lock_stage(work, "slides", Some(cancel))?;
+    let words_path = slide_words_path(work, settings);
+    let mut reading = SlideReading {
+        settings,
+        cancel,
+        reader: None,
+        feed: None,
+    };
+    if let Some(p) = words_path
+        .as_deref()
+        .filter(|p| !vocabulary::is_complete(p))
+    {
+        reading.feed = Some(FeedWriter::create(p).map_err(|e| PipelineError::Work {
+            path: e.path,
+            source: e.source,
+        })?);
+    }
     let path = work.join("slides.json");
     if let Some(mut s) = load::<Vec<SlideImage>>(&path, &key) {
         if s.iter().all(|s| s.image.is_file()) {
-            read_slides(&mut s, settings, cancel, progress)?;
+            let n = s.len();
+            for (i, slide) in s.iter_mut().enumerate() {
+                progress.stage("slides", i as f32 / n as f32, "reading slide text");
+                reading.read(slide)?;
+            }
+            reading.finish()?;
             return Ok(s);
         }
     }
@@ -511,98 +577,161 @@ pub fn slides_stage(
         .slide_sensitivity
         .frames_per_s(settings.frame_fps)
         .max(0.1);
-    process::sample_frames(input, fps, 320, 180, cancel, |f| {
-        progress.stage(
-            "slides",
-            (f.t_ms as f64 / total_ms).min(1.0) as f32 * 0.9,
-            "finding slides",
-        );
-        detector.push(f);
-    })
-    .map_err(|e| match e {
-        ProcessError::Cancelled => PipelineError::Cancelled,
-        e => e.into(),
-    })?;
-    let found = detector.finish(total_ms as u64);
     let dir = work.join("slides");
     std::fs::create_dir_all(&dir).map_err(|source| PipelineError::Work {
         path: dir.clone(),
         source,
     })?;
     let mut out: Vec<SlideImage> = Vec::new();
-    for (i, s) in found.iter().enumerate() {
-        let image = dir.join(format!("slide-{:03}.jpg", i + 1));
-        let thumbnail = dir.join(format!("slide-{:03}-thumb.jpg", i + 1));
-        process::extract_frame(input, s.frame_ms, &image)?;
-        let img = image::open(&image).map_err(|e| PipelineError::Work {
-            path: image.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        img.thumbnail(320, 320)
-            .to_rgb8()
-            .save(&thumbnail)
-            .map_err(|e| PipelineError::Work {
-                path: thumbnail.clone(),
-                source: std::io::Error::other(e),
-            })?;
-        out.push(SlideImage {
-            start_ms: s.start_ms,
-            end_ms: s.end_ms,
-            frame_ms: s.frame_ms,
-            image,
-            thumbnail,
-            text: None,
-        });
+    let mut failed = None;
+    process::sample_frames(input, fps, 320, 180, cancel, |f| {
         progress.stage(
             "slides",
-            0.9 + 0.1 * (i + 1) as f32 / found.len() as f32,
+            (f.t_ms as f64 / total_ms).min(1.0) as f32 * 0.95,
+            "finding slides",
+        );
+        detector.push(f);
+        // Every slide but the last found is final: saved and read now.
+        while failed.is_none() && out.len() + 1 < detector.found().len() {
+            let s = &detector.found()[out.len()];
+            match save_slide(input, &dir, out.len(), s).and_then(|mut image| {
+                reading.read(&mut image)?;
+                Ok(image)
+            }) {
+                Ok(image) => out.push(image),
+                Err(e) => failed = Some(e),
+            }
+        }
+    })
+    .map_err(|e| match e {
+        ProcessError::Cancelled => PipelineError::Cancelled,
+        e => e.into(),
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let found = detector.finish(total_ms as u64);
+    for (i, s) in found.iter().enumerate().skip(out.len()) {
+        let mut image = save_slide(input, &dir, i, s)?;
+        reading.read(&mut image)?;
+        out.push(image);
+        progress.stage(
+            "slides",
+            0.95 + 0.05 * (i + 1) as f32 / found.len() as f32,
             "saving slides",
         );
     }
-    store(&path, &key, &out)?;
-    read_slides(&mut out, settings, cancel, progress)?;
+    reading.finish()?;
+    let pictures: Vec<SlideImage> = out
+        .iter()
+        .map(|s| SlideImage {
+            text: None,
+            ..s.clone()
+        })
+        .collect();
+    store(&path, &key, &pictures)?;
+    if settings.ocr.is_some() && !out.is_empty() {
+        progress.stage("slides", 1.0, "slide text read");
+    }
     Ok(out)
+}
+
+/// Saves slide `i` (`s`) of `input` as its full image and thumbnail in `dir`.
+fn save_slide(
+    input: &Path,
+    dir: &Path,
+    i: usize,
+    s: &crate::media::slides::Slide,
+) -> Result<SlideImage, PipelineError> {
+    let image = dir.join(format!("slide-{:03}.jpg", i + 1));
+    let thumbnail = dir.join(format!("slide-{:03}-thumb.jpg", i + 1));
+    process::extract_frame(input, s.frame_ms, &image)?;
+    let img = image::open(&image).map_err(|e| PipelineError::Work {
+        path: image.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    img.thumbnail(320, 320)
+        .to_rgb8()
+        .save(&thumbnail)
+        .map_err(|e| PipelineError::Work {
+            path: thumbnail.clone(),
+            source: std::io::Error::other(e),
+        })?;
+    Ok(SlideImage {
+        start_ms: s.start_ms,
+        end_ms: s.end_ms,
+        frame_ms: s.frame_ms,
+        image,
+        thumbnail,
+        text: None,
+    })
 }
 
 /// Threads a slide reading uses: one, so that reading runs beside transcription (which
 /// has the others) instead of slowing it.
 const OCR_THREADS: usize = 1;
 
-/// Reads what is written on each slide (when text models are set), each reading kept
-/// beside its image and reused while the image and the models are the same. A slide
-/// that cannot be read (or models that cannot be loaded) leaves the slides as pictures,
-/// with a warning: the document does not fail for its slide text.
-fn read_slides(
-    slides: &mut [SlideImage],
-    settings: &StageOptions,
-    cancel: &AtomicBool,
-    progress: &dyn StageProgress,
-) -> Result<(), PipelineError> {
-    let Some(models) = &settings.ocr else {
-        return Ok(());
-    };
-    let models_key = models.identity();
-    let mut reader: Option<Option<ocr::Reader>> = None;
-    let n = slides.len();
-    for (i, slide) in slides.iter_mut().enumerate() {
-        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+/// Reads what is written on slides (when text models are set), each reading kept beside
+/// its image and reused while the image and the models are the same, and feeds each
+/// slide's words to the transcription. A slide that cannot be read (or models that
+/// cannot be loaded) stays a picture, with a warning: the document does not fail for
+/// its slide text.
+struct SlideReading<'a> {
+    settings: &'a StageOptions,
+    cancel: &'a AtomicBool,
+    /// The reader, once loaded (`Some(None)`: it could not be).
+    reader: Option<Option<ocr::Reader>>,
+    feed: Option<FeedWriter>,
+}
+
+impl SlideReading<'_> {
+    fn read(&mut self, slide: &mut SlideImage) -> Result<(), PipelineError> {
+        let Some(models) = &self.settings.ocr else {
+            return Ok(());
+        };
+        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(PipelineError::Cancelled);
         }
+        self.read_text(models, slide)?;
+        if let Some(feed) = &mut self.feed {
+            let text = slide.text.as_ref();
+            let all = text.map(|t| {
+                let lines: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
+                lines.join("\n")
+            });
+            feed.slide(SlideWords {
+                start_ms: slide.start_ms,
+                end_ms: slide.end_ms,
+                words: all.as_deref().map(ocr::vocabulary).unwrap_or_default(),
+            })
+            .map_err(|e| PipelineError::Work {
+                path: e.path,
+                source: e.source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn read_text(
+        &mut self,
+        models: &OcrModels,
+        slide: &mut SlideImage,
+    ) -> Result<(), PipelineError> {
         let Ok(bytes) = std::fs::read(&slide.image) else {
-            continue;
+            return Ok(());
         };
         let key = key_of(&(
             format!("{:x}", Sha256::digest(&bytes)),
-            &models_key,
-            settings.slide_sensitivity,
+            models.identity(),
+            self.settings.slide_sensitivity,
             "slide-text-1",
         ));
         let path = slide_text_path(&slide.image);
         if let Some(t) = load::<SlideText>(&path, &key) {
             slide.text = Some(t);
-            continue;
+            return Ok(());
         }
-        let reader = reader.get_or_insert_with(|| {
+        let reader = self.reader.get_or_insert_with(|| {
             ocr::Reader::load(&models.det, &models.rec, OCR_THREADS)
                 .map_err(|e| tracing::warn!(error = %e, "slide text is not read"))
                 .ok()
@@ -610,23 +739,22 @@ fn read_slides(
         let Some(reader) = reader.as_ref() else {
             return Ok(());
         };
-        progress.stage("slides", i as f32 / n as f32, "reading slide text");
         let img = match image::load_from_memory(&bytes) {
             Ok(img) => img.to_rgb8(),
             Err(e) => {
                 tracing::warn!(image = %slide.image.display(), error = %e, "slide image not read");
-                continue;
+                return Ok(());
             }
         };
         let name = slide.image.display().to_string();
-        // A panic in the runtime (a model it cannot run) costs this slide's text only.
         // Screen recordings carry small interface text: read finer.
-        let detail = match settings.slide_sensitivity {
+        let detail = match self.settings.slide_sensitivity {
             crate::media::slides::Sensitivity::Screen => ocr::Detail::Screen,
             _ => ocr::Detail::Slides,
         };
+        // A panic in the runtime (a model it cannot run) costs this slide's text only.
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            reader.read(&img, &name, detail, cancel)
+            reader.read(&img, &name, detail, self.cancel)
         }));
         match read {
             Ok(Ok(t)) => {
@@ -637,11 +765,19 @@ fn read_slides(
             Ok(Err(e)) => tracing::warn!(error = %e, "slide text not read"),
             Err(_) => tracing::warn!(image = %name, "the text model failed on this slide"),
         }
+        Ok(())
     }
-    if n > 0 {
-        progress.stage("slides", 1.0, "slide text read");
+
+    /// Ends the feed: every slide is known.
+    fn finish(self) -> Result<(), PipelineError> {
+        match self.feed {
+            Some(feed) => feed.finish().map_err(|e| PipelineError::Work {
+                path: e.path,
+                source: e.source,
+            }),
+            None => Ok(()),
+        }
     }
-    Ok(())
 }
 
 /// Stage 5: the summary.
@@ -801,6 +937,7 @@ pub fn process(
         .into());
     }
     progress.stage("probe", 1.0, "probed");
+    expect_slide_words(&work, &info, settings)?;
     let (transcript, slides) = std::thread::scope(|s| {
         let frames = s.spawn(|| slides_stage(input, &info, &work, settings, cancel, progress));
         let transcript = match cached_transcript(&work, settings).filter(|_| info.audio.is_some()) {

@@ -325,6 +325,7 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
         options: &options,
         worker: &w,
         worker_args: &[],
+        slide_words: None,
     };
     let t = run
         .run(&Arc::new(AtomicBool::new(false)), |_| {}, |_| {})

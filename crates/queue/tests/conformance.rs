@@ -1397,8 +1397,13 @@ async fn stats_workers_groups_and_health(b: Backend) {
     assert_eq!(snaps.len(), before + 1);
     assert_eq!(snaps.last().unwrap().totals[&State::Succeeded], 3);
 
-    let w = q.workers();
-    assert!(w.iter().any(|w| w.queue == "audio" && w.running.is_empty()));
+    // A worker lets go of its job just after the job's end is stored.
+    until("an audio worker is idle", || {
+        q.workers()
+            .iter()
+            .any(|w| w.queue == "audio" && w.running.is_empty())
+    })
+    .await;
 
     let h = q.health();
     assert!(h.ok, "{h:?}");

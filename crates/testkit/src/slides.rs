@@ -288,3 +288,178 @@ pub fn slides_video(
     crate::ffmpeg(&refs);
     out
 }
+
+/// One slide of [`jargon_lecture`]: what it shows, what is said over it, and the terms
+/// both use.
+pub struct JargonSlide {
+    pub slide: Slide,
+    pub narration: &'static str,
+    pub terms: &'static [&'static str],
+}
+
+/// Six slides of technical terms from six fields (names, enzymes, algorithms, filters),
+/// each narrated with the terms it shows: words a small English model mishears without
+/// being told them.
+pub fn jargon_slides() -> Vec<JargonSlide> {
+    let slide = |name, title, body| Slide {
+        name,
+        background: "white",
+        foreground: "black",
+        title_font: SANS_BOLD,
+        body_font: SANS,
+        title_size: 56,
+        body_size: 36,
+        title,
+        body,
+    };
+    vec![
+        JargonSlide {
+            slide: slide(
+                "jargon_photosynthesis",
+                "Photosynthesis",
+                &[
+                    "The enzyme RuBisCO fixes carbon",
+                    "Light reactions in thylakoid membranes",
+                    "They make NADPH and ATP",
+                ],
+            ),
+            narration: "In the Calvin cycle, the enzyme RuBisCO fixes carbon dioxide. \
+                        The light reactions in the thylakoid membranes make NADPH and ATP.",
+            terms: &["rubisco", "thylakoid", "nadph"],
+        },
+        JargonSlide {
+            slide: slide(
+                "jargon_consensus",
+                "Distributed Consensus",
+                &[
+                    "Kubernetes keeps its state in etcd",
+                    "Every write agreed with Raft",
+                    "Lamport's Paxos solves the same problem",
+                ],
+            ),
+            narration: "Kubernetes keeps its state in a store that agrees on every write \
+                        with the Raft protocol. Lamport's Paxos solves the same problem.",
+            terms: &["kubernetes", "raft", "lamport", "paxos"],
+        },
+        JargonSlide {
+            slide: slide(
+                "jargon_graphs",
+                "Shortest Paths",
+                &[
+                    "Dijkstra needs positive weights",
+                    "Bellman-Ford allows negative weights",
+                    "Kruskal builds a spanning tree",
+                ],
+            ),
+            narration: "Dijkstra finds shortest paths when the weights are positive. \
+                        Bellman-Ford allows negative weights, and Kruskal builds a minimum spanning tree.",
+            terms: &["dijkstra", "bellman", "kruskal"],
+        },
+        JargonSlide {
+            slide: slide(
+                "jargon_signals",
+                "Sampling and Filters",
+                &[
+                    "Sample above the Nyquist rate",
+                    "Smooth with a Butterworth filter",
+                    "Or a Chebyshev filter, then Fourier",
+                ],
+            ),
+            narration: "Sample above the Nyquist rate, then smooth the signal with a Butterworth \
+                        filter or a Chebyshev filter before the Fourier transform.",
+            terms: &["nyquist", "butterworth", "chebyshev", "fourier"],
+        },
+        JargonSlide {
+            slide: slide(
+                "jargon_memory",
+                "Memory in the Brain",
+                &[
+                    "The hippocampus stores memories",
+                    "Glutamate excites the dendrites",
+                    "Myelin speeds the signal",
+                ],
+            ),
+            narration: "The hippocampus stores new memories. Glutamate excites the dendrites, \
+                        and myelin speeds the signal along the axon.",
+            terms: &["hippocampus", "glutamate", "dendrites", "myelin"],
+        },
+        JargonSlide {
+            slide: slide(
+                "jargon_matrices",
+                "Matrix Factorizations",
+                &[
+                    "Cholesky for symmetric matrices",
+                    "Householder reflections for QR",
+                    "Krylov methods for sparse systems",
+                ],
+            ),
+            narration: "Cholesky factors a symmetric matrix, Householder reflections give a stable \
+                        factorization, and Krylov methods solve large sparse systems.",
+            terms: &["cholesky", "householder", "krylov"],
+        },
+    ]
+}
+
+/// A lecture of `slides`: each slide shown while its narration is spoken (espeak-ng,
+/// en-us) and a second after, `dir/name` (H.264 at 10 frames a second, AAC).
+pub fn jargon_lecture(dir: &Path, name: &str, slides: &[JargonSlide]) -> PathBuf {
+    let mut parts = Vec::new();
+    for s in slides {
+        let png = slide_png(dir, &s.slide);
+        let wav = dir.join(format!("{}.wav", s.slide.name));
+        std::fs::rename(crate::speech_wav(dir, s.narration, "en-us", 150), &wav)
+            .expect("the narration is kept");
+        // espeak-ng writes 22050 Hz 16-bit mono, after a 44-byte header.
+        let bytes = std::fs::metadata(&wav)
+            .expect("the narration is there")
+            .len();
+        let seconds = ((bytes.saturating_sub(44)) as f64 / 44_100.0).ceil() as u32 + 1;
+        parts.push((png, wav, seconds));
+    }
+    let mut args: Vec<String> = Vec::new();
+    for (png, _, secs) in &parts {
+        args.extend(["-loop", "1", "-framerate", "10", "-t"].map(String::from));
+        args.push(secs.to_string());
+        args.extend(["-i".to_string(), png.to_string_lossy().into_owned()]);
+    }
+    for (_, wav, _) in &parts {
+        args.extend(["-i".to_string(), wav.to_string_lossy().into_owned()]);
+    }
+    let n = parts.len();
+    let mut filter = String::new();
+    for (i, (_, _, secs)) in parts.iter().enumerate() {
+        filter.push_str(&format!(
+            "[{}:a]aresample=22050,apad,atrim=0:{secs},asetpts=N/SR/TB[a{i}];",
+            n + i
+        ));
+    }
+    let pairs: String = (0..n).map(|i| format!("[{i}:v][a{i}]")).collect();
+    filter.push_str(&format!(
+        "{pairs}concat=n={n}:v=1:a=1[v][a];[v]format=yuv420p[vo]"
+    ));
+    let out = dir.join(name);
+    args.extend(["-filter_complex".to_string(), filter]);
+    args.extend(
+        [
+            "-map", "[vo]", "-map", "[a]", "-c:v", "libx264", "-c:a", "aac",
+        ]
+        .map(String::from),
+    );
+    args.push(out.to_string_lossy().into_owned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::ffmpeg(&refs);
+    out
+}
+
+/// The share of `terms` (lowercase) found among the words of `text`.
+pub fn keyword_recall(text: &str, terms: &[&str]) -> f64 {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .collect();
+    let found = terms
+        .iter()
+        .filter(|t| words.iter().any(|w| w == *t))
+        .count();
+    found as f64 / terms.len().max(1) as f64
+}

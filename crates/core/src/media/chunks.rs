@@ -101,6 +101,9 @@ pub struct ChunkedRun<'a> {
     pub options: &'a TranscribeOptions,
     pub worker: &'a Path,
     pub worker_args: &'a [&'a str],
+    /// The feed of the slides' words, when there are slides to read
+    /// ([`crate::media::vocabulary`]).
+    pub slide_words: Option<&'a Path>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -179,6 +182,7 @@ impl ChunkedRun<'_> {
                         pcm: self.pcm.to_path_buf(),
                         offset_samples: from_ms * SAMPLE_RATE as u64 / 1000,
                         len_samples: Some(read_ms * SAMPLE_RATE as u64 / 1000),
+                        slide_words: self.slide_words.map(Path::to_path_buf),
                     };
                     let t = transcribe::transcribe(
                         self.worker,

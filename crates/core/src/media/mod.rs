@@ -13,6 +13,7 @@ pub mod repeats;
 pub mod slides;
 pub mod token_text;
 pub mod transcribe;
+pub mod vocabulary;
 pub mod voice;
 
 /// Extensions of the video and audio files the app takes.

@@ -510,6 +510,12 @@ impl SlideDetector {
         }
     }
 
+    /// The slides closed so far: all but the last are final (the last may still grow,
+    /// when the same slide comes back after a blip).
+    pub fn found(&self) -> &[Slide] {
+        &self.slides
+    }
+
     /// The slides, the last one ending at `end_ms` (the media's duration).
     pub fn finish(mut self, end_ms: u64) -> Vec<Slide> {
         let end = self

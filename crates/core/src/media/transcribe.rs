@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::media::process::{self, ProcessError};
+use crate::media::vocabulary::SlidesSoFar;
 
 /// Samples per second of the audio whisper reads.
 pub const SAMPLE_RATE: usize = 16_000;
@@ -180,6 +181,11 @@ pub struct WorkerRequest {
     pub offset_samples: u64,
     /// `None`: to the end of the file.
     pub len_samples: Option<u64>,
+    /// The words on the slides, as the slide stage writes them
+    /// ([`crate::media::vocabulary`]): each window's prompt starts with the terms of the
+    /// slides shown during it, waited for when the slides are not read yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slide_words: Option<PathBuf>,
 }
 
 /// The first line a worker is sent: the model to have loaded by the time the request
@@ -515,19 +521,24 @@ fn dtw_preset(i: &crate::media::models::catalogue::GgmlInfo) -> Option<whisper_r
 const WINDOW_FRAMES: i32 = 3000;
 
 /// What the encoder-begin callback follows while whisper.cpp walks its 30 s windows.
-/// Every window is encoded in full except a final one shorter than 30 s: there the
-/// callback stops whisper.cpp, recording where that window starts, so that it can be
-/// decoded again with an encoder context sized to it. Everything else (the text carried
+/// It can stop whisper.cpp before a window that starts where a segment ended, recording
+/// where, so that the rest is decoded by another call: a final window shorter than 30 s
+/// (with `tail`), to be decoded with an encoder context sized to it; or wherever `stop`
+/// says (the slides shown change, so the prompt does). Everything else (the text carried
 /// from window to window, the seek, the fallbacks) stays whisper.cpp's own.
-#[derive(Debug, Default)]
-struct TailWatch {
+#[derive(Default)]
+struct TailWatch<'a> {
     encodes: usize,
     /// Segments when the previous window was about to be encoded.
     segments: i32,
-    /// Where the final, shorter window starts (mel frames), once stopped there.
+    /// Where whisper.cpp was stopped (mel frames), if it was.
     tail_at: Option<i32>,
     /// The audio's end (mel frames).
     end: i32,
+    /// Stop before a final window shorter than 30 s.
+    tail: bool,
+    /// Whether to stop before the window starting at this frame.
+    stop: Option<&'a mut dyn FnMut(i32) -> bool>,
 }
 
 /// The encoder-begin callback (see [`TailWatch`]).
@@ -540,7 +551,7 @@ unsafe extern "C" fn watch_tail(
     // otherwise borrowed for the whole `full()` call that invokes this callback; `state`
     // is the state that call runs on.
     let (w, n, end) = unsafe {
-        let w = &mut *(user_data as *mut TailWatch);
+        let w = &mut *(user_data as *mut TailWatch<'_>);
         let n = whisper_rs_sys::whisper_full_n_segments_from_state(state);
         let end = whisper_rs_sys::whisper_n_len_from_state(state);
         (w, n, end)
@@ -553,7 +564,8 @@ unsafe extern "C" fn watch_tail(
         // SAFETY: n - 1 is a valid segment index of this state.
         let seek =
             unsafe { whisper_rs_sys::whisper_full_get_segment_t1_from_state(state, n - 1) } as i32;
-        if seek < end && end - seek < WINDOW_FRAMES {
+        let short_tail = w.tail && seek < end && end - seek < WINDOW_FRAMES;
+        if seek > 0 && (short_tail || w.stop.as_mut().is_some_and(|stop| stop(seek))) {
             w.tail_at = Some(seek);
             return false;
         }
@@ -563,7 +575,7 @@ unsafe extern "C" fn watch_tail(
 }
 
 /// What one `full()` call is asked, besides the shared options.
-struct Pass<'a> {
+struct Pass<'a, 's> {
     /// Where to start (mel frames from the start of the audio).
     from: i32,
     audio_ctx: Option<i32>,
@@ -571,7 +583,10 @@ struct Pass<'a> {
     prompt: Option<&'a str>,
     /// Forget the text before (whisper.cpp does so for a final window under 5 s).
     no_context: bool,
-    watch: Option<&'a mut TailWatch>,
+    watch: Option<&'a mut TailWatch<'s>>,
+    /// What share of the request's audio this call covers, as (where it starts, how
+    /// much), for the progress reported.
+    share: (f32, f32),
 }
 
 /// The bytes of characters not yet complete at the end of what was decoded, carried into
@@ -622,7 +637,7 @@ fn decode(
     o: &TranscribeOptions,
     audio: &[f32],
     at_ms: u64,
-    pass: Pass<'_>,
+    pass: Pass<'_, '_>,
     carry: &mut TextCarry,
 ) -> Result<Vec<Segment>, String> {
     use whisper_rs::{FullParams, SamplingStrategy};
@@ -646,9 +661,11 @@ fn decode(
     params.set_print_realtime(false);
     params.set_print_special(false);
     params.set_print_timestamps(false);
-    params.set_progress_callback_safe(|p: i32| {
+    let (share_at, share) = pass.share;
+    params.set_progress_callback_safe(move |p: i32| {
         let mut o = std::io::stdout().lock();
-        emit(&mut o, &WorkerLine::Progress { percent: p });
+        let percent = (share_at * 100.0 + p as f32 * share).round() as i32;
+        emit(&mut o, &WorkerLine::Progress { percent });
     });
     if let Some(watch) = pass.watch {
         // SAFETY: the callback only touches the TailWatch, which outlives the call below
@@ -656,7 +673,7 @@ fn decode(
         unsafe {
             params.set_start_encoder_callback(Some(watch_tail));
             params.set_start_encoder_callback_user_data(
-                watch as *mut TailWatch as *mut std::ffi::c_void,
+                watch as *mut TailWatch<'_> as *mut std::ffi::c_void,
             );
         }
     }
@@ -809,16 +826,21 @@ fn run_whisper(
     // Loops and made-up credits are dropped before anything is sent (so neither the
     // document nor the text carried into the next chunk holds them).
     let mut guard = crate::media::repeats::LoopGuard::default();
+    // (Returns the text sent.)
     let mut send = |segment: Segment| {
         let mapped = match &speech {
             None => vec![segment],
             Some(c) => to_recording(segment, c, start_ms),
         };
+        let mut sent = String::new();
         for mut segment in mapped {
             if guard.admit(&mut segment) {
+                sent.push_str(&segment.text);
+                sent.push(' ');
                 emit(out, &WorkerLine::Segment { segment });
             }
         }
+        sent
     };
     // Words are placed back by their DTW times when only the speech is decoded.
     let dtw = speech.is_some();
@@ -855,20 +877,52 @@ fn run_whisper(
         ("zh", true) => o.chinese_script.prompt(),
         _ => None,
     };
+    let mut carry = TextCarry::default();
+    let language_of = |state: &whisper_rs::WhisperState| {
+        // An English-only model detects nothing: its language id is meaningless.
+        if ctx.is_multilingual() {
+            whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
+        } else {
+            Some("en".to_string())
+        }
+    };
+    if let Some(feed) = &req.slide_words {
+        let slides = SlidesSoFar::open(feed, crate::media::vocabulary::STALE);
+        let head: Vec<&str> = [o.initial_prompt.as_deref(), script]
+            .into_iter()
+            .flatten()
+            .collect();
+        let to_recording_ms =
+            |ms: u64| start_ms + speech.as_ref().map_or(ms, |c| c.original_ms(ms));
+        let run = SlidePasses {
+            ctx: &ctx,
+            o,
+            audio,
+            at_ms,
+            language,
+            head: &head,
+            to_recording_ms: &to_recording_ms,
+        };
+        run.decode(&mut state, slides, context, &mut carry, &mut send)?;
+        return Ok(language_of(&state));
+    }
     let prompt: Vec<&str> = [o.initial_prompt.as_deref(), script, context]
         .into_iter()
         .flatten()
         .collect();
     let prompt = (!prompt.is_empty()).then(|| prompt.join(" "));
     let mut watch = TailWatch::default();
-    let mut carry = TextCarry::default();
     let first = Pass {
         from: 0,
         audio_ctx: short.filter(|_| o.trim_short_audio),
         language,
         prompt: prompt.as_deref(),
         no_context: false,
-        watch: (o.trim_final_window && short.is_none()).then_some(&mut watch),
+        watch: (o.trim_final_window && short.is_none()).then_some({
+            watch.tail = true;
+            &mut watch
+        }),
+        share: (0.0, 1.0),
     };
     for segment in decode(&ctx, &mut state, o, audio, at_ms, first, &mut carry)? {
         send(segment);
@@ -890,6 +944,7 @@ fn run_whisper(
             prompt: None,
             no_context: watch.end - from <= 500,
             watch: None,
+            share: (0.0, 1.0),
         };
         for segment in decode(&ctx, &mut state, o, audio, at_ms, tail, &mut carry)? {
             send(segment);
@@ -901,6 +956,130 @@ fn run_whisper(
     } else {
         Some("en".to_string())
     })
+}
+
+/// Samples in a mel frame (10 ms).
+const FRAME: usize = SAMPLE_RATE / 100;
+
+/// The longest stretch one call decodes with one prompt when slides are followed
+/// (mel frames): the slides' terms stay within whisper's 224 tokens of prompt, and the
+/// mel spectrogram of each call (computed over all the audio it is given) stays short.
+const PASS_FRAMES: i32 = 6_000;
+
+/// The characters of text decoded before that a pass is prompted with.
+const CONTEXT_CHARS: usize = 200;
+
+/// Decoding prompted by the slides shown ([`crate::media::vocabulary`]).
+struct SlidePasses<'a> {
+    ctx: &'a whisper_rs::WhisperContext,
+    o: &'a TranscribeOptions,
+    /// What whisper hears (the speech only, or the whole recording).
+    audio: &'a [f32],
+    /// Where `audio`'s times start, as segments are sent.
+    at_ms: u64,
+    language: &'a str,
+    /// What every prompt starts with (the caller's prompt, the script's).
+    head: &'a [&'a str],
+    /// A time in `audio` (ms) as a time in the recording.
+    to_recording_ms: &'a dyn Fn(u64) -> u64,
+}
+
+impl SlidePasses<'_> {
+    /// The recording's time span of the window starting at frame `f` of the audio.
+    fn window(&self, f: i32) -> (u64, u64) {
+        let total = (self.audio.len() / FRAME) as i32;
+        let end = (f + WINDOW_FRAMES).min(total).max(f);
+        (
+            (self.to_recording_ms)(f as u64 * 10),
+            (self.to_recording_ms)(end as u64 * 10),
+        )
+    }
+
+    /// Decodes the audio in passes, each prompted with the terms of the slides shown
+    /// during its first window and the text decoded before it: a pass runs until a
+    /// window (starting where a segment ended) shows other slides, or for
+    /// [`PASS_FRAMES`], and the next begins there. The windows and the seek stay
+    /// whisper.cpp's own, so no audio is encoded twice; the wait for a window's slides
+    /// happens before it is encoded.
+    fn decode(
+        &self,
+        state: &mut whisper_rs::WhisperState,
+        mut slides: SlidesSoFar,
+        context: Option<&str>,
+        carry: &mut TextCarry,
+        send: &mut dyn FnMut(Segment) -> String,
+    ) -> Result<(), String> {
+        let total = (self.audio.len() / FRAME) as i32;
+        let mut before = context.unwrap_or_default().to_string();
+        let mut from = 0i32;
+        while from < total {
+            let (a, b) = self.window(from);
+            let shown = slides.during(a, b);
+            let terms = slides.terms(&shown);
+            let tail = last_chars(&before, CONTEXT_CHARS);
+            let prompt: Vec<&str> = self
+                .head
+                .iter()
+                .copied()
+                .chain(terms.as_deref())
+                .chain(Some(tail.trim()).filter(|t| !t.is_empty()))
+                .collect();
+            let prompt = (!prompt.is_empty()).then(|| prompt.join(" "));
+            tracing::debug!(from_ms = a, slides = ?shown, prompt = ?prompt, "a pass");
+            let begin = from as usize * FRAME;
+            let end =
+                (begin + (PASS_FRAMES + WINDOW_FRAMES) as usize * FRAME).min(self.audio.len());
+            let stopped = {
+                let mut stop = |seek: i32| {
+                    seek >= PASS_FRAMES || {
+                        let (a, b) = self.window(from + seek);
+                        slides.during(a, b) != shown
+                    }
+                };
+                let mut watch = TailWatch {
+                    stop: Some(&mut stop),
+                    ..TailWatch::default()
+                };
+                let pass = Pass {
+                    from: 0,
+                    audio_ctx: None,
+                    language: self.language,
+                    prompt: prompt.as_deref(),
+                    // The text before is in the prompt: whisper.cpp's own would repeat it.
+                    no_context: true,
+                    watch: Some(&mut watch),
+                    share: (
+                        begin as f32 / self.audio.len() as f32,
+                        (end - begin) as f32 / self.audio.len() as f32,
+                    ),
+                };
+                let at_ms = self.at_ms + from as u64 * 10;
+                let slice = &self.audio[begin..end];
+                for segment in decode(self.ctx, state, self.o, slice, at_ms, pass, carry)? {
+                    before.push_str(&send(segment));
+                }
+                watch.tail_at
+            };
+            from = match stopped {
+                Some(seek) => from + seek,
+                None => (end / FRAME) as i32,
+            };
+            if before.len() > 8 * CONTEXT_CHARS {
+                before = last_chars(&before, CONTEXT_CHARS).to_string();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The last `n` characters of `s`.
+fn last_chars(s: &str, n: usize) -> &str {
+    let at = s
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    &s[at..]
 }
 
 #[cfg(test)]

@@ -340,6 +340,9 @@ impl Stages {
     fn video(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
         // Probe first: a missing or broken file fails here, in plain words.
         let (work, info) = pipeline::open_work(&self.work_root, &w.input)?;
+        // The slides' words will be fed to the transcription (when the image step runs
+        // on this machine; elsewhere the feed goes stale and is not waited for).
+        pipeline::expect_slide_words(&work, &info, &w.settings)?;
         // Transcribed before with these settings: the audio is not needed again.
         let pcm = match pipeline::cached_transcript(&work, &w.settings) {
             Some(_) => None,

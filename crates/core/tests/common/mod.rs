@@ -46,6 +46,7 @@ pub fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
         pcm: pcm.to_path_buf(),
         offset_samples: 0,
         len_samples: None,
+        slide_words: None,
     }
 }
 

@@ -255,7 +255,7 @@ fn ocr_bench(dir: &Path, models: &OcrModels) -> (f64, f64, f64) {
 fn keyword_recall(dir: &Path, settings: &StageOptions, worker: &WorkerCommand) -> (f64, f64) {
     use video2doc_testkit::slides::{jargon_lecture, jargon_slides, keyword_recall};
     let slides = jargon_slides();
-    let video = jargon_lecture(dir, "jargon.mp4", &slides);
+    let (video, _) = jargon_lecture(dir, "jargon.mp4", &slides);
     let terms: Vec<&str> = slides
         .iter()
         .flat_map(|s| s.terms.iter().copied())

@@ -565,13 +565,14 @@ pub fn slides_stage(
             let n = s.len();
             for (i, slide) in s.iter_mut().enumerate() {
                 progress.stage("slides", i as f32 / n as f32, "reading slide text");
-                reading.read(slide)?;
+                reading.read(slide, None)?;
             }
             reading.finish()?;
             return Ok(s);
         }
     }
-    let mut detector = SlideDetector::new(settings.slide_sensitivity.config());
+    let config = settings.slide_sensitivity.config();
+    let mut detector = SlideDetector::new(config.clone());
     let total_ms = (info.duration_s * 1000.0).max(1.0);
     let fps = settings
         .slide_sensitivity
@@ -583,24 +584,77 @@ pub fn slides_stage(
         source,
     })?;
     let mut out: Vec<SlideImage> = Vec::new();
+    // The slide on screen, read before it closes (so that transcription need not wait
+    // for the slide after it to begin).
+    let mut early: Option<EarlyReading> = None;
+    let open_image = dir.join("open.jpg");
+    // Until when the transcription has been told that nothing else is shown.
+    let mut told = 0u64;
     let mut failed = None;
     process::sample_frames(input, fps, 320, 180, cancel, |f| {
+        let t = f.t_ms;
         progress.stage(
             "slides",
-            (f.t_ms as f64 / total_ms).min(1.0) as f32 * 0.95,
+            (t as f64 / total_ms).min(1.0) as f32 * 0.95,
             "finding slides",
         );
         detector.push(f);
-        // Every slide but the last found is final: saved and read now.
-        while failed.is_none() && out.len() + 1 < detector.found().len() {
-            let s = &detector.found()[out.len()];
-            match save_slide(input, &dir, out.len(), s).and_then(|mut image| {
-                reading.read(&mut image)?;
-                Ok(image)
-            }) {
-                Ok(image) => out.push(image),
-                Err(e) => failed = Some(e),
+        if failed.is_some() {
+            return;
+        }
+        let mut step = || -> Result<(), PipelineError> {
+            // Closed slides: saved and read now (not read again when the picture is the
+            // one read while it was open).
+            while out.len() < detector.found().len() {
+                let i = out.len();
+                let s = &detector.found()[i];
+                let known = early
+                    .take_if(|e| e.start_ms == s.start_ms && detector.same_picture(e.hash, s.hash))
+                    .map(|e| e.text);
+                let mut image = save_slide(input, &dir, i, s)?;
+                reading.read(&mut image, known)?;
+                out.push(image);
             }
+            // The last closed slide grows when the same slide comes back after a blip.
+            if let (Some(last), Some(s)) = (out.last_mut(), detector.found().last()) {
+                if last.end_ms != s.end_ms {
+                    last.end_ms = s.end_ms;
+                    reading.publish(last.start_ms, last.end_ms, last.text.as_ref())?;
+                }
+            }
+            // Nothing else before the run on screen (or, between runs, before now):
+            // transcription need not wait there, whatever is shown (or not yet a slide).
+            let through = detector.open_since().unwrap_or(t);
+            if through >= told + 10_000 {
+                told = through;
+                reading.through(through)?;
+            }
+            // The slide on screen: read once it has lasted, its span told as it goes on.
+            if let Some((s, hash)) = detector.open_slide() {
+                match &mut early {
+                    Some(e) if e.start_ms == s.start_ms => {
+                        if t >= e.end_ms + 10_000 {
+                            e.end_ms = t;
+                            reading.publish(e.start_ms, t, e.text.as_ref())?;
+                        }
+                    }
+                    _ => {
+                        process::extract_frame(input, s.frame_ms, &open_image)?;
+                        let text = reading.read_image(&open_image)?;
+                        reading.publish(s.start_ms, t, text.as_ref())?;
+                        early = Some(EarlyReading {
+                            start_ms: s.start_ms,
+                            end_ms: t,
+                            hash,
+                            text,
+                        });
+                    }
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = step() {
+            failed = Some(e);
         }
     })
     .map_err(|e| match e {
@@ -611,16 +665,41 @@ pub fn slides_stage(
         return Err(e);
     }
     let found = detector.finish(total_ms as u64);
-    for (i, s) in found.iter().enumerate().skip(out.len()) {
-        let mut image = save_slide(input, &dir, i, s)?;
-        reading.read(&mut image)?;
-        out.push(image);
+    for (i, s) in found.iter().enumerate() {
+        match out.get_mut(i) {
+            Some(image) if image.frame_ms == s.frame_ms => {
+                if image.end_ms != s.end_ms {
+                    image.end_ms = s.end_ms;
+                    reading.publish(image.start_ms, image.end_ms, image.text.as_ref())?;
+                }
+            }
+            // Its picture changed once it was read (the same slide came back more
+            // complete): read again.
+            Some(image) => {
+                let mut again = save_slide(input, &dir, i, s)?;
+                reading.read(&mut again, None)?;
+                *image = again;
+            }
+            None => {
+                let known = early
+                    .take_if(|e| {
+                        e.start_ms == s.start_ms
+                            && (e.hash ^ s.hash).count_ones() <= config.same_hash_bits
+                    })
+                    .map(|e| e.text);
+                let mut image = save_slide(input, &dir, i, s)?;
+                reading.read(&mut image, known)?;
+                out.push(image);
+            }
+        }
         progress.stage(
             "slides",
             0.95 + 0.05 * (i + 1) as f32 / found.len() as f32,
             "saving slides",
         );
     }
+    let _ = std::fs::remove_file(&open_image);
+    let _ = std::fs::remove_file(slide_text_path(&open_image));
     reading.finish()?;
     let pictures: Vec<SlideImage> = out
         .iter()
@@ -667,6 +746,15 @@ fn save_slide(
     })
 }
 
+/// A slide read while it is on screen.
+struct EarlyReading {
+    start_ms: u64,
+    /// Until when it has been told to the transcription.
+    end_ms: u64,
+    hash: u64,
+    text: Option<SlideText>,
+}
+
 /// Threads a slide reading uses: one, so that reading runs beside transcription (which
 /// has the others) instead of slowing it.
 const OCR_THREADS: usize = 1;
@@ -685,31 +773,92 @@ struct SlideReading<'a> {
 }
 
 impl SlideReading<'_> {
-    fn read(&mut self, slide: &mut SlideImage) -> Result<(), PipelineError> {
+    /// Reads `slide` (or takes `known`, its reading made while it was on screen) and
+    /// feeds its words.
+    fn read(
+        &mut self,
+        slide: &mut SlideImage,
+        known: Option<Option<SlideText>>,
+    ) -> Result<(), PipelineError> {
         let Some(models) = &self.settings.ocr else {
             return Ok(());
         };
         if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(PipelineError::Cancelled);
         }
-        self.read_text(models, slide)?;
-        if let Some(feed) = &mut self.feed {
-            let text = slide.text.as_ref();
-            let all = text.map(|t| {
-                let lines: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
-                lines.join("\n")
-            });
-            feed.slide(SlideWords {
-                start_ms: slide.start_ms,
-                end_ms: slide.end_ms,
-                words: all.as_deref().map(ocr::vocabulary).unwrap_or_default(),
-            })
-            .map_err(|e| PipelineError::Work {
-                path: e.path,
-                source: e.source,
-            })?;
+        match known {
+            Some(text) => {
+                if let (Some(t), Ok(bytes)) = (&text, std::fs::read(&slide.image)) {
+                    let key = self.text_key(models, &bytes);
+                    store(&slide_text_path(&slide.image), &key, t)?;
+                }
+                slide.text = text;
+            }
+            None => self.read_text(models, slide)?,
         }
-        Ok(())
+        self.publish(slide.start_ms, slide.end_ms, slide.text.as_ref())
+    }
+
+    /// What is written on the picture at `image`, read now (`None` without text models).
+    fn read_image(&mut self, image: &Path) -> Result<Option<SlideText>, PipelineError> {
+        let Some(models) = &self.settings.ocr else {
+            return Ok(None);
+        };
+        let mut slide = SlideImage {
+            start_ms: 0,
+            end_ms: 0,
+            frame_ms: 0,
+            image: image.to_path_buf(),
+            thumbnail: image.to_path_buf(),
+            text: None,
+        };
+        self.read_text(models, &mut slide)?;
+        Ok(slide.text)
+    }
+
+    /// Tells the transcription that every slide before `ms` has been fed.
+    fn through(&mut self, ms: u64) -> Result<(), PipelineError> {
+        let Some(feed) = &mut self.feed else {
+            return Ok(());
+        };
+        feed.through(ms).map_err(|e| PipelineError::Work {
+            path: e.path,
+            source: e.source,
+        })
+    }
+
+    /// Feeds the words of a slide shown `start_ms..end_ms` to the transcription.
+    fn publish(
+        &mut self,
+        start_ms: u64,
+        end_ms: u64,
+        text: Option<&SlideText>,
+    ) -> Result<(), PipelineError> {
+        let Some(feed) = &mut self.feed else {
+            return Ok(());
+        };
+        let all = text.map(|t| {
+            let lines: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
+            lines.join("\n")
+        });
+        feed.slide(SlideWords {
+            start_ms,
+            end_ms,
+            words: all.as_deref().map(ocr::vocabulary).unwrap_or_default(),
+        })
+        .map_err(|e| PipelineError::Work {
+            path: e.path,
+            source: e.source,
+        })
+    }
+
+    fn text_key(&self, models: &OcrModels, bytes: &[u8]) -> String {
+        key_of(&(
+            format!("{:x}", Sha256::digest(bytes)),
+            models.identity(),
+            self.settings.slide_sensitivity,
+            "slide-text-1",
+        ))
     }
 
     fn read_text(
@@ -720,12 +869,7 @@ impl SlideReading<'_> {
         let Ok(bytes) = std::fs::read(&slide.image) else {
             return Ok(());
         };
-        let key = key_of(&(
-            format!("{:x}", Sha256::digest(&bytes)),
-            models.identity(),
-            self.settings.slide_sensitivity,
-            "slide-text-1",
-        ));
+        let key = self.text_key(models, &bytes);
         let path = slide_text_path(&slide.image);
         if let Some(t) = load::<SlideText>(&path, &key) {
             slide.text = Some(t);

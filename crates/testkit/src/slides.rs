@@ -401,8 +401,13 @@ pub fn jargon_slides() -> Vec<JargonSlide> {
 }
 
 /// A lecture of `slides`: each slide shown while its narration is spoken (espeak-ng,
-/// en-us) and a second after, `dir/name` (H.264 at 10 frames a second, AAC).
-pub fn jargon_lecture(dir: &Path, name: &str, slides: &[JargonSlide]) -> PathBuf {
+/// en-us) and a second after, `dir/name` (H.264 at 10 frames a second, AAC); with the
+/// time span (ms) of each slide.
+pub fn jargon_lecture(
+    dir: &Path,
+    name: &str,
+    slides: &[JargonSlide],
+) -> (PathBuf, Vec<(u64, u64)>) {
     let mut parts = Vec::new();
     for s in slides {
         let png = slide_png(dir, &s.slide);
@@ -448,7 +453,13 @@ pub fn jargon_lecture(dir: &Path, name: &str, slides: &[JargonSlide]) -> PathBuf
     args.push(out.to_string_lossy().into_owned());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     crate::ffmpeg(&refs);
-    out
+    let mut spans = Vec::new();
+    let mut at = 0u64;
+    for (_, _, secs) in &parts {
+        spans.push((at, at + *secs as u64 * 1000));
+        at += *secs as u64 * 1000;
+    }
+    (out, spans)
 }
 
 /// The share of `terms` (lowercase) found among the words of `text`.

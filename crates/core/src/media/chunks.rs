@@ -30,7 +30,8 @@ impl Default for ChunkPlan {
     }
 }
 
-fn ends_sentence(t: &str) -> bool {
+/// Whether `t` ends a sentence (in English or Chinese punctuation).
+pub fn ends_sentence(t: &str) -> bool {
     let t = t.trim_end_matches(['\'', '"', '”', '」', ')']);
     t.ends_with(['.', '?', '!', '。', '？', '！'])
 }

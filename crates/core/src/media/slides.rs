@@ -516,6 +516,26 @@ impl SlideDetector {
         &self.slides
     }
 
+    /// The slide on screen now, once it has lasted long enough to be one (and is not a
+    /// moving passage), with the hash of its picture so far: its text can be read before
+    /// it closes.
+    pub fn open_slide(&self) -> Option<(&Slide, u64)> {
+        let (slide, _, kept) = self.current.as_ref()?;
+        let long = slide.end_ms.saturating_sub(slide.start_ms) >= self.config.min_slide_ms;
+        (long && !self.moving).then(|| (slide, dhash(kept)))
+    }
+
+    /// When the run on screen now began (a slide not yet long enough to be one, or a
+    /// moving passage), if there is one.
+    pub fn open_since(&self) -> Option<u64> {
+        self.current.as_ref().map(|(s, _, _)| s.start_ms)
+    }
+
+    /// Whether two pictures' hashes say the same slide.
+    pub fn same_picture(&self, a: u64, b: u64) -> bool {
+        (a ^ b).count_ones() <= self.config.same_hash_bits
+    }
+
     /// The slides, the last one ending at `end_ms` (the media's duration).
     pub fn finish(mut self, end_ms: u64) -> Vec<Slide> {
         let end = self

@@ -565,7 +565,18 @@ unsafe extern "C" fn watch_tail(
         let seek =
             unsafe { whisper_rs_sys::whisper_full_get_segment_t1_from_state(state, n - 1) } as i32;
         let short_tail = w.tail && seek < end && end - seek < WINDOW_FRAMES;
-        if seek > 0 && (short_tail || w.stop.as_mut().is_some_and(|stop| stop(seek))) {
+        // Stopped elsewhere only after a finished sentence: a call started inside one
+        // (after a window cut mid-word) lost the rest of it and what followed.
+        // SAFETY: as above; the text is a NUL-terminated string owned by the state.
+        let sentence_ended = unsafe {
+            let text = whisper_rs_sys::whisper_full_get_segment_text_from_state(state, n - 1);
+            !text.is_null()
+                && crate::media::chunks::ends_sentence(
+                    std::ffi::CStr::from_ptr(text).to_string_lossy().trim_end(),
+                )
+        };
+        let stop = sentence_ended && w.stop.as_mut().is_some_and(|stop| stop(seek));
+        if seek > 0 && (short_tail || stop) {
             w.tail_at = Some(seek);
             return false;
         }
@@ -583,15 +594,25 @@ struct Pass<'a, 's> {
     prompt: Option<&'a str>,
     /// Forget the text before (whisper.cpp does so for a final window under 5 s).
     no_context: bool,
+    /// The call continues speech already heard: its windows are never dropped as
+    /// silence. whisper.cpp drops a window whose first token looks like no speech (and
+    /// whose words are unsure); a fresh call starting inside speech, without whisper's
+    /// own tokens before it, looked so and lost 12 s of speech (tiny.en, jargon).
+    continues: bool,
     watch: Option<&'a mut TailWatch<'s>>,
     /// What share of the request's audio this call covers, as (where it starts, how
     /// much), for the progress reported.
     share: (f32, f32),
+    /// The prompt as tokens (instead of `prompt`).
+    prompt_tokens: Option<&'a [i32]>,
+    /// Where the tokens decoded go (text and timestamps, as whisper.cpp carries them
+    /// from window to window).
+    heard: Option<&'a mut Vec<i32>>,
 }
 
 /// The bytes of characters not yet complete at the end of what was decoded, carried into
 /// the next segment and word (and the next pass) so that text is decoded once whole.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct TextCarry {
     segment: crate::media::token_text::Utf8Carry,
     word: crate::media::token_text::Utf8Carry,
@@ -651,7 +672,13 @@ fn decode(
         // worker's own guard.)
         params.set_initial_prompt(&p.replace('\0', ""));
     }
+    if let Some(tokens) = pass.prompt_tokens.filter(|t| !t.is_empty()) {
+        params.set_tokens(tokens);
+    }
     params.set_no_context(pass.no_context);
+    if pass.continues {
+        params.set_no_speech_thold(1.0);
+    }
     params.set_offset_ms(pass.from * 10);
     params.set_token_timestamps(o.word_timestamps);
     if let Some(ctx) = pass.audio_ctx {
@@ -681,8 +708,17 @@ fn decode(
         .full(params, audio)
         .map_err(|e| format!("whisper failed: {e}"))?;
     let eot = ctx.token_eot();
+    let beg = ctx.token_beg();
+    let mut heard = pass.heard;
     let mut out = Vec::new();
     for seg in state.as_iter() {
+        if let Some(heard) = heard.as_deref_mut() {
+            heard.extend(
+                (0..seg.n_tokens())
+                    .filter_map(|i| seg.get_token(i).map(|t| t.token_id()))
+                    .filter(|&id| id < eot || id > beg),
+            );
+        }
         let bytes = seg.to_bytes().map_err(|e| e.to_string())?;
         let text = carry.segment.push(bytes).trim().to_string();
         let mut words = Vec::new();
@@ -826,21 +862,16 @@ fn run_whisper(
     // Loops and made-up credits are dropped before anything is sent (so neither the
     // document nor the text carried into the next chunk holds them).
     let mut guard = crate::media::repeats::LoopGuard::default();
-    // (Returns the text sent.)
     let mut send = |segment: Segment| {
         let mapped = match &speech {
             None => vec![segment],
             Some(c) => to_recording(segment, c, start_ms),
         };
-        let mut sent = String::new();
         for mut segment in mapped {
             if guard.admit(&mut segment) {
-                sent.push_str(&segment.text);
-                sent.push(' ');
                 emit(out, &WorkerLine::Segment { segment });
             }
         }
-        sent
     };
     // Words are placed back by their DTW times when only the speech is decoded.
     let dtw = speech.is_some();
@@ -918,11 +949,14 @@ fn run_whisper(
         language,
         prompt: prompt.as_deref(),
         no_context: false,
+        continues: false,
         watch: (o.trim_final_window && short.is_none()).then_some({
             watch.tail = true;
             &mut watch
         }),
         share: (0.0, 1.0),
+        prompt_tokens: None,
+        heard: None,
     };
     for segment in decode(&ctx, &mut state, o, audio, at_ms, first, &mut carry)? {
         send(segment);
@@ -943,8 +977,11 @@ fn run_whisper(
             language: detected.as_deref().unwrap_or(language),
             prompt: None,
             no_context: watch.end - from <= 500,
+            continues: false,
             watch: None,
             share: (0.0, 1.0),
+            prompt_tokens: None,
+            heard: None,
         };
         for segment in decode(&ctx, &mut state, o, audio, at_ms, tail, &mut carry)? {
             send(segment);
@@ -966,8 +1003,25 @@ const FRAME: usize = SAMPLE_RATE / 100;
 /// mel spectrogram of each call (computed over all the audio it is given) stays short.
 const PASS_FRAMES: i32 = 6_000;
 
-/// The characters of text decoded before that a pass is prompted with.
-const CONTEXT_CHARS: usize = 200;
+/// Whether a segment (of decoded audio, where pauses are short) holds far fewer words
+/// than its time takes to say: whisper skipped speech there. Speech runs about four
+/// syllables a second; a Latin letter counts a third of one, a Chinese character one.
+fn skipped_speech(s: &Segment) -> bool {
+    let seconds = s.end_ms.saturating_sub(s.start_ms) as f32 / 1000.0;
+    let syllables: f32 = s
+        .text
+        .chars()
+        .map(|c| match c {
+            c if crate::document::is_cjk(c) => 1.0,
+            c if c.is_alphanumeric() => 1.0 / 3.0,
+            _ => 0.0,
+        })
+        .sum();
+    seconds >= 6.0 && syllables / seconds < 2.0
+}
+
+/// The most tokens of prompt whisper.cpp keeps (half its text context, less one).
+const MAX_PROMPT_TOKENS: usize = 223;
 
 /// Decoding prompted by the slides shown ([`crate::media::vocabulary`]).
 struct SlidePasses<'a> {
@@ -1007,29 +1061,42 @@ impl SlidePasses<'_> {
         mut slides: SlidesSoFar,
         context: Option<&str>,
         carry: &mut TextCarry,
-        send: &mut dyn FnMut(Segment) -> String,
+        send: &mut dyn FnMut(Segment),
     ) -> Result<(), String> {
         let total = (self.audio.len() / FRAME) as i32;
-        let mut before = context.unwrap_or_default().to_string();
+        let tokenize = |text: &str| {
+            self.ctx
+                .tokenize(&text.replace('\0', ""), MAX_PROMPT_TOKENS)
+                .map_err(|e| format!("whisper could not read the prompt: {e}"))
+        };
+        // What was decoded before, as whisper.cpp carries it between its windows (its
+        // tokens, timestamps included): a prompt of plain text instead made tiny.en
+        // fall back to sampling so often that decoding took 60% longer.
+        let mut heard: Vec<i32> = match context {
+            Some(c) => tokenize(c)?,
+            None => Vec::new(),
+        };
         let mut from = 0i32;
         while from < total {
             let (a, b) = self.window(from);
             let shown = slides.during(a, b);
             let terms = slides.terms(&shown);
-            let tail = last_chars(&before, CONTEXT_CHARS);
-            let prompt: Vec<&str> = self
-                .head
-                .iter()
-                .copied()
-                .chain(terms.as_deref())
-                .chain(Some(tail.trim()).filter(|t| !t.is_empty()))
-                .collect();
-            let prompt = (!prompt.is_empty()).then(|| prompt.join(" "));
-            tracing::debug!(from_ms = a, slides = ?shown, prompt = ?prompt, "a pass");
+            let prompt_of = |terms: Option<&str>| -> Result<Vec<i32>, String> {
+                let head: Vec<&str> = self.head.iter().copied().chain(terms).collect();
+                let mut prompt = tokenize(&head.join(" "))?;
+                // whisper.cpp keeps the last 223 tokens of a prompt: the terms go first
+                // and stay; the text before fills the rest.
+                let room = MAX_PROMPT_TOKENS.saturating_sub(prompt.len());
+                prompt.extend_from_slice(&heard[heard.len().saturating_sub(room)..]);
+                Ok(prompt)
+            };
+            tracing::debug!(from_ms = a, slides = ?shown, terms = ?terms, "a pass");
             let begin = from as usize * FRAME;
             let end =
-                (begin + (PASS_FRAMES + WINDOW_FRAMES) as usize * FRAME).min(self.audio.len());
-            let stopped = {
+                (begin + (PASS_FRAMES + 2 * WINDOW_FRAMES) as usize * FRAME).min(self.audio.len());
+            let before = carry.clone();
+            let mut run = |prompt: &[i32], carry: &mut TextCarry| {
+                let mut decoded = Vec::new();
                 let mut stop = |seek: i32| {
                     seek >= PASS_FRAMES || {
                         let (a, b) = self.window(from + seek);
@@ -1044,42 +1111,48 @@ impl SlidePasses<'_> {
                     from: 0,
                     audio_ctx: None,
                     language: self.language,
-                    prompt: prompt.as_deref(),
+                    prompt: None,
                     // The text before is in the prompt: whisper.cpp's own would repeat it.
                     no_context: true,
+                    continues: from > 0,
                     watch: Some(&mut watch),
                     share: (
                         begin as f32 / self.audio.len() as f32,
                         (end - begin) as f32 / self.audio.len() as f32,
                     ),
+                    prompt_tokens: Some(prompt),
+                    heard: Some(&mut decoded),
                 };
                 let at_ms = self.at_ms + from as u64 * 10;
                 let slice = &self.audio[begin..end];
-                for segment in decode(self.ctx, state, self.o, slice, at_ms, pass, carry)? {
-                    before.push_str(&send(segment));
-                }
-                watch.tail_at
+                let segments = decode(self.ctx, state, self.o, slice, at_ms, pass, carry)?;
+                Ok::<_, String>((segments, decoded, watch.tail_at))
             };
+            let mut result = run(&prompt_of(terms.as_deref())?, carry)?;
+            // A prompt can make whisper skip speech: a long segment with a few words (the
+            // rest of its time lost). Then the pass is decoded again as whisper would
+            // without the slides.
+            if terms.is_some() && result.0.iter().any(skipped_speech) {
+                tracing::debug!(
+                    from_ms = a,
+                    "speech skipped with the slides' terms; decoded again without"
+                );
+                *carry = before;
+                result = run(&prompt_of(None)?, carry)?;
+            }
+            let (segments, decoded, stopped) = result;
+            for segment in segments {
+                send(segment);
+            }
+            heard.extend(decoded);
+            heard.drain(..heard.len().saturating_sub(MAX_PROMPT_TOKENS));
             from = match stopped {
                 Some(seek) => from + seek,
                 None => (end / FRAME) as i32,
             };
-            if before.len() > 8 * CONTEXT_CHARS {
-                before = last_chars(&before, CONTEXT_CHARS).to_string();
-            }
         }
         Ok(())
     }
-}
-
-/// The last `n` characters of `s`.
-fn last_chars(s: &str, n: usize) -> &str {
-    let at = s
-        .char_indices()
-        .rev()
-        .nth(n.saturating_sub(1))
-        .map_or(0, |(i, _)| i);
-    &s[at..]
 }
 
 #[cfg(test)]

@@ -41,12 +41,15 @@ pub struct SlideWords {
     pub words: Vec<String>,
 }
 
-/// One line of the feed.
+/// One line of the feed. A slide may be told more than once (while it is on screen, as
+/// its span grows, when it closes): the last line with its start holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedLine {
-    /// A final slide (slides come in time order).
+    /// A slide (slides come in time order).
     Slide(SlideWords),
+    /// Every slide shown before this time (ms) has been told.
+    Through(u64),
     /// No more slides.
     SlidesEnd(bool),
 }
@@ -160,6 +163,10 @@ impl FeedWriter {
         self.write(&FeedLine::Slide(slide))
     }
 
+    pub fn through(&mut self, ms: u64) -> Result<(), FeedError> {
+        self.write(&FeedLine::Through(ms))
+    }
+
     pub fn finish(mut self) -> Result<(), FeedError> {
         self.write(&FeedLine::SlidesEnd(true))
     }
@@ -267,8 +274,14 @@ impl SlidesSoFar {
                 match l {
                     FeedLine::Slide(s) => {
                         self.known_ms = self.known_ms.max(s.end_ms);
-                        self.slides.push(s);
+                        // A slide told again (read while on screen, then as it closed,
+                        // or grown): the later word holds.
+                        match self.slides.iter_mut().find(|k| k.start_ms == s.start_ms) {
+                            Some(known) => *known = s,
+                            None => self.slides.push(s),
+                        }
                     }
+                    FeedLine::Through(ms) => self.known_ms = self.known_ms.max(ms),
                     FeedLine::SlidesEnd(_) => self.ended = true,
                 }
             }

@@ -622,6 +622,10 @@ pub fn slides_stage(
                     reading.publish(last.start_ms, last.end_ms, last.text.as_ref())?;
                 }
             }
+            // Only a transcription waiting for the slides' words needs the rest now.
+            if reading.feed.is_none() {
+                return Ok(());
+            }
             // Nothing else before the run on screen (or, between runs, before now):
             // transcription need not wait there, whatever is shown (or not yet a slide).
             let through = detector.open_since().unwrap_or(t);

@@ -1,8 +1,8 @@
 //! What goes in: media files and what is read from them. Probing (what a file holds),
 //! the one place external processes start (ffprobe, ffmpeg, the transcription worker),
 //! transcription in checkpointed chunks with voice activity and the loop guard, slide
-//! detection over sampled frames, and the Whisper models (catalogue, downloads,
-//! imports, conversion). Nothing here knows documents, the queue or the app.
+//! detection over sampled frames, slide text (OCR) and the slides' words fed to the
+//! transcriber, and the models (catalogue, downloads, imports, conversion). Nothing here knows documents, the queue or the app.
 
 pub mod chunks;
 pub mod models;

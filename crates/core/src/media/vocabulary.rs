@@ -1,15 +1,16 @@
 //! The words on the slides as the transcriber's vocabulary: the slide stage writes each
-//! slide's span and terms to a feed in the work folder as soon as the slide is final;
-//! the transcription of a chunk tails that feed into its worker's stdin; the worker
-//! waits at each 30 s window until the slides of that window are known (or the feed has
-//! ended) and starts the window's prompt with their terms. So transcription and slide
-//! reading still run side by side: the transcriber only waits where it overtakes the
-//! reader. A video without slide text, or a feed whose writer stopped, leaves
-//! transcription as it is without slides.
+//! slide's span and terms to a feed in the work folder (the slide on screen once it has
+//! lasted, each slide again as it closes, and how far nothing else is shown); the
+//! transcription worker, given the feed's path, reads it as it grows, waits at each 30 s
+//! window until the slides of that window are known (or the feed has ended) and starts
+//! the window's prompt with their terms. So transcription and slide reading still run
+//! side by side: the transcriber only waits where it overtakes the reader. A video
+//! without slide text, or a feed whose writer stopped, leaves transcription as it is
+//! without slides.
 //!
-//! The feed is a file of JSON lines, each a [`FeedLine`], the same lines the worker is
-//! sent. The writer touches the file every second or so while it works; a reader that
-//! sees neither new lines nor a touch for [`STALE`] takes the feed as ended.
+//! The feed is a file of JSON lines, each a [`FeedLine`]. The writer touches the file
+//! every second or so while it works; a reader that sees neither new lines nor a touch
+//! for [`STALE`] takes the feed as ended.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};

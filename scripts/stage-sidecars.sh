@@ -7,8 +7,9 @@
 # Only the CLI is built here, with the features of the whole build `tauri build` runs
 # next (every default member's binaries, with the desktop's features: features are
 # resolved over the packages selected, and `--bin` only filters targets), so both
-# binaries share one build of core and whisper.cpp: building `-p video2doc-cli` alone
-# resolved features differently and compiled ~100 crates (whisper.cpp among them) twice.
+# binaries share one build of whisper.cpp and the other dependencies (core is compiled
+# again for the app, about a minute): building `-p video2doc-cli` alone resolved
+# features differently and compiled ~100 crates (whisper.cpp among them) twice.
 # The desktop itself is not built here: its build script copies the staged CLI into the
 # target folder and fails while binaries/ does not hold it yet (a fresh clone).
 set -euo pipefail

@@ -120,6 +120,15 @@ pub enum PipelineError {
     Cancelled,
 }
 
+impl From<vocabulary::FeedError> for PipelineError {
+    fn from(e: vocabulary::FeedError) -> Self {
+        PipelineError::Work {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// A stage's progress report.
 pub trait StageProgress: Sync {
     fn stage(&self, stage: &str, fraction: f32, message: &str);
@@ -517,12 +526,7 @@ pub fn expect_slide_words(
     settings: &StageOptions,
 ) -> Result<(), PipelineError> {
     match slide_words_path(work, settings) {
-        Some(path) if info.video.is_some() => {
-            vocabulary::expect(&path).map_err(|e| PipelineError::Work {
-                path: e.path,
-                source: e.source,
-            })
-        }
+        Some(path) if info.video.is_some() => Ok(vocabulary::expect(&path)?),
         _ => Ok(()),
     }
 }
@@ -554,10 +558,7 @@ pub fn slides_stage(
         .as_deref()
         .filter(|p| !vocabulary::is_complete(p))
     {
-        reading.feed = Some(FeedWriter::create(p).map_err(|e| PipelineError::Work {
-            path: e.path,
-            source: e.source,
-        })?);
+        reading.feed = Some(FeedWriter::create(p)?);
     }
     let path = work.join("slides.json");
     if let Some(mut s) = load::<Vec<SlideImage>>(&path, &key) {
@@ -608,9 +609,7 @@ pub fn slides_stage(
             while out.len() < detector.found().len() {
                 let i = out.len();
                 let s = &detector.found()[i];
-                let known = early
-                    .take_if(|e| e.start_ms == s.start_ms && detector.same_picture(e.hash, s.hash))
-                    .map(|e| e.text);
+                let known = EarlyReading::take_for(&mut early, s, &config);
                 let mut image = save_slide(input, &dir, i, s)?;
                 reading.read(&mut image, known)?;
                 out.push(image);
@@ -685,12 +684,7 @@ pub fn slides_stage(
                 *image = again;
             }
             None => {
-                let known = early
-                    .take_if(|e| {
-                        e.start_ms == s.start_ms
-                            && (e.hash ^ s.hash).count_ones() <= config.same_hash_bits
-                    })
-                    .map(|e| e.text);
+                let known = EarlyReading::take_for(&mut early, s, &config);
                 let mut image = save_slide(input, &dir, i, s)?;
                 reading.read(&mut image, known)?;
                 out.push(image);
@@ -759,6 +753,19 @@ struct EarlyReading {
     text: Option<SlideText>,
 }
 
+impl EarlyReading {
+    /// The reading of `early`, taken when it is of `closed` (the same start and picture).
+    fn take_for(
+        early: &mut Option<EarlyReading>,
+        closed: &crate::media::slides::Slide,
+        config: &crate::media::slides::DetectorConfig,
+    ) -> Option<Option<SlideText>> {
+        early
+            .take_if(|e| e.start_ms == closed.start_ms && config.same_picture(e.hash, closed.hash))
+            .map(|e| e.text)
+    }
+}
+
 /// Threads a slide reading uses: one, so that reading runs beside transcription (which
 /// has the others) instead of slowing it.
 const OCR_THREADS: usize = 1;
@@ -798,26 +805,17 @@ impl SlideReading<'_> {
                 }
                 slide.text = text;
             }
-            None => self.read_text(models, slide)?,
+            None => slide.text = self.read_text(models, &slide.image)?,
         }
         self.publish(slide.start_ms, slide.end_ms, slide.text.as_ref())
     }
 
     /// What is written on the picture at `image`, read now (`None` without text models).
     fn read_image(&mut self, image: &Path) -> Result<Option<SlideText>, PipelineError> {
-        let Some(models) = &self.settings.ocr else {
-            return Ok(None);
-        };
-        let mut slide = SlideImage {
-            start_ms: 0,
-            end_ms: 0,
-            frame_ms: 0,
-            image: image.to_path_buf(),
-            thumbnail: image.to_path_buf(),
-            text: None,
-        };
-        self.read_text(models, &mut slide)?;
-        Ok(slide.text)
+        match &self.settings.ocr {
+            Some(models) => self.read_text(models, image),
+            None => Ok(None),
+        }
     }
 
     /// Tells the transcription that every slide before `ms` has been fed.
@@ -825,10 +823,7 @@ impl SlideReading<'_> {
         let Some(feed) = &mut self.feed else {
             return Ok(());
         };
-        feed.through(ms).map_err(|e| PipelineError::Work {
-            path: e.path,
-            source: e.source,
-        })
+        Ok(feed.through(ms)?)
     }
 
     /// Feeds the words of a slide shown `start_ms..end_ms` to the transcription.
@@ -845,15 +840,11 @@ impl SlideReading<'_> {
             let lines: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
             lines.join("\n")
         });
-        feed.slide(SlideWords {
+        Ok(feed.slide(SlideWords {
             start_ms,
             end_ms,
             words: all.as_deref().map(ocr::vocabulary).unwrap_or_default(),
-        })
-        .map_err(|e| PipelineError::Work {
-            path: e.path,
-            source: e.source,
-        })
+        })?)
     }
 
     fn text_key(&self, models: &OcrModels, bytes: &[u8]) -> String {
@@ -865,19 +856,21 @@ impl SlideReading<'_> {
         ))
     }
 
+    /// What is written on the picture at `image`: its reading kept beside it when the
+    /// picture and the models are the same, else read now and kept; `None` when it
+    /// cannot be read.
     fn read_text(
         &mut self,
         models: &OcrModels,
-        slide: &mut SlideImage,
-    ) -> Result<(), PipelineError> {
-        let Ok(bytes) = std::fs::read(&slide.image) else {
-            return Ok(());
+        image: &Path,
+    ) -> Result<Option<SlideText>, PipelineError> {
+        let Ok(bytes) = std::fs::read(image) else {
+            return Ok(None);
         };
         let key = self.text_key(models, &bytes);
-        let path = slide_text_path(&slide.image);
+        let path = slide_text_path(image);
         if let Some(t) = load::<SlideText>(&path, &key) {
-            slide.text = Some(t);
-            return Ok(());
+            return Ok(Some(t));
         }
         let reader = self.reader.get_or_insert_with(|| {
             ocr::Reader::load(&models.det, &models.rec, OCR_THREADS)
@@ -885,16 +878,16 @@ impl SlideReading<'_> {
                 .ok()
         });
         let Some(reader) = reader.as_ref() else {
-            return Ok(());
+            return Ok(None);
         };
         let img = match image::load_from_memory(&bytes) {
             Ok(img) => img.to_rgb8(),
             Err(e) => {
-                tracing::warn!(image = %slide.image.display(), error = %e, "slide image not read");
-                return Ok(());
+                tracing::warn!(image = %image.display(), error = %e, "slide image not read");
+                return Ok(None);
             }
         };
-        let name = slide.image.display().to_string();
+        let name = image.display().to_string();
         // Screen recordings carry small interface text: read finer.
         let detail = match self.settings.slide_sensitivity {
             crate::media::slides::Sensitivity::Screen => ocr::Detail::Screen,
@@ -907,22 +900,24 @@ impl SlideReading<'_> {
         match read {
             Ok(Ok(t)) => {
                 store(&path, &key, &t)?;
-                slide.text = Some(t);
+                Ok(Some(t))
             }
-            Ok(Err(ocr::OcrError::Cancelled)) => return Err(PipelineError::Cancelled),
-            Ok(Err(e)) => tracing::warn!(error = %e, "slide text not read"),
-            Err(_) => tracing::warn!(image = %name, "the text model failed on this slide"),
+            Ok(Err(ocr::OcrError::Cancelled)) => Err(PipelineError::Cancelled),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "slide text not read");
+                Ok(None)
+            }
+            Err(_) => {
+                tracing::warn!(image = %name, "the text model failed on this slide");
+                Ok(None)
+            }
         }
-        Ok(())
     }
 
     /// Ends the feed: every slide is known.
     fn finish(self) -> Result<(), PipelineError> {
         match self.feed {
-            Some(feed) => feed.finish().map_err(|e| PipelineError::Work {
-                path: e.path,
-                source: e.source,
-            }),
+            Some(feed) => Ok(feed.finish()?),
             None => Ok(()),
         }
     }

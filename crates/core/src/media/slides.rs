@@ -103,6 +103,13 @@ impl Sensitivity {
     }
 }
 
+impl DetectorConfig {
+    /// Whether two pictures' hashes ([`dhash`]) say the same slide.
+    pub fn same_picture(&self, a: u64, b: u64) -> bool {
+        (a ^ b).count_ones() <= self.same_hash_bits
+    }
+}
+
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
@@ -494,7 +501,7 @@ impl SlideDetector {
             // all hash alike), so the content must also match both ways.
             let no_busy = [false; GX * GY];
             let same = self.last_frame.as_ref().is_some_and(|prev| {
-                (prev.1 ^ slide.hash).count_ones() <= self.config.same_hash_bits
+                self.config.same_picture(prev.1, slide.hash)
                     && lost_ink(&prev.0, &frame, &no_busy) < 0.1
                     && lost_ink(&frame, &prev.0, &no_busy) < 0.1
             });
@@ -529,11 +536,6 @@ impl SlideDetector {
     /// moving passage), if there is one.
     pub fn open_since(&self) -> Option<u64> {
         self.current.as_ref().map(|(s, _, _)| s.start_ms)
-    }
-
-    /// Whether two pictures' hashes say the same slide.
-    pub fn same_picture(&self, a: u64, b: u64) -> bool {
-        (a ^ b).count_ones() <= self.config.same_hash_bits
     }
 
     /// The slides, the last one ending at `end_ms` (the media's duration).

@@ -568,14 +568,17 @@ unsafe extern "C" fn watch_tail(
         // Stopped elsewhere only after a finished sentence: a call started inside one
         // (after a window cut mid-word) lost the rest of it and what followed.
         // SAFETY: as above; the text is a NUL-terminated string owned by the state.
-        let sentence_ended = unsafe {
+        let sentence_ended = || unsafe {
             let text = whisper_rs_sys::whisper_full_get_segment_text_from_state(state, n - 1);
             !text.is_null()
                 && crate::media::chunks::ends_sentence(
                     std::ffi::CStr::from_ptr(text).to_string_lossy().trim_end(),
                 )
         };
-        let stop = sentence_ended && w.stop.as_mut().is_some_and(|stop| stop(seek));
+        let stop = w
+            .stop
+            .as_mut()
+            .is_some_and(|stop| sentence_ended() && stop(seek));
         if seek > 0 && (short_tail || stop) {
             w.tail_at = Some(seek);
             return false;

@@ -342,3 +342,44 @@ fn audio_without_slides_is_transcribed_as_before() {
     assert_eq!(plain, with_models);
     assert!(plain.to_lowercase().contains("shortest paths"), "{plain}");
 }
+
+/// A caller's long prompt (whisper takes up to 2,000 characters) with the slides' words:
+/// the prompt is longer than whisper keeps, and the speech is still transcribed.
+#[test]
+fn a_long_prompt_with_the_slides_words_is_transcribed() {
+    use video2doc_core::media::transcribe::{transcribe, MAX_PROMPT_CHARS};
+    use video2doc_core::media::vocabulary::{FeedWriter, SlideWords};
+    let dir = tempfile::tempdir().unwrap();
+    let pcm = common::speech_pcm(
+        dir.path(),
+        "Dijkstra finds shortest paths when the weights are positive.",
+        "en-us",
+        150,
+    );
+    let feed = dir.path().join("words.jsonl");
+    let mut w = FeedWriter::create(&feed).unwrap();
+    w.slide(SlideWords {
+        start_ms: 0,
+        end_ms: 60_000,
+        words: vec!["Dijkstra".into(), "Bellman-Ford".into()],
+    })
+    .unwrap();
+    w.finish().unwrap();
+    let mut r = common::request(&pcm, model());
+    let sentence = "Graph algorithms find shortest paths in road networks. ";
+    let prompt: String = sentence.repeat(MAX_PROMPT_CHARS / sentence.len());
+    assert!(prompt.chars().count() <= MAX_PROMPT_CHARS);
+    r.options.initial_prompt = Some(prompt);
+    r.slide_words = Some(feed);
+    let t = transcribe(
+        &worker_command().program,
+        &worker_command().arg_strs(),
+        &r,
+        &Arc::new(AtomicBool::new(false)),
+        |_| {},
+        |_| {},
+    )
+    .unwrap();
+    let text: String = t.segments.iter().map(|s| s.text.to_lowercase()).collect();
+    assert!(text.contains("shortest paths"), "{text}");
+}

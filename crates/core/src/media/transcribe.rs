@@ -1067,9 +1067,13 @@ impl SlidePasses<'_> {
         send: &mut dyn FnMut(Segment),
     ) -> Result<(), String> {
         let total = (self.audio.len() / FRAME) as i32;
+        // Room for every token the text can make (a token holds at least a byte): told
+        // too little room, whisper.cpp answers with the count needed, which whisper-rs
+        // takes for a length (a long prompt crashed the worker).
         let tokenize = |text: &str| {
+            let text = text.replace('\0', "");
             self.ctx
-                .tokenize(&text.replace('\0', ""), MAX_PROMPT_TOKENS)
+                .tokenize(&text, text.len() + 1)
                 .map_err(|e| format!("whisper could not read the prompt: {e}"))
         };
         // What was decoded before, as whisper.cpp carries it between its windows (its

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use video2doc_core::document::export::Format;
 use video2doc_core::media::ocr::{Detail, OcrModels, Reader};
+use video2doc_core::media::transcribe::Segment;
 use video2doc_core::pipeline::{process, StageOptions};
 use video2doc_testkit::slides::{cer, ocr_models, slide_png, slide_set, slides_video};
 
@@ -248,13 +249,12 @@ fn every_format_is_headed_by_the_slide_titles_and_shows_their_text() {
 }
 
 /// The lecture's transcript, run through the whole pipeline, with or without its slides
-/// read (and so their words given to the transcriber): its text, and its segments as
-/// (start ms, end ms, text).
+/// read (and so their words given to the transcriber): its text, and its segments.
 fn lecture_text(
     video: &std::path::Path,
     root: &std::path::Path,
     read_slides: bool,
-) -> (String, Vec<(u64, u64, String)>) {
+) -> (String, Vec<Segment>) {
     let mut settings = StageOptions::new(model());
     settings.formats = vec![Format::Txt, Format::Json];
     settings.transcribe.threads = 2;
@@ -271,18 +271,7 @@ fn lecture_text(
     .unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&text_of(Format::Json, &out.files[&Format::Json])).unwrap();
-    let segments = json["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["start_ms"].as_u64().unwrap(),
-                s["end_ms"].as_u64().unwrap(),
-                s["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let segments = serde_json::from_value(json["segments"].clone()).unwrap();
     (text_of(Format::Txt, &out.files[&Format::Txt]), segments)
 }
 
@@ -314,8 +303,8 @@ fn the_words_on_the_slides_teach_the_transcriber_their_spelling() {
     for (s, (from, to)) in slides.iter().zip(&spans) {
         let heard: usize = segments
             .iter()
-            .filter(|(a, b, _)| (a + b) / 2 >= *from && (a + b) / 2 < *to)
-            .map(|(_, _, t)| t.split_whitespace().count())
+            .filter(|s| (s.start_ms + s.end_ms) / 2 >= *from && (s.start_ms + s.end_ms) / 2 < *to)
+            .map(|s| s.text.split_whitespace().count())
             .sum();
         let said = s.narration.split_whitespace().count();
         assert!(

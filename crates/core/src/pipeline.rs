@@ -47,6 +47,18 @@ pub struct StageOptions {
     /// pictures only.
     #[serde(default)]
     pub ocr: Option<OcrModels>,
+    /// The share of its time the transcription may spend waiting for the slides' words
+    /// (`None`: every window waits until its slides are read). See
+    /// [`SlidesSoFar::with_patience`](crate::media::vocabulary::SlidesSoFar::with_patience).
+    #[serde(default = "default_slide_patience")]
+    pub slide_patience: Option<f32>,
+}
+
+/// Waits for slides' words within a tenth of the transcription's time: a reader that
+/// falls behind (a busy machine, a slow disk) costs the transcription at most that, and
+/// its words reach the speech from the window after.
+fn default_slide_patience() -> Option<f32> {
+    Some(0.1)
 }
 
 impl StageOptions {
@@ -75,6 +87,7 @@ impl StageOptions {
             summary_endpoint: None,
             subtitles: Default::default(),
             ocr: None,
+            slide_patience: default_slide_patience(),
         }
     }
 }
@@ -357,6 +370,7 @@ pub fn transcript_stage(
         // The slides' words, when their reading was announced (a video with slides,
         // read here or by a stage running beside).
         slide_words: words.as_deref(),
+        slide_patience: settings.slide_patience,
     };
     let t = run
         .run(
@@ -603,13 +617,31 @@ pub fn slides_stage(
         if failed.is_some() {
             return;
         }
+        // Nothing else before the run on screen (or, between runs, before now).
+        let through = detector.open_since().unwrap_or(t);
         let mut step = || -> Result<(), PipelineError> {
+            // Before anything that takes time (a picture saved, a slide read), the
+            // transcription is told how far it need not wait: it waits only where a
+            // slide is still being read, not for the reading of a later one.
+            let tell = |reading: &mut SlideReading, told: &mut u64| {
+                if reading.feed.is_some() && through > *told {
+                    *told = through;
+                    return reading.through(through);
+                }
+                Ok(())
+            };
             // Closed slides: saved and read now (not read again when the picture is the
-            // one read while it was open).
+            // one read while it was open: then its words are told first).
             while out.len() < detector.found().len() {
                 let i = out.len();
                 let s = &detector.found()[i];
                 let known = EarlyReading::take_for(&mut early, s, &config);
+                if let Some(text) = &known {
+                    reading.publish(s.start_ms, s.end_ms, text.as_ref())?;
+                    if i + 1 == detector.found().len() {
+                        tell(&mut reading, &mut told)?;
+                    }
+                }
                 let mut image = save_slide(input, &dir, i, s)?;
                 reading.read(&mut image, known)?;
                 out.push(image);
@@ -625,12 +657,10 @@ pub fn slides_stage(
             if reading.feed.is_none() {
                 return Ok(());
             }
-            // Nothing else before the run on screen (or, between runs, before now):
-            // transcription need not wait there, whatever is shown (or not yet a slide).
-            let through = detector.open_since().unwrap_or(t);
+            // Transcription need not wait before the run on screen, whatever is shown
+            // (or not yet a slide): told every 10 s of the recording.
             if through >= told + 10_000 {
-                told = through;
-                reading.through(through)?;
+                tell(&mut reading, &mut told)?;
             }
             // The slide on screen: read once it has lasted, its span told as it goes on.
             if let Some((s, hash)) = detector.open_slide() {
@@ -642,6 +672,7 @@ pub fn slides_stage(
                         }
                     }
                     _ => {
+                        tell(&mut reading, &mut told)?;
                         process::extract_frame(input, s.frame_ms, &open_image)?;
                         let text = reading.read_image(&open_image)?;
                         reading.publish(s.start_ms, t, text.as_ref())?;
@@ -766,10 +797,6 @@ impl EarlyReading {
     }
 }
 
-/// Threads a slide reading uses: one, so that reading runs beside transcription (which
-/// has the others) instead of slowing it.
-const OCR_THREADS: usize = 1;
-
 /// Reads what is written on slides (when text models are set), each reading kept beside
 /// its image and reused while the image and the models are the same, and feeds each
 /// slide's words to the transcription. A slide that cannot be read (or models that
@@ -873,7 +900,7 @@ impl SlideReading<'_> {
             return Ok(Some(t));
         }
         let reader = self.reader.get_or_insert_with(|| {
-            ocr::Reader::load(&models.det, &models.rec, OCR_THREADS)
+            ocr::Reader::load(&models.det, &models.rec, ocr::background_threads())
                 .map_err(|e| tracing::warn!(error = %e, "slide text is not read"))
                 .ok()
         });

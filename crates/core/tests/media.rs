@@ -326,6 +326,7 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
         worker: &w,
         worker_args: &[],
         slide_words: None,
+        slide_patience: None,
     };
     let t = run
         .run(&Arc::new(AtomicBool::new(false)), |_| {}, |_| {})

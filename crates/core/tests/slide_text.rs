@@ -259,6 +259,9 @@ fn lecture_text(
     settings.formats = vec![Format::Txt, Format::Json];
     settings.transcribe.threads = 2;
     settings.ocr = read_slides.then(models);
+    // Every window waits for its slides' words: this measures what they teach, not the
+    // race between reader and transcriber (patience has its own tests, in vocabulary).
+    settings.slide_patience = None;
     let out = process(
         video,
         &root.join("out"),

@@ -105,6 +105,8 @@ pub struct ChunkedRun<'a> {
     /// The feed of the slides' words, when there are slides to read
     /// ([`crate::media::vocabulary`]).
     pub slide_words: Option<&'a Path>,
+    /// How long the transcription may wait for them (see [`WorkerRequest`]).
+    pub slide_patience: Option<f32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -184,6 +186,7 @@ impl ChunkedRun<'_> {
                         offset_samples: from_ms * SAMPLE_RATE as u64 / 1000,
                         len_samples: Some(read_ms * SAMPLE_RATE as u64 / 1000),
                         slide_words: self.slide_words.map(Path::to_path_buf),
+                        slide_patience: self.slide_patience,
                     };
                     let t = transcribe::transcribe(
                         self.worker,

@@ -186,6 +186,10 @@ pub struct WorkerRequest {
     /// slides shown during it, waited for when the slides are not read yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slide_words: Option<PathBuf>,
+    /// The share of its time the worker may spend waiting for them, all waits together
+    /// (`None`: each window waits until its slides are known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slide_patience: Option<f32>,
 }
 
 /// The first line a worker is sent: the model to have loaded by the time the request
@@ -217,10 +221,23 @@ const REQUEST_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkerLine {
-    Progress { percent: i32 },
-    Segment { segment: Segment },
-    Done { language: Option<String> },
-    Error { message: String },
+    Progress {
+        percent: i32,
+    },
+    Segment {
+        segment: Segment,
+    },
+    Done {
+        language: Option<String>,
+    },
+    /// How long the transcription waited for the slides' words (before `Done`).
+    SlideWait {
+        ms: u64,
+        waits: u32,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// Why transcription failed.
@@ -328,6 +345,13 @@ pub fn transcribe(
             }
             Ok(WorkerLine::Progress { percent }) => on_progress(percent),
             Ok(WorkerLine::Done { language }) => done = Some(language),
+            Ok(WorkerLine::SlideWait { ms, waits }) => {
+                tracing::info!(
+                    waited_ms = ms,
+                    waits,
+                    "the transcription waited for the slides' words"
+                )
+            }
             Ok(WorkerLine::Error { message }) => failure = Some(message),
             Err(_) => tracing::debug!(line = l, "worker output"),
         },
@@ -921,7 +945,8 @@ fn run_whisper(
         }
     };
     if let Some(feed) = &req.slide_words {
-        let slides = SlidesSoFar::open(feed, crate::media::vocabulary::STALE);
+        let mut slides = SlidesSoFar::open(feed, crate::media::vocabulary::STALE)
+            .with_patience(req.slide_patience);
         let head: Vec<&str> = [o.initial_prompt.as_deref(), script]
             .into_iter()
             .flatten()
@@ -937,7 +962,15 @@ fn run_whisper(
             head: &head,
             to_recording_ms: &to_recording_ms,
         };
-        run.decode(&mut state, slides, context, &mut carry, &mut send)?;
+        run.decode(&mut state, &mut slides, context, &mut carry, &mut send)?;
+        let (waited, waits) = slides.waited();
+        emit(
+            out,
+            &WorkerLine::SlideWait {
+                ms: waited.as_millis() as u64,
+                waits,
+            },
+        );
         return Ok(language_of(&state));
     }
     let prompt: Vec<&str> = [o.initial_prompt.as_deref(), script, context]
@@ -1061,7 +1094,7 @@ impl SlidePasses<'_> {
     fn decode(
         &self,
         state: &mut whisper_rs::WhisperState,
-        mut slides: SlidesSoFar,
+        slides: &mut SlidesSoFar,
         context: Option<&str>,
         carry: &mut TextCarry,
         send: &mut dyn FnMut(Segment),

@@ -4,9 +4,11 @@
 //! transcription worker, given the feed's path, reads it as it grows, waits at each 30 s
 //! window until the slides of that window are known (or the feed has ended) and starts
 //! the window's prompt with their terms. So transcription and slide reading still run
-//! side by side: the transcriber only waits where it overtakes the reader. A video
-//! without slide text, or a feed whose writer stopped, leaves transcription as it is
-//! without slides.
+//! side by side: the transcriber only waits where it overtakes the reader, and, when
+//! given a [patience](SlidesSoFar::with_patience), only for a share of its own time
+//! (a slide read later reaches the speech from the next window on). A video without
+//! slide text, or a feed whose writer stopped, leaves transcription as it is without
+//! slides.
 //!
 //! The feed is a file of JSON lines, each a [`FeedLine`]. The writer touches the file
 //! every second or so while it works; a reader that sees neither new lines nor a touch
@@ -17,7 +19,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +29,9 @@ pub const STALE: Duration = Duration::from_secs(20);
 /// How often the writer touches the feed.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// How often a reader looks for new lines.
-const POLL: Duration = Duration::from_millis(100);
+/// How often a reader looks for new lines (a stat and a read: while the transcription
+/// waits, the sooner it sees a slide's words the better).
+const POLL: Duration = Duration::from_millis(20);
 
 /// The most terms given for one window (about 60 tokens): whisper keeps 224 tokens of
 /// prompt, and the text before must fit too.
@@ -249,6 +252,15 @@ pub struct SlidesSoFar {
     known_ms: u64,
     ended: bool,
     feed: FeedReader,
+    /// How long, in how many waits, the slides' words were waited for.
+    waited: Duration,
+    waits: u32,
+    /// The share of the time since `began` that may be spent waiting (`None`: as long
+    /// as the words take).
+    patience: Option<f32>,
+    began: Instant,
+    /// Whether a window's slides were asked for yet (the first waits for a slide).
+    asked: bool,
 }
 
 impl SlidesSoFar {
@@ -260,11 +272,41 @@ impl SlidesSoFar {
             known_ms: 0,
             ended: false,
             feed: FeedReader::open(path, stale),
+            waited: Duration::ZERO,
+            waits: 0,
+            patience: None,
+            began: Instant::now(),
+            asked: false,
         }
+    }
+
+    /// Waits at most `share` of the time since it was opened, all waits together
+    /// (`None`: until the words are there). The first window waits at least until a
+    /// slide is read (or the feed says none is shown): the opening slide (a title,
+    /// names) is where its terms are needed first.
+    pub fn with_patience(mut self, share: Option<f32>) -> SlidesSoFar {
+        self.patience = share.map(|s| s.clamp(0.0, 1.0));
+        self
+    }
+
+    /// Whether a wait begun at `since` has used up the patience.
+    fn out_of_patience(&self, since: Instant) -> bool {
+        let Some(share) = self.patience else {
+            return false;
+        };
+        (self.asked || !self.slides.is_empty())
+            && self.waited + since.elapsed() >= self.began.elapsed().mul_f32(share)
+    }
+
+    /// How long the slides' words were waited for, and in how many waits.
+    pub fn waited(&self) -> (Duration, u32) {
+        (self.waited, self.waits)
     }
 
     /// Waits until the slides up to `ms` are known or no more will come.
     fn wait_through(&mut self, ms: u64) {
+        let began = Instant::now();
+        let mut slept = false;
         while !self.ended && self.known_ms < ms {
             let Some(lines) = self.feed.lines() else {
                 self.ended = true;
@@ -287,19 +329,38 @@ impl SlidesSoFar {
                 }
             }
             if waiting {
+                if self.out_of_patience(began) {
+                    break;
+                }
+                slept = true;
                 std::thread::sleep(POLL);
             }
         }
+        if slept {
+            self.waited += began.elapsed();
+            self.waits += 1;
+        }
     }
 
-    /// The slides shown during `start_ms..end_ms` (recording ms), once known.
+    /// The slides shown during `start_ms..end_ms` (recording ms), once known; when
+    /// patience ran out first, the slide on screen where the feed stops is taken as
+    /// shown on.
     pub fn during(&mut self, start_ms: u64, end_ms: u64) -> Vec<usize> {
         self.wait_through(end_ms);
-        self.slides
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.start_ms < end_ms && s.end_ms > start_ms)
-            .map(|(i, _)| i)
+        self.asked = true;
+        let known = self.known_ms;
+        let lasting = (!self.ended && known < end_ms)
+            .then(|| {
+                (0..self.slides.len())
+                    .filter(|&i| self.slides[i].end_ms >= known)
+                    .max_by_key(|&i| self.slides[i].start_ms)
+            })
+            .flatten();
+        (0..self.slides.len())
+            .filter(|&i| {
+                let s = &self.slides[i];
+                s.start_ms < end_ms && (s.end_ms > start_ms || Some(i) == lasting)
+            })
             .collect()
     }
 
@@ -409,6 +470,50 @@ mod tests {
         let mut s = SlidesSoFar::open(&path, Duration::from_millis(300));
         assert_eq!(s.during(0, 30_000), [0]);
         assert!(s.ended);
+    }
+
+    #[test]
+    fn a_patient_reader_waits_for_the_first_slide_then_within_its_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("words.jsonl");
+        let mut w = FeedWriter::create(&path).unwrap();
+        let mut s = SlidesSoFar::open(&path, STALE).with_patience(Some(0.0));
+        // The first window waits for a slide, however long its reading takes.
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            w.slide(slide(0, 12_000, &["Kubernetes"])).unwrap();
+            w
+        });
+        assert_eq!(s.during(0, 30_000), [0]);
+        let (waited, waits) = s.waited();
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+        assert_eq!(waits, 1);
+        let mut w = t.join().unwrap();
+        // Then no patience left: the slide on screen where the feed stops is taken as
+        // shown on, at once (nothing is known after 12 s).
+        let before = s.waited().0;
+        assert_eq!(s.during(30_000, 60_000), [0]);
+        assert_eq!(s.waited().0 - before, Duration::ZERO);
+        // A slide that closed before a run not read yet: not taken as shown on.
+        w.slide(slide(0, 40_000, &["Kubernetes"])).unwrap();
+        w.through(45_000).unwrap();
+        assert_eq!(s.during(50_000, 80_000), Vec::<usize>::new());
+        // A slide read later reaches the windows after it.
+        w.slide(slide(45_000, 70_000, &["Raft"])).unwrap();
+        assert_eq!(s.during(60_000, 90_000), [1]);
+        assert_eq!(s.terms(&[1]).as_deref(), Some("Raft."));
+        // Within its share: a reader open long enough may wait that long.
+        let mut patient = SlidesSoFar::open(&path, STALE).with_patience(Some(0.5));
+        assert_eq!(patient.during(0, 30_000), [0]);
+        std::thread::sleep(Duration::from_millis(400));
+        let t0 = Instant::now();
+        patient.during(80_000, 110_000);
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(150) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+        drop(w);
     }
 
     #[test]

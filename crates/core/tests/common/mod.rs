@@ -47,6 +47,7 @@ pub fn request(pcm: &Path, model: PathBuf) -> WorkerRequest {
         offset_samples: 0,
         len_samples: None,
         slide_words: None,
+        slide_patience: None,
     }
 }
 

@@ -109,6 +109,18 @@ impl OcrModels {
     }
 }
 
+/// Threads for readings beside transcription. Where a reading yields to other work
+/// (Linux), one per core: they run only on cores nothing else wants, so while the
+/// transcription waits for a slide's words, its reading has them all. Elsewhere one, so
+/// that a reading slows transcription by no more than a core.
+pub fn background_threads() -> usize {
+    if cfg!(target_os = "linux") {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    } else {
+        1
+    }
+}
+
 /// Lets the calling thread run only when a core is otherwise idle (Linux: SCHED_IDLE,
 /// for this thread only).
 fn yield_to_others() {

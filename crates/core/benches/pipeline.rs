@@ -59,10 +59,17 @@ fn ok(cmd: &mut Command) {
     );
 }
 
-/// Each side of the pipeline alone and the whole pipeline, in fresh work folders under
-/// `root`: the slides once, then transcription alone and the pipeline in turns, `rounds`
-/// times, the fastest of each kept (this machine's noise only adds time). Seconds:
-/// transcription alone, slides alone, the pipeline; and the pipeline's output.
+/// A number from the environment variable `name`, else `default`.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Transcription alone and the whole pipeline, in fresh work folders under `root`, in
+/// turns, `rounds` times, the fastest of each kept (this machine's noise only adds
+/// time). Seconds: transcription alone, the pipeline; and the pipeline's output.
 fn side_by_side(
     root: &Path,
     input: &Path,
@@ -70,14 +77,9 @@ fn side_by_side(
     settings: &StageOptions,
     worker: &WorkerCommand,
     rounds: usize,
-) -> (f64, f64, f64, pipeline::Outputs) {
+) -> (f64, f64, pipeline::Outputs) {
     let cancel = Arc::new(AtomicBool::new(false));
     let quiet = |_: &str, _: f32, _: &str| {};
-    let work_f = root.join("work-frames");
-    std::fs::create_dir_all(&work_f).unwrap();
-    let t = Instant::now();
-    pipeline::slides_stage(input, info, &work_f, settings, &cancel, &quiet).unwrap();
-    let frames_alone = t.elapsed().as_secs_f64();
     let (mut audio_alone, mut wall) = (f64::MAX, f64::MAX);
     let mut out = None;
     for round in 0..rounds.max(1) {
@@ -103,7 +105,7 @@ fn side_by_side(
         );
         wall = wall.min(t.elapsed().as_secs_f64());
     }
-    (audio_alone, frames_alone, wall, out.expect("a round ran"))
+    (audio_alone, wall, out.expect("a round ran"))
 }
 
 /// ffmpeg, quiet, overwriting its output.
@@ -352,10 +354,7 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("V2D_BENCH_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    let minutes: u64 = std::env::var("V2D_BENCH_MINUTES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+    let minutes: u64 = env_number("V2D_BENCH_MINUTES", 10);
     let dir = tempfile::tempdir().unwrap();
     let model = model();
     let worker = WorkerCommand {
@@ -459,10 +458,21 @@ fn main() {
     let quiet_cost = quieted / alone;
     println!("the minute alone {alone:.2} s; with 85 s of silence and noise {quieted:.2} s (quiet_cost {quiet_cost:.3})");
 
-    let rounds: usize = std::env::var("V2D_BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
+    // The slides alone (the same whatever the model), in a fresh work folder.
+    let work_f = dir.path().join("work-frames");
+    std::fs::create_dir_all(&work_f).unwrap();
+    let t = Instant::now();
+    pipeline::slides_stage(
+        &input,
+        &info,
+        &work_f,
+        &settings,
+        &cancel,
+        &|_: &str, _: f32, _: &str| {},
+    )
+    .unwrap();
+    let frames_alone = t.elapsed().as_secs_f64();
+    let rounds: usize = env_number("V2D_BENCH_ROUNDS", 2);
     let side = |name: &str, settings: &StageOptions| {
         side_by_side(
             &dir.path().join(name),
@@ -473,7 +483,7 @@ fn main() {
             rounds,
         )
     };
-    let (audio_alone, frames_alone, wall, out) = side("tiny", &settings);
+    let (audio_alone, wall, out) = side("tiny", &settings);
     let frames = info.duration_s * settings.frame_fps as f64;
     let frames_per_s = frames / frames_alone;
     println!(
@@ -486,9 +496,9 @@ fn main() {
     let overlap_base = {
         let mut settings = settings.clone();
         settings.transcribe.model = base;
-        let (audio, frames, wall, _) = side("base", &settings);
-        println!("base model: audio + transcription {audio:.1} s, slides {frames:.1} s, pipeline {wall:.1} s");
-        wall / audio.max(frames)
+        let (audio, wall, _) = side("base", &settings);
+        println!("base model: audio + transcription {audio:.1} s, pipeline {wall:.1} s");
+        wall / audio.max(frames_alone)
     };
     let rtf = wall / info.duration_s;
     let overlap = wall / audio_alone.max(frames_alone);

@@ -567,6 +567,7 @@ pub fn slides_stage(
         cancel,
         reader: None,
         feed: None,
+        told: 0,
     };
     if let Some(p) = words_path
         .as_deref()
@@ -603,8 +604,6 @@ pub fn slides_stage(
     // for the slide after it to begin).
     let mut early: Option<EarlyReading> = None;
     let open_image = dir.join("open.jpg");
-    // Until when the transcription has been told that nothing else is shown.
-    let mut told = 0u64;
     let mut failed = None;
     process::sample_frames(input, fps, 320, 180, cancel, |f| {
         let t = f.t_ms;
@@ -619,17 +618,10 @@ pub fn slides_stage(
         }
         // Nothing else before the run on screen (or, between runs, before now).
         let through = detector.open_since().unwrap_or(t);
+        // Before anything that takes time (a picture saved, a slide read), the
+        // transcription is told how far it need not wait: it waits only where a slide is
+        // still being read, not for the reading of a later one.
         let mut step = || -> Result<(), PipelineError> {
-            // Before anything that takes time (a picture saved, a slide read), the
-            // transcription is told how far it need not wait: it waits only where a
-            // slide is still being read, not for the reading of a later one.
-            let tell = |reading: &mut SlideReading, told: &mut u64| {
-                if reading.feed.is_some() && through > *told {
-                    *told = through;
-                    return reading.through(through);
-                }
-                Ok(())
-            };
             // Closed slides: saved and read now (not read again when the picture is the
             // one read while it was open: then its words are told first).
             while out.len() < detector.found().len() {
@@ -639,7 +631,7 @@ pub fn slides_stage(
                 if let Some(text) = &known {
                     reading.publish(s.start_ms, s.end_ms, text.as_ref())?;
                     if i + 1 == detector.found().len() {
-                        tell(&mut reading, &mut told)?;
+                        reading.through(through)?;
                     }
                 }
                 let mut image = save_slide(input, &dir, i, s)?;
@@ -659,8 +651,8 @@ pub fn slides_stage(
             }
             // Transcription need not wait before the run on screen, whatever is shown
             // (or not yet a slide): told every 10 s of the recording.
-            if through >= told + 10_000 {
-                tell(&mut reading, &mut told)?;
+            if through >= reading.told + 10_000 {
+                reading.through(through)?;
             }
             // The slide on screen: read once it has lasted, its span told as it goes on.
             if let Some((s, hash)) = detector.open_slide() {
@@ -672,7 +664,7 @@ pub fn slides_stage(
                         }
                     }
                     _ => {
-                        tell(&mut reading, &mut told)?;
+                        reading.through(through)?;
                         process::extract_frame(input, s.frame_ms, &open_image)?;
                         let text = reading.read_image(&open_image)?;
                         reading.publish(s.start_ms, t, text.as_ref())?;
@@ -808,6 +800,8 @@ struct SlideReading<'a> {
     /// The reader, once loaded (`Some(None)`: it could not be).
     reader: Option<Option<ocr::Reader>>,
     feed: Option<FeedWriter>,
+    /// Until when (ms) the feed has said that nothing else is shown.
+    told: u64,
 }
 
 impl SlideReading<'_> {
@@ -845,11 +839,16 @@ impl SlideReading<'_> {
         }
     }
 
-    /// Tells the transcription that every slide before `ms` has been fed.
+    /// Tells the transcription that every slide before `ms` has been fed (unless it
+    /// was told so already).
     fn through(&mut self, ms: u64) -> Result<(), PipelineError> {
         let Some(feed) = &mut self.feed else {
             return Ok(());
         };
+        if ms <= self.told {
+            return Ok(());
+        }
+        self.told = ms;
         Ok(feed.through(ms)?)
     }
 

@@ -2,7 +2,8 @@
 //! the one place external processes start (ffprobe, ffmpeg, the transcription worker),
 //! transcription in checkpointed chunks with voice activity and the loop guard, slide
 //! detection over sampled frames, slide text (OCR) and the slides' words fed to the
-//! transcriber, and the models (catalogue, downloads, imports, conversion). Nothing here knows documents, the queue or the app.
+//! transcriber, and the models (catalogue, downloads, imports, conversion). Nothing here
+//! knows documents, the queue or the app.
 
 pub mod chunks;
 pub mod models;

@@ -4,10 +4,9 @@
 //! (a field the UI did not know would be dropped when it saves).
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 fn read(rel: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+    std::fs::read_to_string(video2doc_testkit::package_dir().join(rel))
         .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 

@@ -279,7 +279,7 @@ fn transcript_text(detail: &Value) -> String {
 
 fn lecture(dir: &Path) -> PathBuf {
     let out = dir.join("lecture.mp4");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sample-video.sh");
+    let script = video2doc_testkit::package_dir().join("scripts/sample-video.sh");
     let st = Command::new(script).arg(&out).status().unwrap();
     assert!(st.success());
     out

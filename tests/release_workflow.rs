@@ -3,12 +3,11 @@
 //! it builds. (It runs on GitHub; this is what can be checked without it.)
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde_norway::Value;
 
 fn workflow() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/release.yml");
+    let path = video2doc_testkit::package_dir().join(".github/workflows/release.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     serde_norway::from_str(&text)
         .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()))
@@ -50,7 +49,7 @@ fn every_platform_is_built_and_smoke_tested() {
         assert!(bundles.contains(b), "no {b} installer");
     }
     for m in &build {
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(s(m, "config"));
+        let config = video2doc_testkit::package_dir().join(s(m, "config"));
         let c: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
         let bins = c["bundle"]["externalBin"].as_array().unwrap();
@@ -76,7 +75,7 @@ fn every_platform_is_built_and_smoke_tested() {
         "the Linux build installs OpenBLAS (OpenMP)"
     );
     let conf: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tauri.conf.json")).unwrap(),
+        &std::fs::read(video2doc_testkit::package_dir().join("tauri.conf.json")).unwrap(),
     )
     .unwrap();
     for (format, gomp) in [("deb", "libgomp1"), ("rpm", "libgomp")] {

@@ -156,7 +156,7 @@ fn theirs(python: &Path, script: &Path, ct2: &Path, audio: &Path) -> (f64, f64, 
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = video2doc_testkit::workspace_root();
     let venv = home().join(".cache/video2doc/fw-venv");
     let python = venv.join("bin/python");
     if !python.is_file() {
@@ -179,7 +179,7 @@ fn main() {
     );
     let scratch = tempfile::tempdir().unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_video2doc"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/speed/faster_whisper_run.py");
+    let script = video2doc_testkit::package_dir().join("benches/speed/faster_whisper_run.py");
     let wavs: Vec<PathBuf> = LECTURES
         .iter()
         .map(|l| {

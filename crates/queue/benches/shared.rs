@@ -178,7 +178,7 @@ fn celery_run(
     slots: usize,
     n: usize,
 ) -> Result<serde_json::Value, String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/shared/celery_run.py");
+    let script = video2doc_testkit::package_dir().join("benches/shared/celery_run.py");
     let out = Command::new(python)
         .arg(script)
         .args(["--url", &server.url()])

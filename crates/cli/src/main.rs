@@ -16,7 +16,7 @@ use video2doc_core::ErrorClass;
 use video2doc_core::Format;
 use video2doc_core::WorkerCommand;
 use video2doc_core::{Core, CoreDirs, ProcessOptions};
-use video2doc_core::{GroupId, JobId, Priority};
+use video2doc_core::{GroupId, JobId, Priority, SpeakerCount};
 
 use output::Out;
 use video2doc_server as http;
@@ -66,6 +66,10 @@ struct JobOptions {
     /// low, normal, high or critical.
     #[arg(long, default_value = "normal")]
     priority: String,
+    /// Tell speakers apart: auto (labels when more than one voice is heard), off, or
+    /// the number of speakers. Default: the `speakers` setting (auto).
+    #[arg(long, value_name = "auto|off|N")]
+    speakers: Option<SpeakerCount>,
 }
 
 impl JobOptions {
@@ -92,6 +96,7 @@ impl JobOptions {
             prompt: self.prompt.clone(),
             priority: Some(priority),
             wait_for_model: false,
+            speakers: self.speakers,
         })
     }
 }
@@ -199,9 +204,33 @@ enum Command {
         #[arg(long, default_value_t = 8765)]
         port: u16,
     },
+    /// Speakers of documents already made: name one (every format is written again),
+    /// and the voices remembered to name people in later recordings.
+    Speakers {
+        #[command(subcommand)]
+        action: SpeakersAction,
+    },
     /// The transcription worker (started by Video2Doc itself).
     #[command(hide = true)]
     Worker,
+}
+
+#[derive(Subcommand)]
+enum SpeakersAction {
+    /// Name speaker ID of the document DOC (its .json file): `speakers rename
+    /// out/meeting/meeting.json 2 "Li Wei"`.
+    Rename {
+        document: PathBuf,
+        id: u32,
+        name: String,
+        /// Remember this voice, to name the same person in later recordings.
+        #[arg(long)]
+        remember: bool,
+    },
+    /// The remembered voices.
+    Voices,
+    /// Forget a remembered voice.
+    Forget { name: String },
 }
 
 #[derive(Subcommand)]
@@ -217,12 +246,16 @@ enum ModelsAction {
     /// Download a model of the catalogue (resumes an interrupted download).
     Download { name: String },
     /// Import a ggml file, or convert a faster-whisper (CTranslate2) model folder; with
-    /// --text, a text model folder (a PP-OCR `*det*.onnx` and `*rec*.onnx`).
+    /// --text, a text model folder (a PP-OCR `*det*.onnx` and `*rec*.onnx`); with
+    /// --speakers, a speaker model folder (a `*segment*.onnx` and a voiceprint `.onnx`).
     Import {
         path: PathBuf,
         /// The folder holds a text model (slide text) rather than a Whisper model.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "speakers")]
         text: bool,
+        /// The folder holds speaker models (who spoke when) rather than a Whisper model.
+        #[arg(long)]
+        speakers: bool,
         /// The name to install it as (default: from the file or folder name).
         #[arg(long)]
         name: Option<String>,
@@ -528,6 +561,29 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             http::serve(core.clone(), listener, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Speakers { action } => {
+            match action {
+                SpeakersAction::Rename {
+                    document,
+                    id,
+                    name,
+                    remember,
+                } => {
+                    let files = core.rename_speaker(document, *id, name, *remember)?;
+                    out.value(&json!({ "written": files, "remembered": remember }));
+                }
+                SpeakersAction::Voices => {
+                    out.value(&json!({ "voices": core.remembered_voices()? }));
+                }
+                SpeakersAction::Forget { name } => {
+                    if !core.forget_voice(name)? {
+                        anyhow::bail!("no voice is remembered as {name:?}");
+                    }
+                    out.value(&json!({ "forgotten": name }));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Models { .. } | Command::Worker => unreachable!("handled earlier"),
     }
 }
@@ -626,8 +682,24 @@ fn models(
                     })
                 })
                 .collect();
+            use video2doc_core::models::speaker;
+            let speaker_dir = speaker::speaker_dir(dir);
+            let installed_speakers = speaker::installed(&speaker_dir);
+            let speaker_list: Vec<Value> = speaker::speaker_catalogue()
+                .iter()
+                .map(|e| {
+                    json!({
+                        "name": e.name, "size_mib": e.size_bytes() >> 20,
+                        "installed": installed_speakers.as_ref() == Some(&e.paths(&speaker_dir)),
+                        "path": speaker_dir,
+                    })
+                })
+                .collect();
             if out.json {
-                println!("{}", json!({ "models": list, "text_models": text_list }));
+                println!(
+                    "{}",
+                    json!({ "models": list, "text_models": text_list, "speaker_models": speaker_list })
+                );
             } else {
                 for m in list {
                     println!(
@@ -659,7 +731,43 @@ fn models(
                         }
                     );
                 }
+                for m in speaker_list {
+                    println!(
+                        "{:<22} {:>6} MiB  speakers{}",
+                        m["name"].as_str().unwrap_or_default(),
+                        m["size_mib"],
+                        if m["installed"] == true {
+                            "  (installed)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             }
+        }
+        ModelsAction::Download { name }
+            if video2doc_core::models::speaker::find_speaker_model(name).is_some() =>
+        {
+            use video2doc_core::models::speaker;
+            let entry = speaker::find_speaker_model(name).expect("checked");
+            let http = video2doc_core::net::Http::from_environment();
+            let json = out.json;
+            let paths = speaker::download_speaker_model(
+                &http,
+                &entry,
+                &speaker::speaker_dir(dir),
+                &std::sync::atomic::AtomicBool::new(false),
+                |event| {
+                    if let Event::Retrying { reason, .. } = event {
+                        if !json {
+                            eprintln!("{name}: {reason}; resuming")
+                        }
+                    }
+                },
+            )?;
+            out.value(
+                &json!({ "segmentation": paths.segmentation, "voiceprint": paths.voiceprint }),
+            );
         }
         ModelsAction::Download { name } if text::find_text_model(name).is_some() => {
             let entry = text::find_text_model(name).expect("checked");
@@ -722,9 +830,20 @@ fn models(
         }
         ModelsAction::Import {
             path,
+            speakers: true,
+            ..
+        } => {
+            use video2doc_core::models::speaker;
+            let paths = speaker::import_speaker_model(path, &speaker::speaker_dir(dir))?;
+            out.value(
+                &json!({ "segmentation": paths.segmentation, "voiceprint": paths.voiceprint }),
+            );
+        }
+        ModelsAction::Import {
+            path,
             name,
             weights,
-            text: false,
+            ..
         } => {
             let weights: video2doc_core::models::WeightType =
                 weights.parse().map_err(|e: String| anyhow::anyhow!(e))?;

@@ -42,6 +42,7 @@ pub use app::{logging, private};
 pub use document::export::Format;
 pub use error_class::ErrorClass;
 pub use media::models;
+pub use media::speakers::SpeakerCount;
 pub use media::transcribe::worker_main;
 pub use media::MEDIA_EXTENSIONS;
 pub use pipeline::WorkerCommand;

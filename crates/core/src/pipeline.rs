@@ -1,5 +1,5 @@
 //! The pipeline from one video to its documents, as stages that each read and write a
-//! work folder: probe, audio, transcript, slides, summary, export. The work folder is
+//! work folder: probe, audio, transcript (with its speakers), slides, summary, export. The work folder is
 //! keyed by the input's content hash; each stage's result records the settings it was
 //! made with and is reused when they match, so a retry re-runs only what failed and
 //! processing the same file again with the same settings reuses finished stages.
@@ -25,6 +25,7 @@ use crate::media::ocr::{self, OcrModels, SlideText};
 use crate::media::probe::{self, MediaInfo, ProbeError};
 use crate::media::process::{self, ProcessError};
 use crate::media::slides::SlideDetector;
+use crate::media::speakers::{self, Diarization, SpeakerCount, SpeakerModels};
 use crate::media::transcribe::{Segment, TranscribeError, TranscribeOptions, Transcript};
 use crate::media::vocabulary::{self, FeedWriter, SlideWords};
 
@@ -52,6 +53,13 @@ pub struct StageOptions {
     /// [`SlidesSoFar::with_patience`](crate::media::vocabulary::SlidesSoFar::with_patience).
     #[serde(default = "default_slide_patience")]
     pub slide_patience: Option<f32>,
+    /// How many speakers to tell apart.
+    #[serde(default)]
+    pub speakers: SpeakerCount,
+    /// The networks that tell speakers apart; none: the transcript is not divided by
+    /// speaker.
+    #[serde(default)]
+    pub speaker_models: Option<SpeakerModels>,
 }
 
 /// Waits for slides' words within a tenth of the transcription's time: a reader that
@@ -88,6 +96,8 @@ impl StageOptions {
             subtitles: Default::default(),
             ocr: None,
             slide_patience: default_slide_patience(),
+            speakers: SpeakerCount::Auto,
+            speaker_models: None,
         }
     }
 }
@@ -328,13 +338,119 @@ fn transcript_key(settings: &StageOptions) -> String {
     ))
 }
 
-/// The transcript made earlier with these settings, if any (then the audio need not
-/// be decoded again).
+/// The transcript made earlier with these settings, with its speakers when they are
+/// wanted, if both are there (then the audio need not be decoded again).
 pub fn cached_transcript(work: &Path, settings: &StageOptions) -> Option<Transcript> {
-    load::<Transcript>(&work.join("transcript.json"), &transcript_key(settings))
+    let t = load::<Transcript>(&work.join("transcript.json"), &transcript_key(settings))?;
+    let who = match speakers_key(settings) {
+        Some(key) => Some(load::<Diarization>(&work.join("speakers.json"), &key)?),
+        None => None,
+    };
+    Some(with_speakers(t, who.as_ref()))
 }
 
-/// Stage 3: the transcript (chunked, checkpointed).
+/// The transcript's segments given to their speakers, split where the speaker changes,
+/// and the speakers listed (one speaker heard is listed; documents then show no labels).
+fn with_speakers(mut t: Transcript, who: Option<&Diarization>) -> Transcript {
+    let Some(d) = who.filter(|d| !d.voices.is_empty()) else {
+        return t;
+    };
+    t.segments = speakers::attribute(&t.segments, &d.turns);
+    t.speakers = d.speakers();
+    t
+}
+
+fn speakers_key(settings: &StageOptions) -> Option<String> {
+    if settings.speakers == SpeakerCount::Off {
+        return None;
+    }
+    let models = settings.speaker_models.as_ref()?;
+    Some(key_of(&(
+        settings.speakers,
+        models.identity(),
+        "speakers-1",
+    )))
+}
+
+/// Who spoke when in the decoded audio (cached); `None` when speakers are not wanted
+/// or their models are not installed. A diarization that fails for any reason but a
+/// cancel leaves the transcript undivided (logged), never fails the job.
+pub fn speakers_stage(
+    pcm: &Path,
+    work: &Path,
+    settings: &StageOptions,
+    cancel: &AtomicBool,
+    progress: &dyn StageProgress,
+) -> Result<Option<Diarization>, PipelineError> {
+    let (Some(key), Some(models)) = (speakers_key(settings), settings.speaker_models.as_ref())
+    else {
+        return Ok(None);
+    };
+    let _lock = lock_stage(work, "speakers", Some(cancel))?;
+    let path = work.join("speakers.json");
+    if let Some(d) = load::<Diarization>(&path, &key) {
+        return Ok(Some(d));
+    }
+    let run =
+        speakers::Diarizer::load(models, crate::media::idle::background_threads()).and_then(|d| {
+            d.run(pcm, settings.speakers, cancel, &mut |f| {
+                progress.stage("speakers", f, "telling speakers apart")
+            })
+        });
+    match run {
+        Ok(d) => {
+            tracing::info!(
+                speakers = d.voices.len(),
+                turns = d.turns.len(),
+                "speakers told apart"
+            );
+            store(&path, &key, &d)?;
+            Ok(Some(d))
+        }
+        Err(speakers::SpeakerError::Cancelled) => Err(PipelineError::Cancelled),
+        Err(e) => {
+            tracing::warn!(error = %e, "speakers could not be told apart; the transcript is not divided");
+            // A model that cannot run will not run next time either: the undivided
+            // result is kept (until the models change); a read error is tried again.
+            if !matches!(e, speakers::SpeakerError::Audio { .. }) {
+                store(&path, &key, &Diarization::default())?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Names the transcript's speakers whose voices are remembered in the book at `book`
+/// (this machine's; a book that cannot be read names no one, logged).
+pub fn name_known_voices(t: &mut Transcript, work: &Path, book: &Path) {
+    if t.speakers.is_empty() || !book.is_file() {
+        return;
+    }
+    let Some(d) = stored_value::<Diarization>(&work.join("speakers.json")) else {
+        return;
+    };
+    let book = match speakers::book::VoiceBook::load(book) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "remembered voices not used");
+            return;
+        }
+    };
+    for (voice, name) in d.voices.iter().zip(book.names(&d.voices)) {
+        if let (Some(name), Some(s)) = (name, t.speakers.iter_mut().find(|s| s.id == voice.id)) {
+            tracing::info!(speaker = voice.id, %name, "a remembered voice");
+            s.name = name;
+        }
+    }
+}
+
+/// The voices told apart in a work folder, if any were.
+pub fn stored_voices(work: &Path) -> Option<Diarization> {
+    stored_value::<Diarization>(&work.join("speakers.json"))
+}
+
+/// Stage 3: the transcript (chunked, checkpointed) and, beside it, who spoke when; the
+/// decoded audio is removed once both are made.
 pub fn transcript_stage(
     pcm: Option<&Path>,
     work: &Path,
@@ -347,8 +463,40 @@ pub fn transcript_stage(
         return Ok(Transcript {
             language: settings.transcribe.language.clone(),
             segments: Vec::new(),
+            speakers: Vec::new(),
         });
     };
+    let (said, who) = std::thread::scope(|s| {
+        let who = s.spawn(|| speakers_stage(pcm, work, settings, cancel, progress));
+        let said = words_stage(pcm, work, settings, worker, cancel, progress);
+        if said.is_err() {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        (
+            said,
+            who.join().expect("the speakers thread does not panic"),
+        )
+    });
+    let said = said?;
+    let who = who?;
+    // The decoded audio (about 230 MB an hour) is not needed once transcribed; it is
+    // decoded again if other transcription settings are ever asked for.
+    if pcm.starts_with(work) {
+        let _ = std::fs::remove_file(work.join("audio.done"));
+        let _ = std::fs::remove_file(pcm);
+    }
+    Ok(with_speakers(said, who.as_ref()))
+}
+
+/// What was said, without speakers (cached).
+fn words_stage(
+    pcm: &Path,
+    work: &Path,
+    settings: &StageOptions,
+    worker: &WorkerCommand,
+    cancel: &Arc<AtomicBool>,
+    progress: &dyn StageProgress,
+) -> Result<Transcript, PipelineError> {
     let _lock = lock_stage(work, "transcript", Some(cancel))?;
     let key = transcript_key(settings);
     let path = work.join("transcript.json");
@@ -386,12 +534,6 @@ pub fn transcript_stage(
             e => e.into(),
         })?;
     store(&path, &key, &t)?;
-    // The decoded audio (about 230 MB an hour) is not needed once transcribed; it is
-    // decoded again if other transcription settings are ever asked for.
-    if pcm.starts_with(work) {
-        let _ = std::fs::remove_file(work.join("audio.done"));
-        let _ = std::fs::remove_file(pcm);
-    }
     Ok(t)
 }
 
@@ -445,6 +587,7 @@ pub fn transcript_so_far(work: &Path) -> Vec<Segment> {
             text,
             words: Vec::new(),
             language: None,
+            speaker: None,
         })
         .collect()
 }
@@ -899,9 +1042,13 @@ impl SlideReading<'_> {
             return Ok(Some(t));
         }
         let reader = self.reader.get_or_insert_with(|| {
-            ocr::Reader::load(&models.det, &models.rec, ocr::background_threads())
-                .map_err(|e| tracing::warn!(error = %e, "slide text is not read"))
-                .ok()
+            ocr::Reader::load(
+                &models.det,
+                &models.rec,
+                crate::media::idle::background_threads(),
+            )
+            .map_err(|e| tracing::warn!(error = %e, "slide text is not read"))
+            .ok()
         });
         let Some(reader) = reader.as_ref() else {
             return Ok(None);
@@ -1046,6 +1193,7 @@ pub fn export_stage(
         summary,
         sections,
         segments: transcript.segments.clone(),
+        speakers: transcript.speakers.clone(),
     };
     let files = export::export(&doc, &folder, &stem, &settings.formats, &settings.subtitles)?;
     Ok(Outputs {

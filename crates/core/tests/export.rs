@@ -19,6 +19,7 @@ fn seg(a: u64, b: u64, t: &str) -> Segment {
         text: t.into(),
         words: Vec::new(),
         language: None,
+        speaker: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn document(dir: &Path) -> Document {
             },
         ],
         segments,
+        speakers: Vec::new(),
     }
 }
 

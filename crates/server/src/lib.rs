@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use video2doc_core::ErrorClass;
 use video2doc_core::Format;
 use video2doc_core::{Core, CoreError, ProcessOptions};
-use video2doc_core::{GroupId, JobId, Priority};
+use video2doc_core::{GroupId, JobId, Priority, SpeakerCount};
 
 /// An API error: a status and `{"error": {"code", "message"}}`.
 pub struct ApiError(StatusCode, &'static str, String);
@@ -101,6 +101,9 @@ pub struct TaskBody {
     translate: bool,
     #[serde(default)]
     prompt: Option<String>,
+    /// How many speakers to tell apart: "auto", "off" or a number.
+    #[serde(default)]
+    speakers: Option<SpeakerCount>,
     /// The old video task's switches: both steps always run, so only `true` is valid.
     #[serde(default)]
     extract_audio: Option<bool>,
@@ -122,6 +125,8 @@ pub struct ParallelBody {
     language: Option<String>,
     #[serde(default)]
     priority: Option<Priority>,
+    #[serde(default)]
+    speakers: Option<SpeakerCount>,
 }
 
 fn check_input(p: &Path) -> Result<(), ApiError> {
@@ -161,6 +166,7 @@ impl TaskBody {
             translate: self.translate,
             prompt: self.prompt.clone(),
             wait_for_model: false,
+            speakers: self.speakers,
         })
     }
 }
@@ -217,6 +223,7 @@ async fn workflow_parallel(
         translate: false,
         prompt: None,
         wait_for_model: false,
+        speakers: b.speakers,
     };
     let (group, jobs) = core.submit_parallel(&b.inputs, &o).await?;
     Ok((

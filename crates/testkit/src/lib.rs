@@ -1,9 +1,10 @@
 //! What the tests and benches of every crate share (dev-only, never shipped): the real
 //! Whisper and text test models that scripts/fetch-test-model.sh makes, speech spoken by
 //! espeak-ng or recorded Mandarin syllables, narrated videos and slides made with ffmpeg
-//! ([`slides`]), and a real `redis-server` ([`redis_server`]). A missing tool or model fails loudly, naming
+//! ([`slides`]), meetings of several voices ([`meetings`]), and a real `redis-server` ([`redis_server`]). A missing tool or model fails loudly, naming
 //! the script that provides it: tests never skip silently.
 
+pub mod meetings;
 pub mod redis_server;
 pub mod slides;
 
@@ -43,6 +44,22 @@ fn test_model(var: &str, file: &str, what: &str) -> PathBuf {
         p.display()
     );
     p
+}
+
+/// The speaker test models (scripts/fetch-test-model.sh puts them in
+/// `~/.cache/video2doc/models/speakers`): (segmentation, voiceprint encoder).
+pub fn speaker_models() -> (PathBuf, PathBuf) {
+    let seg = test_model(
+        "VIDEO2DOC_TEST_SEGMENTATION",
+        "speakers/segmentation-3.0.onnx",
+        "speaker segmentation model",
+    );
+    let emb = test_model(
+        "VIDEO2DOC_TEST_VOICEPRINT",
+        "speakers/embedder.int8.onnx",
+        "voiceprint model",
+    );
+    (seg, emb)
 }
 
 /// The English test model (tiny.en; `VIDEO2DOC_TEST_MODEL` overrides it).

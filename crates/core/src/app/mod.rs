@@ -7,6 +7,7 @@ pub mod items;
 pub mod logging;
 pub mod private;
 pub mod settings;
+pub mod speakers;
 pub mod watch;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ impl CoreDirs {
     pub fn logs(&self) -> PathBuf {
         self.data.join("logs")
     }
+    /// The remembered voices (see [`crate::media::speakers::book`]).
+    pub fn voices(&self) -> PathBuf {
+        self.data.join("voices.json")
+    }
 }
 
 /// Why a request could not be done.
@@ -94,6 +99,12 @@ pub enum CoreError {
     InvalidOptions(Vec<String>),
     #[error("the queue {0} is on Redis, but this build of Video2Doc has no Redis support (build it with the feature redis)")]
     NoRedisSupport(String),
+    #[error(transparent)]
+    Document(#[from] crate::document::export::ExportError),
+    #[error(transparent)]
+    Voices(#[from] crate::media::speakers::book::BookError),
+    #[error("{0}")]
+    NoVoice(String),
 }
 
 impl CoreError {
@@ -113,10 +124,13 @@ impl CoreError {
             | CoreError::InvalidSettings(_)
             | CoreError::InvalidOptions(_)
             | CoreError::Model(_)
+            | CoreError::Document(_)
+            | CoreError::NoVoice(_)
             | CoreError::Queue(QueueError::Rejected(_)) => ErrorClass::BadRequest,
-            CoreError::Queue(_) | CoreError::Settings(_) | CoreError::NoRedisSupport(_) => {
-                ErrorClass::Failed
-            }
+            CoreError::Queue(_)
+            | CoreError::Settings(_)
+            | CoreError::NoRedisSupport(_)
+            | CoreError::Voices(_) => ErrorClass::Failed,
         }
     }
 
@@ -216,6 +230,10 @@ pub struct ProcessOptions {
     /// the command that installs one (the CLI and the HTTP API).
     #[serde(default)]
     pub wait_for_model: bool,
+    /// How many speakers to tell apart (`auto`, `off` or a number); the setting's when
+    /// not given.
+    #[serde(default)]
+    pub speakers: Option<crate::media::speakers::SpeakerCount>,
 }
 
 /// A job's status, as the old service's `/status` answered.
@@ -396,10 +414,13 @@ impl Core {
         let serving = Arc::new(RwLock::new(settings.serving()));
         workflow::register(
             &queue,
-            dirs.work(),
+            workflow::Folders {
+                work: dirs.work(),
+                models: dirs.models(),
+                voices: dirs.voices(),
+            },
             worker,
             settings.path_map.clone(),
-            dirs.models(),
             current_model.clone(),
             serving.clone(),
         );
@@ -541,6 +562,12 @@ impl Core {
         p.subtitles = s.subtitles;
         p.slide_sensitivity = s.slide_sensitivity;
         p.transcribe.chinese_script = s.chinese_script;
+        p.speakers = o.speakers.unwrap_or(s.speakers);
+        if p.speakers != crate::media::speakers::SpeakerCount::Off {
+            p.speaker_models = crate::media::models::speaker::installed(
+                &crate::media::models::speaker::speaker_dir(&self.dirs.models()),
+            );
+        }
         // The machine that runs the slides job reads them with its own text model.
         if s.slide_text {
             p.ocr = crate::media::models::text::installed(&crate::media::models::text::text_dir(

@@ -69,6 +69,9 @@ pub struct AppSettings {
     pub slide_sensitivity: crate::media::slides::Sensitivity,
     /// Read what is written on the slides (titles, text) when a text model is installed.
     pub slide_text: bool,
+    /// Tell speakers apart when speaker models are installed: `auto` (labels when more
+    /// than one voice is heard), `off`, or a number of speakers.
+    pub speakers: crate::media::speakers::SpeakerCount,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +125,7 @@ impl Default for AppSettings {
             subtitles: Default::default(),
             slide_sensitivity: Default::default(),
             slide_text: true,
+            speakers: Default::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The one document model every exporter renders: title and metadata, the summary,
-//! sections (a slide with the transcript spoken while it was shown), and the full
-//! timed transcript.
+//! sections (a slide with the transcript spoken while it was shown), the full timed
+//! transcript, and the speakers it names.
 
 pub mod export;
 pub mod summary;
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::media::speakers::Speaker;
 use crate::media::transcribe::Segment;
 
 /// The version of the JSON export's layout (`schema/document.schema.json`).
@@ -27,6 +28,18 @@ pub struct Document {
     pub summary: Summary,
     pub sections: Vec<Section>,
     pub segments: Vec<Segment>,
+    /// The speakers the segments name (`segments[].speaker`), when speakers were told
+    /// apart; one speaker found is listed, but the transcript is not labelled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<Speaker>,
+}
+
+/// What one speaker said in turn within a section (no speaker: the section is not
+/// divided by speaker).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paragraph<'a> {
+    pub speaker: Option<&'a str>,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -81,6 +94,86 @@ pub struct ShownSlide {
     pub thumbnail: Option<PathBuf>,
     pub title: Option<String>,
     pub slide_text: Option<String>,
+}
+
+impl Document {
+    /// Whether the transcript is labelled by speaker: two or more were heard.
+    pub fn labelled(&self) -> bool {
+        self.speakers.len() > 1
+    }
+
+    /// The name of speaker `id`, when the transcript is labelled.
+    pub fn speaker_name(&self, id: Option<u32>) -> Option<&str> {
+        if !self.labelled() {
+            return None;
+        }
+        let id = id?;
+        self.speakers
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.as_str())
+    }
+
+    /// What was said while `section` was shown, a paragraph for each turn of speech
+    /// (one paragraph, the section's text, when the transcript is not labelled).
+    pub fn paragraphs(&self, section: &Section) -> Vec<Paragraph<'_>> {
+        if !self.labelled() {
+            return match section.text.is_empty() {
+                true => Vec::new(),
+                false => vec![Paragraph {
+                    speaker: None,
+                    text: section.text.clone(),
+                }],
+            };
+        }
+        let mine = self.segments.iter().filter(|seg| {
+            let mid = (seg.start_ms + seg.end_ms) / 2;
+            let at = self
+                .sections
+                .iter()
+                .rposition(|s| s.start_ms <= mid)
+                .unwrap_or(0);
+            self.sections.get(at).map(|s| s.index) == Some(section.index)
+        });
+        let mut turns: Vec<(Option<u32>, Vec<&Segment>)> = Vec::new();
+        for seg in mine {
+            match turns.last_mut() {
+                Some((who, segs)) if *who == seg.speaker => segs.push(seg),
+                _ => turns.push((seg.speaker, vec![seg])),
+            }
+        }
+        turns
+            .into_iter()
+            .map(|(who, segs)| Paragraph {
+                speaker: self.speaker_name(who),
+                text: join_text(segs.into_iter()),
+            })
+            .filter(|p| !p.text.is_empty())
+            .collect()
+    }
+
+    /// Names speaker `id` (the name trimmed; empty gives back "Speaker N").
+    pub fn rename_speaker(&mut self, id: u32, name: &str) -> Result<(), DocumentError> {
+        let s = self
+            .speakers
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or(DocumentError::NoSpeaker { id })?;
+        let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+        s.name = if name.is_empty() {
+            format!("Speaker {id}")
+        } else {
+            name
+        };
+        Ok(())
+    }
+}
+
+/// What cannot be done to a document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("the document has no speaker {id}")]
+    NoSpeaker { id: u32 },
 }
 
 /// `h:mm:ss` or `m:ss`.

@@ -54,6 +54,7 @@ fn cut(seg: &Segment, limit: u64) -> Option<Segment> {
         text: text.trim().to_string(),
         words,
         language: seg.language.clone(),
+        speaker: None,
     })
 }
 
@@ -247,6 +248,7 @@ impl ChunkedRun<'_> {
         Ok(Transcript {
             language: main_language(&all).or(first_language),
             segments: all,
+            speakers: Vec::new(),
         })
     }
 }
@@ -276,6 +278,7 @@ mod tests {
             text: t.into(),
             words: Vec::new(),
             language: None,
+            speaker: None,
         }
     }
 
@@ -323,6 +326,7 @@ mod tests {
                 w(4_000, 30_000, " Five"),
             ],
             language: None,
+            speaker: None,
         };
         let (kept, next) = take_complete(vec![long], 0, 4_500, false);
         assert_eq!(kept[0].text, "One two. Three four.");

@@ -2,16 +2,18 @@
 //! the one place external processes start (ffprobe, ffmpeg, the transcription worker),
 //! transcription in checkpointed chunks with voice activity and the loop guard, slide
 //! detection over sampled frames, slide text (OCR) and the slides' words fed to the
-//! transcriber, and the models (catalogue, downloads, imports, conversion). Nothing here
+//! transcriber, speakers (who spoke when), and the models (catalogue, downloads, imports, conversion). Nothing here
 //! knows documents, the queue or the app.
 
 pub mod chunks;
+pub mod idle;
 pub mod models;
 pub mod ocr;
 pub mod probe;
 pub mod process;
 pub mod repeats;
 pub mod slides;
+pub mod speakers;
 pub mod token_text;
 pub mod transcribe;
 pub mod vocabulary;

@@ -152,6 +152,7 @@ mod tests {
             text: text.into(),
             words: Vec::new(),
             language: None,
+            speaker: None,
         }
     }
 

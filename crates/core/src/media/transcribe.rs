@@ -103,6 +103,10 @@ pub struct Segment {
     /// recording that switches languages has segments of each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Who said it (a number of the document's `speakers`), when speakers were told
+    /// apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -308,6 +312,9 @@ pub fn cpu_problem() -> Option<String> {
 pub struct Transcript {
     pub language: Option<String>,
     pub segments: Vec<Segment>,
+    /// The speakers the segments name, when they were told apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<crate::media::speakers::Speaker>,
 }
 
 /// Transcribes a range of `pcm` in a worker process (`program args...`), calling
@@ -368,7 +375,11 @@ pub fn transcribe(
         (e, _) => TranscribeError::Process(e),
     })?;
     match done {
-        Some(language) => Ok(Transcript { language, segments }),
+        Some(language) => Ok(Transcript {
+            language,
+            segments,
+            speakers: Vec::new(),
+        }),
         None => Err(TranscribeError::Failed {
             pcm: request.pcm.clone(),
             message: failure.unwrap_or_else(|| "the worker ended without a result".into()),
@@ -785,6 +796,7 @@ fn decode(
             text,
             words,
             language: None,
+            speaker: None,
         });
     }
     Ok(out)
@@ -853,6 +865,7 @@ fn to_recording(seg: Segment, c: &crate::media::voice::Compacted, start_ms: u64)
                 .to_string(),
             words,
             language: seg.language.clone(),
+            speaker: None,
         })
         .filter(|s| !is_annotation(&s.text))
         .collect()

@@ -204,6 +204,12 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     settings.ocr = settings.ocr.and_then(|_| {
         crate::media::models::text::installed(&crate::media::models::text::text_dir(&place.models))
     });
+    // Speakers too are told apart with this machine's own models.
+    settings.speaker_models = settings.speaker_models.and_then(|_| {
+        crate::media::models::speaker::installed(&crate::media::models::speaker::speaker_dir(
+            &place.models,
+        ))
+    });
     // The summary endpoint (and its key) is this machine's own: jobs never carry one.
     settings.summary_endpoint = serving.summary_endpoint;
     Ok(WorkflowInput {
@@ -311,6 +317,8 @@ struct Stages {
     work_root: PathBuf,
     worker: WorkerCommand,
     place: Place,
+    /// This machine's remembered voices (a file that may not exist).
+    voices: PathBuf,
 }
 
 /// What a running stage is given besides its input.
@@ -409,7 +417,8 @@ impl Stages {
     fn export(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
         let work = self.work(w, job)?;
         let info = pipeline::probe_stage(&w.input, &work)?;
-        let t = transcript_of(&work, w, &self.worker)?;
+        let mut t = transcript_of(&work, w, &self.worker)?;
+        pipeline::name_known_voices(&mut t, &work, &self.voices);
         let silent = |_: &str, _: f32, _: &str| {};
         // Cached: these return the stored results of the earlier jobs.
         let slides =
@@ -428,27 +437,37 @@ impl Stages {
     }
 }
 
+/// Where this machine keeps what the stages use.
+pub struct Folders {
+    /// The work folders' root.
+    pub work: PathBuf,
+    /// The models folder.
+    pub models: PathBuf,
+    /// The remembered voices (a file that may not exist).
+    pub voices: PathBuf,
+}
+
 /// Registers the handler of each [`Kind`] on `queue`: one table of stages, each run on
 /// the blocking pool with the job's input located on this machine ([`locate`]), its
-/// cancellation, and its progress. `paths` and `models` say where this machine keeps
+/// cancellation, and its progress. `paths` and `folders` say where this machine keeps
 /// what jobs name by path.
 pub fn register(
     queue: &Queue,
-    work_root: PathBuf,
+    folders: Folders,
     worker: WorkerCommand,
     paths: PathMapping,
-    models: PathBuf,
     current_model: Arc<RwLock<PathBuf>>,
     serving: Arc<RwLock<Serving>>,
 ) {
     let shared_host = queue.store().shared().map(|_| queue.host().to_string());
     let stages = Arc::new(Stages {
-        work_root,
+        work_root: folders.work,
         worker,
+        voices: folders.voices,
         place: Place {
             paths,
             shared_host,
-            models,
+            models: folders.models,
             current: current_model,
             serving,
         },

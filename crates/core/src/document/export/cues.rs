@@ -60,6 +60,8 @@ pub struct Cue {
     pub start_ms: u64,
     pub end_ms: u64,
     pub lines: Vec<String>,
+    /// Who speaks it (a cue never holds two speakers' words).
+    pub speaker: Option<u32>,
 }
 
 /// A word (or CJK character) with its time.
@@ -69,6 +71,7 @@ struct Unit {
     end_ms: u64,
     /// With its leading space, if it had one.
     text: String,
+    speaker: Option<u32>,
 }
 
 fn width(s: &str) -> usize {
@@ -144,6 +147,7 @@ fn units(seg: &Segment) -> Vec<Unit> {
                 start_ms: a,
                 end_ms: b.max(a),
                 text: t,
+                speaker: seg.speaker,
             }),
         }
     }
@@ -246,7 +250,7 @@ pub fn cues(segments: &[Segment], style: &SubtitleStyle) -> Vec<Cue> {
             let too_wide =
                 width(&joined(&with)) > capacity || lines(&with, style).len() > style.max_lines;
             let too_long = u.end_ms.saturating_sub(first.start_ms) > style.max_ms;
-            let pause = u.start_ms.saturating_sub(last.end_ms) >= 700;
+            let pause = u.start_ms.saturating_sub(last.end_ms) >= 700 || u.speaker != last.speaker;
             let sentence = ends_sentence(&last.text);
             let long_enough = width(&joined(&cur)) * 2 >= capacity;
             let clause = ends_clause(&last.text) && long_enough;
@@ -281,6 +285,7 @@ pub fn cues(segments: &[Segment], style: &SubtitleStyle) -> Vec<Cue> {
             start_ms: start,
             end_ms: end,
             lines: lines(g, style),
+            speaker: g[0].speaker,
         });
     }
     out
@@ -313,6 +318,7 @@ mod tests {
             text: text.into(),
             words,
             language: None,
+            speaker: None,
         }
     }
 
@@ -359,6 +365,7 @@ mod tests {
             text: text.into(),
             words: Vec::new(),
             language: Some("zh".into()),
+            speaker: None,
         };
         let style = SubtitleStyle::default();
         let cues = cues(&[seg], &style);
@@ -436,6 +443,7 @@ mod tests {
                 },
             ],
             language: None,
+            speaker: None,
         };
         let c = cues(&[seg], &SubtitleStyle::default());
         assert_eq!(c[0].lines, vec!["Chlorophyll absorbs light."]);

@@ -32,6 +32,8 @@ pub enum FolderError {
          it: remove it or choose another output folder"
     )]
     NotOwned { path: PathBuf },
+    #[error("{path} is not a folder of documents Video2Doc made (it has no {OUTPUT_MARKER})")]
+    NotDocuments { path: PathBuf },
     #[error("{root} already holds 999 folders named {stem}: choose another output folder")]
     NoFreeName { root: PathBuf, stem: String },
     #[error("could not write {path}: {source}")]
@@ -135,6 +137,51 @@ impl DocFolder {
         serde_json::from_slice::<Written>(&doc)
             .ok()
             .map(|d| d.source)
+    }
+
+    /// An existing document folder (one that has the marker), opened without following
+    /// links, to write its documents again.
+    pub fn reopen(path: &Path) -> Result<DocFolder, FolderError> {
+        let not_documents = || FolderError::NotDocuments {
+            path: path.to_path_buf(),
+        };
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(not_documents());
+        };
+        let name = name.to_string_lossy();
+        let root =
+            Dir::open_ambient_dir(parent, cap_std::ambient_authority()).map_err(io(parent))?;
+        let meta = root.symlink_metadata(name.as_ref()).map_err(io(path))?;
+        if meta.file_type().is_symlink() {
+            return Err(FolderError::Link {
+                path: path.to_path_buf(),
+            });
+        }
+        if !owned(&meta) {
+            return Err(FolderError::NotOwned {
+                path: path.to_path_buf(),
+            });
+        }
+        let folder = DocFolder::open(&root, &name, path.to_path_buf())?;
+        if folder.dir.symlink_metadata(OUTPUT_MARKER).is_err() {
+            return Err(not_documents());
+        }
+        Ok(folder)
+    }
+
+    /// Reads the file `name` in this folder (not through a link).
+    pub fn read(&self, name: &str) -> Result<Vec<u8>, FolderError> {
+        let path = self.path.join(name);
+        let meta = self.dir.symlink_metadata(name).map_err(io(&path))?;
+        if meta.file_type().is_symlink() {
+            return Err(FolderError::Link { path });
+        }
+        self.dir.read(name).map_err(io(&path))
+    }
+
+    /// Whether this folder holds a file `name` (not a link).
+    pub fn has(&self, name: &str) -> bool {
+        self.dir.symlink_metadata(name).is_ok_and(|m| m.is_file())
     }
 
     pub fn path(&self) -> &Path {

@@ -87,15 +87,26 @@ pub fn markdown(doc: &Document, out_dir: &Path) -> String {
             }
             s.push('\n');
         }
-        if !sec.text.is_empty() {
-            s.push_str(&format!("{}\n\n", md_escape(&sec.text)));
+        for p in doc.paragraphs(sec) {
+            match p.speaker {
+                Some(who) => s.push_str(&format!(
+                    "**{}:** {}\n\n",
+                    md_escape(who),
+                    md_escape(&p.text)
+                )),
+                None => s.push_str(&format!("{}\n\n", md_escape(&p.text))),
+            }
         }
     }
     if !doc.segments.is_empty() {
         s.push_str("## Transcript\n\n");
         for seg in &doc.segments {
+            let who = doc
+                .speaker_name(seg.speaker)
+                .map(|w| format!("{}: ", md_escape(w)))
+                .unwrap_or_default();
             s.push_str(&format!(
-                "**[{}]** {}  \n",
+                "**[{}]** {who}{}  \n",
                 clock(seg.start_ms),
                 md_escape(seg.text.trim())
             ));
@@ -193,16 +204,27 @@ pub fn html(doc: &Document) -> String {
                 lines.join("<br>")
             ));
         }
-        if !sec.text.is_empty() {
-            s.push_str(&format!("<p>{}</p>\n", esc(&sec.text)));
+        for p in doc.paragraphs(sec) {
+            match p.speaker {
+                Some(who) => s.push_str(&format!(
+                    "<p><b class=\"speaker\">{}:</b> {}</p>\n",
+                    esc(who),
+                    esc(&p.text)
+                )),
+                None => s.push_str(&format!("<p>{}</p>\n", esc(&p.text))),
+            }
         }
         s.push_str("</section>\n");
     }
     if !doc.segments.is_empty() {
         s.push_str("<section id=\"transcript\"><h2>Transcript</h2>\n");
         for seg in &doc.segments {
+            let who = doc
+                .speaker_name(seg.speaker)
+                .map(|w| format!("<b class=\"speaker\">{}:</b> ", esc(w)))
+                .unwrap_or_default();
             s.push_str(&format!(
-                "<p><span class=\"time\">{}</span>{}</p>\n",
+                "<p><span class=\"time\">{}</span>{who}{}</p>\n",
                 clock(seg.start_ms),
                 esc(seg.text.trim())
             ));
@@ -222,7 +244,15 @@ pub fn text(doc: &Document) -> String {
         s.push('\n');
     }
     for seg in &doc.segments {
-        s.push_str(&format!("[{}] {}\n", clock(seg.start_ms), seg.text.trim()));
+        let who = doc
+            .speaker_name(seg.speaker)
+            .map(|w| format!("{w}: "))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "[{}] {who}{}\n",
+            clock(seg.start_ms),
+            seg.text.trim()
+        ));
     }
     s
 }

@@ -10,12 +10,12 @@ pub mod subtitles;
 pub mod word;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::Document;
+use crate::document::{Document, DocumentError};
 
 pub use cues::SubtitleStyle;
 pub use folder::{DocFolder, FolderError, OUTPUT_MARKER};
@@ -89,6 +89,14 @@ pub enum ExportError {
     Folder(#[from] FolderError),
     #[error("the Word document could not be made: {0}")]
     Docx(String),
+    #[error("{path} is not a Video2Doc document: {source}")]
+    NotDocument {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Edit(#[from] DocumentError),
 }
 
 /// Writes `doc` in each format to `<stem>.<ext>` in `folder` (each whole or not at all,
@@ -106,8 +114,8 @@ pub fn export(
             Format::Md => markup::markdown(doc, folder.path()).into_bytes(),
             Format::Html => markup::html(doc).into_bytes(),
             Format::Txt => markup::text(doc).into_bytes(),
-            Format::Srt => subtitles::srt(&doc.segments, subtitles).into_bytes(),
-            Format::Vtt => subtitles::vtt(&doc.segments, subtitles).into_bytes(),
+            Format::Srt => subtitles::srt(doc, subtitles).into_bytes(),
+            Format::Vtt => subtitles::vtt(doc, subtitles).into_bytes(),
             Format::Json => serde_json::to_vec_pretty(doc).expect("documents serialize"),
             Format::Docx => word::docx(doc).map_err(ExportError::Docx)?,
             Format::Pdf => pdf::pdf(doc)?,
@@ -116,4 +124,34 @@ pub fn export(
         out.insert(*f, path);
     }
     Ok(out)
+}
+
+/// Writes a document again after `edit`: reads the JSON document `json` (in the folder
+/// Video2Doc made for it), applies `edit`, and writes the JSON and every other format
+/// the folder holds, each whole or not at all. Returns the edited document and the
+/// paths written.
+pub fn rewrite(
+    json: &Path,
+    subtitles: &SubtitleStyle,
+    edit: impl FnOnce(&mut Document) -> Result<(), DocumentError>,
+) -> Result<(Document, BTreeMap<Format, PathBuf>), ExportError> {
+    let folder = DocFolder::reopen(json.parent().unwrap_or(Path::new("")))?;
+    let name = json
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".json").unwrap_or(&name).to_string();
+    let bytes = folder.read(&name)?;
+    let mut doc: Document =
+        serde_json::from_slice(&bytes).map_err(|source| ExportError::NotDocument {
+            path: json.to_path_buf(),
+            source,
+        })?;
+    edit(&mut doc)?;
+    let formats: Vec<Format> = Format::ALL
+        .into_iter()
+        .filter(|f| *f == Format::Json || folder.has(&format!("{stem}.{}", f.ext())))
+        .collect();
+    let files = export(&doc, &folder, &stem, &formats, subtitles)?;
+    Ok((doc, files))
 }

@@ -292,15 +292,25 @@ pub fn pdf(doc: &Document) -> Result<Vec<u8>, PdfError> {
                 w.paragraph(line.trim(), 10.0);
             }
         }
-        if !sec.text.is_empty() {
-            w.paragraph(&sec.text, 11.0);
+        for p in doc.paragraphs(sec) {
+            match p.speaker {
+                Some(who) => w.paragraph(&format!("{who}: {}", p.text), 11.0),
+                None => w.paragraph(&p.text, 11.0),
+            }
         }
     }
     if !doc.segments.is_empty() {
         w.paragraph("Transcript", 15.0);
         for seg in &doc.segments {
             w.paragraph(
-                &format!("[{}] {}", clock(seg.start_ms), seg.text.trim()),
+                &format!(
+                    "[{}] {}{}",
+                    clock(seg.start_ms),
+                    doc.speaker_name(seg.speaker)
+                        .map(|w| format!("{w}: "))
+                        .unwrap_or_default(),
+                    seg.text.trim()
+                ),
                 10.0,
             );
         }

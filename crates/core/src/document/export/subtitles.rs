@@ -1,8 +1,9 @@
 //! SubRip (SRT) and WebVTT subtitles from the timed transcript, in readable cues
-//! ([`super::cues`]).
+//! ([`super::cues`]); when the transcript is labelled by speaker, each cue names its
+//! speaker (SRT: "Name: " before the text; WebVTT: a `<v Name>` voice span).
 
 use super::cues::{cues, SubtitleStyle};
-use crate::media::transcribe::Segment;
+use crate::document::Document;
 
 fn stamp(ms: u64, sep: char) -> String {
     let (h, m, s, f) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
@@ -19,11 +20,20 @@ fn cue_text(lines: &[String]) -> String {
         .join("\n")
 }
 
-pub fn srt(segments: &[Segment], style: &SubtitleStyle) -> String {
+/// A name as a cue may hold it: one line, no control characters.
+fn one_line(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).collect()
+}
+
+pub fn srt(doc: &Document, style: &SubtitleStyle) -> String {
     let mut out = String::new();
-    for (i, c) in cues(segments, style).into_iter().enumerate() {
+    for (i, c) in cues(&doc.segments, style).into_iter().enumerate() {
+        let who = doc
+            .speaker_name(c.speaker)
+            .map(|w| format!("{}: ", one_line(w)))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{}\n{} --> {}\n{}\n\n",
+            "{}\n{} --> {}\n{who}{}\n\n",
             i + 1,
             stamp(c.start_ms, ','),
             stamp(c.end_ms, ','),
@@ -33,17 +43,24 @@ pub fn srt(segments: &[Segment], style: &SubtitleStyle) -> String {
     out
 }
 
-pub fn vtt(segments: &[Segment], style: &SubtitleStyle) -> String {
+/// `&`, `<` and `>` as WebVTT text must have them.
+fn vtt_escape(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub fn vtt(doc: &Document, style: &SubtitleStyle) -> String {
     let mut out = String::from("WEBVTT\n\n");
-    for c in cues(segments, style) {
+    for c in cues(&doc.segments, style) {
         // "-->" may not appear in a cue's text; `<` and `&` start tags and entities.
-        let t = cue_text(&c.lines)
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace("--&gt;", "→");
+        let t = vtt_escape(&cue_text(&c.lines)).replace("--&gt;", "→");
+        let who = doc
+            .speaker_name(c.speaker)
+            .map(|w| format!("<v {}>", vtt_escape(&one_line(w)).replace("--&gt;", "→")))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{} --> {}\n{}\n\n",
+            "{} --> {}\n{who}{}\n\n",
             stamp(c.start_ms, '.'),
             stamp(c.end_ms, '.'),
             t

@@ -105,13 +105,18 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
                 );
             }
         }
-        if !sec.text.is_empty() {
-            d = d.add_paragraph(
-                Paragraph::new().add_run(
+        for p in doc.paragraphs(sec) {
+            let mut para = Paragraph::new();
+            if let Some(who) = p.speaker {
+                para = para.add_run(
                     Run::new()
-                        .add_text(xml_text(&sec.text))
+                        .add_text(xml_text(&format!("{who}: ")))
+                        .bold()
                         .fonts(fonts.clone()),
-                ),
+                );
+            }
+            d = d.add_paragraph(
+                para.add_run(Run::new().add_text(xml_text(&p.text)).fonts(fonts.clone())),
             );
         }
     }
@@ -124,6 +129,16 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
                         Run::new()
                             .add_text(format!("[{}] ", clock(seg.start_ms)))
                             .color("808080"),
+                    )
+                    .add_run(
+                        Run::new()
+                            .add_text(xml_text(
+                                &doc.speaker_name(seg.speaker)
+                                    .map(|w| format!("{w}: "))
+                                    .unwrap_or_default(),
+                            ))
+                            .bold()
+                            .fonts(fonts.clone()),
                     )
                     .add_run(
                         Run::new()

@@ -274,6 +274,8 @@ pub enum ModelError {
     NotGgml { path: PathBuf, reason: String },
     #[error("{path} is not a text model Video2Doc can use: {reason}")]
     NotTextModel { path: PathBuf, reason: String },
+    #[error("{path} is not a pair of speaker models Video2Doc can use: {reason}")]
+    NotSpeakerModel { path: PathBuf, reason: String },
     #[error("could not write {path}: {source}")]
     Write {
         path: PathBuf,

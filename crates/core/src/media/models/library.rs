@@ -1,7 +1,7 @@
 //! The models installed in the data folder, as the window manages them: the catalogue
-//! (Whisper models, then text models) with what is present, downloads that can be
-//! followed and cancelled (one at a time per model), and imports of ggml files,
-//! faster-whisper folders and text model folders.
+//! (Whisper models, then text models, then speaker models) with what is present,
+//! downloads that can be followed and cancelled (one at a time per model), and imports
+//! of ggml files, faster-whisper folders, text model folders and speaker model folders.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::{self, ModelError};
 use super::download::Event;
-use super::text;
+use super::{speaker, text};
 use crate::net::Http;
 
 /// What a model does.
@@ -24,6 +24,8 @@ pub enum ModelKind {
     Whisper,
     /// Reads slide text (a pair of ONNX networks).
     Text,
+    /// Tells speakers apart (a pair of ONNX networks).
+    Speaker,
 }
 
 /// One model as the settings list shows it.
@@ -186,6 +188,39 @@ impl ModelLibrary {
                 name: "imported text model".into(),
             });
         }
+        let speaker_dir = speaker::speaker_dir(&self.dir);
+        let installed = speaker::installed(&speaker_dir);
+        for e in speaker::speaker_catalogue() {
+            let paths = e.paths(&speaker_dir);
+            rows.push(ModelRow {
+                kind: ModelKind::Speaker,
+                present: installed.as_ref() == Some(&paths),
+                size_bytes: e.size_bytes(),
+                downloading: running.get(&e.name).map(|r| r.progress.clone()),
+                multilingual: true,
+                path: speaker_dir.clone(),
+                name: e.name,
+            });
+        }
+        if let Some(other) = installed.filter(|p| {
+            speaker::speaker_catalogue()
+                .iter()
+                .all(|e| &e.paths(&speaker_dir) != p)
+        }) {
+            rows.push(ModelRow {
+                kind: ModelKind::Speaker,
+                present: true,
+                size_bytes: [&other.segmentation, &other.voiceprint]
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum(),
+                downloading: None,
+                multilingual: true,
+                path: speaker_dir,
+                name: "imported speaker models".into(),
+            });
+        }
         rows
     }
 
@@ -207,6 +242,20 @@ impl ModelLibrary {
             return self.tracked(&entry.name, total, progress, |cancel, event| {
                 text::download_text_model(&Http::from_environment(), &entry, &dir, cancel, event)
                     .map(|_| ())
+            });
+        }
+        if let Some(entry) = speaker::find_speaker_model(name) {
+            let dir = speaker::speaker_dir(&self.dir);
+            let total = entry.size_bytes();
+            return self.tracked(&entry.name, total, progress, |cancel, event| {
+                speaker::download_speaker_model(
+                    &Http::from_environment(),
+                    &entry,
+                    &dir,
+                    cancel,
+                    event,
+                )
+                .map(|_| ())
             });
         }
         let entry = catalogue::find_in(&self.entries(), name)
@@ -305,6 +354,20 @@ impl ModelLibrary {
                     )
                 }));
         }
+        // A folder with a speaker segmentation network and a voiceprint encoder.
+        if src.is_dir() && crate::media::speakers::SpeakerModels::in_dir(src).is_some() {
+            let paths = speaker::import_speaker_model(src, &speaker::speaker_dir(&self.dir))?;
+            return Ok(self
+                .list()
+                .into_iter()
+                .find(|r| r.kind == ModelKind::Speaker && r.present)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the speaker models imported to {} are listed",
+                        paths.segmentation.display()
+                    )
+                }));
+        }
         if src.is_dir() {
             let name = src
                 .file_name()
@@ -368,7 +431,9 @@ mod tests {
         let rows = lib.list();
         assert_eq!(
             rows.len(),
-            catalogue::catalogue().len() + text::text_catalogue().len()
+            catalogue::catalogue().len()
+                + text::text_catalogue().len()
+                + speaker::speaker_catalogue().len()
         );
         assert!(rows
             .iter()

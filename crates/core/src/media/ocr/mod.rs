@@ -109,32 +109,6 @@ impl OcrModels {
     }
 }
 
-/// Threads for readings beside transcription. Where a reading yields to other work
-/// (Linux), one per core: they run only on cores nothing else wants, so while the
-/// transcription waits for a slide's words, its reading has them all. Elsewhere one, so
-/// that a reading slows transcription by no more than a core.
-pub fn background_threads() -> usize {
-    if cfg!(target_os = "linux") {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-    } else {
-        1
-    }
-}
-
-/// Lets the calling thread run only when a core is otherwise idle (Linux: SCHED_IDLE,
-/// for this thread only).
-fn yield_to_others() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: a plain system call on this thread (pid 0); failure only leaves the
-        // policy as it was.
-        unsafe {
-            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
-        }
-    }
-}
-
 /// Crops recognised in one network run (as PaddleOCR batches them).
 const BATCH: usize = 6;
 
@@ -177,12 +151,8 @@ impl Reader {
                 txt,
             });
         }
-        let pool = Arc::new(ThreadPool::with_num_threads(threads.max(1)));
-        // Readings yield to transcription: on two cores a reading that takes a core
-        // from whisper's threads slows them more than its own share.
-        for _ in 0..threads.max(1) {
-            pool.run(yield_to_others);
-        }
+        // Readings yield to transcription.
+        let pool = crate::media::idle::yielding_pool(threads);
         Ok(Reader {
             det: det_model,
             det_path: det.to_path_buf(),

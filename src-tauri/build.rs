@@ -29,6 +29,9 @@ const COMMANDS: &[&str] = &[
     "reveal_path",
     "queue_connection",
     "reconnect_queue",
+    "rename_speaker",
+    "remembered_voices",
+    "forget_voice",
 ];
 
 fn main() {

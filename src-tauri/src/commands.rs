@@ -13,6 +13,7 @@ use video2doc_core::models::catalogue::{self, Languages};
 use video2doc_core::models::library::ModelRow;
 use video2doc_core::AppSettings;
 use video2doc_core::ImportReport;
+use video2doc_core::RememberedVoice;
 use video2doc_core::{Core, ProcessOptions};
 use video2doc_core::{ItemDetail, ItemFilter, ItemKey, ItemRow};
 use video2doc_core::{Priority, State as JobState, Stats, WorkerInfo};
@@ -312,6 +313,36 @@ pub fn cancel_download(shell: State<'_, Shell>, name: String) -> Result<()> {
 #[tauri::command]
 pub async fn import_model(shell: State<'_, Shell>, path: PathBuf) -> Result<ModelRow> {
     blocking(shell.core()?, move |c| Ok(c.models().import(&path)?)).await
+}
+
+/// Names speaker `id` of a document the window was shown (its JSON file) and writes
+/// every format of it again; with `remember`, keeps the voice to name the person in
+/// later recordings.
+#[tauri::command]
+pub async fn rename_speaker(
+    shell: State<'_, Shell>,
+    document: PathBuf,
+    id: u32,
+    name: String,
+    remember: bool,
+) -> Result<Vec<PathBuf>> {
+    let document = shell.openable(&document)?;
+    blocking(shell.core()?, move |c| {
+        c.rename_speaker(&document, id, &name, remember)
+    })
+    .await
+}
+
+/// The voices remembered on this machine (names, never prints).
+#[tauri::command]
+pub async fn remembered_voices(shell: State<'_, Shell>) -> Result<Vec<RememberedVoice>> {
+    blocking(shell.core()?, |c| c.remembered_voices()).await
+}
+
+/// Forgets a remembered voice; false when none had that name.
+#[tauri::command]
+pub async fn forget_voice(shell: State<'_, Shell>, name: String) -> Result<bool> {
+    blocking(shell.core()?, move |c| c.forget_voice(&name)).await
 }
 
 #[tauri::command]

@@ -58,6 +58,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::reveal_path,
         commands::queue_connection,
         commands::reconnect_queue,
+        commands::rename_speaker,
+        commands::remembered_voices,
+        commands::forget_voice,
     ])
 }
 

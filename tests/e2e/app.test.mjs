@@ -171,6 +171,26 @@ async function nav(tab) {
   await $(`[data-testid="nav-${tab}"]`).click();
 }
 
+/** A meeting of two espeak-ng voices taking four turns, with pauses, as a 16 kHz WAV. */
+function meeting(out) {
+  const turns = [
+    ['en-us', 40, 'Good morning everyone. Let us start with the budget for next year.'],
+    ['en-us+f3', 75, 'Thank you. Our team finished the prototype last week, and the results look promising.'],
+    ['en-us', 40, 'That is good news. Can you send me the report by Friday?'],
+    ['en-us+f3', 75, 'Yes, I will write a summary and share it with everyone today.'],
+  ];
+  const parts = turns.map(([voice, pitch, text], i) => {
+    const wav = path.join(root, `turn-${i}.wav`);
+    execFileSync('espeak-ng', ['-v', voice, '-p', String(pitch), '-w', wav, text]);
+    return wav;
+  });
+  const inputs = parts.flatMap((p) => ['-i', p]);
+  const pads = parts.map((_, i) => `[${i}]aresample=16000,apad=pad_dur=0.8[a${i}]`).join(';');
+  const joined = parts.map((_, i) => `[a${i}]`).join('');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex',
+    `${pads};${joined}concat=n=${parts.length}:v=0:a=1`, '-ac', '1', '-ar', '16000', out]);
+}
+
 before(async () => {
   // The settings a person would have chosen: the test model, a documents folder.
   writeFileSync(
@@ -178,6 +198,13 @@ before(async () => {
     JSON.stringify({ model: MODEL, output_dir: dirs.out, formats: ['md', 'html', 'txt', 'srt'] }),
   );
   execFileSync(path.join(repo, 'scripts/sample-video.sh'), [path.join(dirs.videos, 'lecture.mp4')]);
+  meeting(path.join(dirs.videos, 'standup.wav'));
+  // The speaker models, installed as an import would (scripts/fetch-test-model.sh).
+  const speakers = path.join(homedir(), '.cache/video2doc/models/speakers');
+  mkdirSync(path.join(dirs.data, 'models/speakers'), { recursive: true });
+  for (const f of readdirSync(speakers)) {
+    writeFileSync(path.join(dirs.data, 'models/speakers', f), readFileSync(path.join(speakers, f)));
+  }
   writeFileSync(path.join(dirs.videos, 'broken.mp4'), 'this is a text file, not a video\n');
   driver = await startDriver(dirs);
   await launch();
@@ -225,6 +252,38 @@ test('a dropped video is processed to documents, shown live, and its result open
   const docDir = path.join(dirs.out, 'lecture');
   const md = readFileSync(path.join(docDir, 'lecture.md'), 'utf8').toLowerCase();
   assert.match(md, /photosynthesis|oxygen/);
+});
+
+test('a meeting shows its speakers in colour, filters by one, and a rename rewrites the documents', async () => {
+  const key = await importOne(path.join(dirs.videos, 'standup.wav'));
+  await waitState(key, 'succeeded');
+  await row(key).click();
+  await $('[data-testid="detail-tab-transcript"]').click();
+  await $('[data-testid="speakers"]').waitForExist({ timeout: 10_000 });
+  const chips = await browser.$$('[data-testid="speaker-filter"]').map((c) => c.getText());
+  assert.deepEqual(chips, ['Speaker 1', 'Speaker 2'], `speakers shown: ${chips}`);
+  const labels = await browser.$$('[data-testid="line-speaker"]').map((l) => l.getText());
+  assert.ok(new Set(labels).size === 2, `line labels: ${labels}`);
+  // Only speaker 2's lines.
+  await browser.$$('[data-testid="speaker-filter"]')[1].click();
+  const only = await browser.$$('[data-testid="line-speaker"]').map((l) => l.getText());
+  assert.ok(only.length > 0 && only.every((l) => l === 'Speaker 2'), `filtered: ${only}`);
+  await shot('2-speakers');
+  await browser.$$('[data-testid="speaker-rename"]')[1].click();
+  const name = $('[data-testid="speaker-name"]');
+  await name.waitForExist();
+  await name.setValue('Li Wei');
+  await $('[data-testid="speaker-save"]').click();
+  await browser.waitUntil(
+    async () => (await browser.$$('[data-testid="speaker-filter"]').map((c) => c.getText())).includes('Li Wei'),
+    { timeout: 10_000, timeoutMsg: 'the new name was not shown' },
+  );
+  const docDir = path.join(dirs.out, 'standup');
+  for (const ext of ['md', 'html', 'txt', 'srt']) {
+    const text = readFileSync(path.join(docDir, `standup.${ext}`), 'utf8');
+    assert.ok(text.includes('Li Wei') && !text.includes('Speaker 2'), `standup.${ext} after the rename:\n${text}`);
+  }
+  await shot('2-speaker-renamed');
 });
 
 test('a broken file fails alone with an error naming it', async () => {

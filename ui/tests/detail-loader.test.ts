@@ -17,6 +17,8 @@ function detail(key: string, state: State, lines = 0): ItemDetail {
     transcript: Array.from({ length: lines }, (_, i) => ({ start_ms: i * 1000, end_ms: i * 1000 + 900, text: `line ${i}` })),
     slides: [],
     preview_html: null,
+    speakers: [],
+    document: null,
   };
 }
 

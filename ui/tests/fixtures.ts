@@ -54,6 +54,7 @@ export function makeSettings(over: Partial<AppSettings> = {}): AppSettings {
     subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
     slide_sensitivity: 'slides',
     slide_text: true,
+  speakers: 'auto',
     path_map: [],
     shared_roots: [],
     ...over,

@@ -25,6 +25,11 @@ describe('model rows', () => {
     expect(groups.speech.map((m) => m.name)).toEqual(['tiny', 'base', 'base.en']);
     expect(groups.text.map((m) => m.name)).toEqual(['ppocr-v4-mobile']);
     expect(groupModels([row('tiny')]).text).toEqual([]);
+    const speaker = { ...TEXT, name: 'pyannote-dvector', kind: 'speaker' as const };
+    const withSpeakers = groupModels([row('tiny'), TEXT, speaker]);
+    expect(withSpeakers.speaker.map((m) => m.name)).toEqual(['pyannote-dvector']);
+    expect(withSpeakers.speech.map((m) => m.name)).toEqual(['tiny']);
+    expect(isSpeechModel(speaker)).toBe(false);
   });
 
   it('offer only speech models for transcription (a row from an older shell, without a kind, is one)', () => {

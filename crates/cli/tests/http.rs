@@ -143,6 +143,8 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
         json!({ "input": input, "output_dir": out, "language": "e\u{0}n" }),
         json!({ "input": input, "output_dir": out, "language": "English please" }),
         json!({ "input": input, "output_dir": out, "prompt": "lecture\u{0}notes" }),
+        json!({ "input": input, "output_dir": out, "speakers": "two" }),
+        json!({ "input": input, "output_dir": out, "speakers": "0" }),
     ];
     for b in bad {
         let (code, e) = call(
@@ -218,7 +220,7 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
         "/api/queue/workflows/complete",
         Some(json!({
             "video_file_path": input, "output_dir": out, "formats": ["md", "srt"], "language": "en",
-            "extract_audio": true, "extract_frames": true
+            "extract_audio": true, "extract_frames": true, "speakers": "off"
         })),
     );
     let export = created["tasks"]["export"].as_u64().unwrap();

@@ -29,6 +29,16 @@
 //!   the transcript spells right, without and with the slides' words given to the
 //!   transcriber (same run, same model).
 //!
+//! - `der`: the diarization error rate over generated meetings of two, three and four
+//!   espeak-ng voices (pauses, overlapping speech; 250 ms collar; target <= 0.15), and
+//!   `speakers_found` how many of the three meetings got the right number of speakers;
+//!   `diarize_rtf` the diarization's time over the meetings' length (two threads, the
+//!   machine otherwise idle); `speakers_cost` a four-voice meeting through the pipeline
+//!   with speakers told apart over without (same run, the fastest of two each);
+//!   `diarize_long_*` the four-voice meeting repeated to `V2D_BENCH_SPEAKER_MINUTES`
+//!   (60): time over length, speakers found, and the memory the run added (the
+//!   process's high-water mark, reset before it, less what it held).
+//!
 //! `cargo bench -p video2doc-core --bench pipeline` (`V2D_BENCH_MINUTES` shortens it;
 //! `V2D_BENCH_LOG=info` prints the stages' log on stderr).
 
@@ -347,6 +357,170 @@ fn keyword_recall(dir: &Path, settings: &StageOptions, worker: &WorkerCommand) -
     (recall("plain", false), recall("slides", true))
 }
 
+/// (DER over all meetings, meetings with the right count, diarization time over audio)
+/// on three generated meetings of 2, 3 and 4 voices, `turns` turns each.
+fn speaker_bench(dir: &Path, turns: usize) -> (f64, usize, f64) {
+    use video2doc_core::media::speakers::{Diarizer, SpeakerCount, SpeakerModels};
+    use video2doc_testkit::meetings::{der, meeting};
+    let (segmentation, voiceprint) = video2doc_testkit::speaker_models();
+    let models = SpeakerModels {
+        segmentation,
+        voiceprint,
+    };
+    let diarizer = Diarizer::load(&models, THREADS).unwrap();
+    let (mut weighted, mut speech_ms, mut total_ms, mut right, mut busy) =
+        (0.0, 0u64, 0u64, 0usize, 0.0);
+    for voices in [2usize, 3, 4] {
+        let m = meeting(
+            dir,
+            &format!("meeting{voices}"),
+            voices,
+            turns,
+            100 + voices as u64,
+        );
+        let pcm = dir.join(format!("meeting{voices}.f32"));
+        video2doc_core::media::process::extract_audio(
+            &m.wav,
+            &pcm,
+            &AtomicBool::new(false),
+            |_| {},
+        )
+        .unwrap();
+        let t = Instant::now();
+        let d = diarizer
+            .run(
+                &pcm,
+                SpeakerCount::Auto,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .unwrap();
+        busy += t.elapsed().as_secs_f64();
+        let hyp: Vec<(u64, u64, u32)> = d
+            .turns
+            .iter()
+            .map(|t| (t.start_ms, t.end_ms, t.speaker))
+            .collect();
+        let e = der(&m.turns, &hyp);
+        let speech: u64 = m.turns.iter().map(|t| t.end_ms - t.start_ms).sum();
+        println!(
+            "meeting of {voices} voices, {:.0} s: {} speakers found, DER {e:.3}",
+            m.duration_ms as f64 / 1000.0,
+            d.voices.len()
+        );
+        weighted += e * speech as f64;
+        speech_ms += speech;
+        total_ms += m.duration_ms;
+        right += usize::from(d.voices.len() == voices);
+    }
+    (
+        weighted / speech_ms.max(1) as f64,
+        right,
+        busy / (total_ms as f64 / 1000.0),
+    )
+}
+
+/// The speakers of a long recording (the four-voice meeting repeated to `minutes`):
+/// (seconds, speakers found, the most memory the diarization added in MB).
+fn long_diarization(dir: &Path, minutes: u64) -> (f64, usize, f64) {
+    use video2doc_core::media::speakers::{Diarizer, SpeakerCount, SpeakerModels};
+    let pcm = dir.join("meeting4.f32");
+    let one = std::fs::read(&pcm).unwrap();
+    let long = dir.join("long.f32");
+    let want = (minutes * 60 * SAMPLE_RATE as u64 * 4) as usize;
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&long).unwrap());
+        let mut written = 0;
+        while written < want {
+            let n = one.len().min(want - written);
+            f.write_all(&one[..n - n % 4]).unwrap();
+            written += n - n % 4;
+        }
+    }
+    let (segmentation, voiceprint) = video2doc_testkit::speaker_models();
+    let diarizer = Diarizer::load(
+        &SpeakerModels {
+            segmentation,
+            voiceprint,
+        },
+        THREADS,
+    )
+    .unwrap();
+    // The high-water mark of this process's memory starts again from here (Linux).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = rss_now_mb();
+    let t = Instant::now();
+    let d = diarizer
+        .run(
+            &long,
+            SpeakerCount::Auto,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&long);
+    (secs, d.voices.len(), (hwm_mb() - before).max(0.0))
+}
+
+/// A field of /proc/self/status in MB.
+fn status_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn rss_now_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+fn hwm_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// A four-voice meeting through the pipeline with and without speakers (the fastest of
+/// two each, in turns): the ratio.
+fn speakers_cost(dir: &Path, settings: &StageOptions, worker: &WorkerCommand) -> f64 {
+    use video2doc_core::media::speakers::SpeakerModels;
+    let m = video2doc_testkit::meetings::meeting(dir, "costed", 4, 24, 7);
+    let (segmentation, voiceprint) = video2doc_testkit::speaker_models();
+    let mut with = settings.clone();
+    with.ocr = None;
+    with.speaker_models = Some(SpeakerModels {
+        segmentation,
+        voiceprint,
+    });
+    let mut without = with.clone();
+    without.speaker_models = None;
+    let (mut a, mut b) = (f64::MAX, f64::MAX);
+    for round in 0..2 {
+        for (name, s, best) in [("with", &with, &mut a), ("without", &without, &mut b)] {
+            let work = dir.join(format!("cost-{name}-{round}"));
+            let t = Instant::now();
+            pipeline::process(
+                &m.wav,
+                &work.join("out"),
+                &work.join("work"),
+                s,
+                worker,
+                &Arc::new(AtomicBool::new(false)),
+                &|_: &str, _: f32, _: &str| {},
+            )
+            .unwrap();
+            *best = best.min(t.elapsed().as_secs_f64());
+        }
+    }
+    println!(
+        "a four-voice meeting of {:.0} s: {a:.1} s with speakers, {b:.1} s without",
+        m.duration_ms as f64 / 1000.0
+    );
+    a / b
+}
+
 fn main() {
     // The stages' own log on stderr, when asked (`V2D_BENCH_LOG=info`): how long the
     // transcription waited for the slides' words, for one.
@@ -518,10 +692,27 @@ fn main() {
     println!(
         "keyword recall: {recall_plain:.3} without the slides' words, {recall_slides:.3} with them"
     );
+    let meetings = dir.path().join("meetings");
+    std::fs::create_dir_all(&meetings).unwrap();
+    let (der, speakers_found, diarize_rtf) = speaker_bench(&meetings, 30);
+    println!("speakers: DER {der:.3}, right count in {speakers_found} of 3, diarization rtf {diarize_rtf:.3}");
+    let speakers_cost = speakers_cost(&meetings, &settings, &worker);
+    // Before the long diarization, which starts this process's high-water mark again.
     let rss = peak_rss_mb();
+    let long_minutes: u64 = env_number("V2D_BENCH_SPEAKER_MINUTES", 60);
+    let (long_s, long_found, long_mb) = long_diarization(&meetings, long_minutes);
+    println!("speakers of {long_minutes} minutes: {long_s:.1} s, {long_found} found, {long_mb:.0} MB more memory");
     println!(
         "{}",
         json!({
+            "der": (der * 1000.0).round() / 1000.0,
+            "speakers_found": speakers_found,
+            "diarize_rtf": (diarize_rtf * 1000.0).round() / 1000.0,
+            "speakers_cost": (speakers_cost * 1000.0).round() / 1000.0,
+            "diarize_long_minutes": long_minutes,
+            "diarize_long_rtf": (long_s / (long_minutes as f64 * 60.0) * 1000.0).round() / 1000.0,
+            "diarize_long_speakers": long_found,
+            "diarize_long_added_mb": long_mb.round(),
             "transcribe_overhead": (overhead * 1000.0).round() / 1000.0,
             "quiet_cost": (quiet_cost * 1000.0).round() / 1000.0,
             "slide_image_accuracy": (accuracy * 1000.0).round() / 1000.0,

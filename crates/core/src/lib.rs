@@ -31,6 +31,7 @@ pub mod workflow;
 pub use app::intake::{Accepted, ImportReport, Rejected};
 pub use app::items::{ItemDetail, ItemFilter, ItemKey, ItemRow, StageRow};
 pub use app::settings::{AppSettings, SettingsError};
+pub use app::speakers::RememberedVoice;
 pub use app::watch::{
     AfterSuccess, FolderWatcher, OutputPlace, WatchEvent, WatchTiming, WatchedFolder,
 };

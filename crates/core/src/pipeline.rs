@@ -466,9 +466,18 @@ pub fn transcript_stage(
             speakers: Vec::new(),
         });
     };
+    // The job's progress is the transcription's; once it is done, the speakers' (when
+    // they are still being told apart).
+    let transcribed = AtomicBool::new(false);
+    let after = |stage: &str, f: f32, message: &str| {
+        if transcribed.load(std::sync::atomic::Ordering::Relaxed) {
+            progress.stage(stage, f, message);
+        }
+    };
     let (said, who) = std::thread::scope(|s| {
-        let who = s.spawn(|| speakers_stage(pcm, work, settings, cancel, progress));
+        let who = s.spawn(|| speakers_stage(pcm, work, settings, cancel, &after));
         let said = words_stage(pcm, work, settings, worker, cancel, progress);
+        transcribed.store(true, std::sync::atomic::Ordering::Relaxed);
         if said.is_err() {
             cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         }

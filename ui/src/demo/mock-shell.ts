@@ -75,6 +75,7 @@ let settings: AppSettings = {
   subtitles: { line_width: 42, max_lines: 2, min_ms: 1000, max_ms: 7000 },
   slide_sensitivity: 'slides',
   slide_text: true,
+  speakers: 'auto',
   path_map: [],
   shared_roots: [],
 };
@@ -120,11 +121,20 @@ function detail(key: string): ItemDetail {
     })),
     output_dir: row.state === 'succeeded' ? `/home/me/Documents/Video2Doc/${row.title}` : null,
     outputs: row.state === 'succeeded' ? settings.formats.map((format) => ({ path: `/home/me/Documents/Video2Doc/${row.title}/${row.title}.${format}`, format, bytes: 12_345 * (format.length + 3) })) : [],
-    transcript: Array.from({ length: lines }, (_, i) => ({ start_ms: i * 4200, end_ms: i * 4200 + 4000, text: `Sentence number ${i + 1} of the talk, spoken clearly.` })),
+    transcript: Array.from({ length: lines }, (_, i) => ({
+      start_ms: i * 4200, end_ms: i * 4200 + 4000, text: `Sentence number ${i + 1} of the talk, spoken clearly.`,
+      ...(row.state === 'succeeded' ? { speaker: (Math.floor(i / 3) % 2) + 1 } : {}),
+    })),
     slides: Array.from({ length: Math.round(row.progress * 8) }, (_, i) => ({ index: i, start_ms: i * 30_000, thumbnail: slide(i + 1), image: `/tmp/slide-${i}.png`, ...slideWords[i] })),
     preview_html: row.state === 'succeeded' ? 'data:text/html,<h1>Preview</h1><p>The document.</p>' : null,
+    speakers: row.state === 'succeeded' ? speakerNames.map((name, i) => ({ id: i + 1, name, speech_ms: 60_000 })) : [],
+    document: row.state === 'succeeded' ? `/home/me/Documents/Video2Doc/${row.title}/${row.title}.json` : null,
   };
 }
+
+// The demo's two speakers (renamed in place) and the voices remembered.
+const speakerNames = ['Speaker 1', 'Speaker 2'];
+let voices: { name: string; added: string; source: string }[] = [];
 
 type Handler = { [K in keyof Commands]: (args: Commands[K][0]) => Commands[K][1] | Promise<Commands[K][1]> };
 const handlers: Handler = {
@@ -199,6 +209,17 @@ const handlers: Handler = {
   reveal_path: () => null,
   queue_connection: () => ({ state: 'open', shared: null, problem: null, cause: null, retrying: false }),
   reconnect_queue: () => ({ state: 'open', shared: null, problem: null, cause: null, retrying: false }),
+  rename_speaker: ({ document, id, name, remember }) => {
+    speakerNames[id - 1] = name.trim() || `Speaker ${id}`;
+    if (remember) voices = [...voices.filter((v) => v.name !== name), { name, added: new Date(now).toISOString(), source: document }];
+    return settings.formats.map((f) => document.replace(/\.json$/, `.${f}`));
+  },
+  remembered_voices: () => voices,
+  forget_voice: ({ name }) => {
+    const before = voices.length;
+    voices = voices.filter((v) => v.name !== name);
+    return voices.length !== before;
+  },
 };
 
 function update(key: string, patch: Partial<ItemRow>): ItemRow {

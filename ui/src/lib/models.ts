@@ -1,4 +1,5 @@
-// Models: the catalogue (Whisper speech models and the text model that reads slides),
+// Models: the catalogue (Whisper speech models, the text model that reads slides and the
+// speaker models that tell voices apart),
 // downloads with progress ('model-progress'), imports.
 import { writable } from 'svelte/store';
 import { call } from './api';
@@ -15,12 +16,16 @@ export const downloads = writable<Record<string, DownloadProgress>>({});
 
 /** A Whisper model, one the settings can name for transcription (a row without a kind is one). */
 export function isSpeechModel(m: Pick<ModelRow, 'kind'>): boolean {
-  return m.kind !== 'text';
+  return m.kind === undefined || m.kind === 'whisper';
 }
 
-/** The rows in their groups, each in the catalogue's order: speech models, then the text model(s). */
-export function groupModels(rows: readonly ModelRow[]): { speech: ModelRow[]; text: ModelRow[] } {
-  return { speech: rows.filter(isSpeechModel), text: rows.filter((m) => !isSpeechModel(m)) };
+/** The rows in their groups, each in the catalogue's order: speech models, the text model(s), the speaker models. */
+export function groupModels(rows: readonly ModelRow[]): { speech: ModelRow[]; text: ModelRow[]; speaker: ModelRow[] } {
+  return {
+    speech: rows.filter(isSpeechModel),
+    text: rows.filter((m) => m.kind === 'text'),
+    speaker: rows.filter((m) => m.kind === 'speaker'),
+  };
 }
 
 export function progressFraction(p: DownloadProgress | null | undefined): number {
@@ -87,6 +92,12 @@ export async function importModelFile(): Promise<ModelRow | null> {
 
 /** A folder holding a text model (a `*det*.onnx` and a `*rec*.onnx`); null when the picker was dismissed. */
 export async function importTextModelFolder(): Promise<ModelRow | null> {
+  const path = await call('pick_folder');
+  return path ? importModelFrom(path) : null;
+}
+
+/** Imports a folder of speaker models (a pyannote segmentation and a voiceprint ONNX file). */
+export async function importSpeakerModelFolder(): Promise<ModelRow | null> {
   const path = await call('pick_folder');
   return path ? importModelFrom(path) : null;
 }

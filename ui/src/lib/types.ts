@@ -78,7 +78,22 @@ export interface TranscriptLine {
   start_ms: number;
   end_ms: number;
   text: string;
+  speaker?: number; // one of ItemDetail.speakers' ids, once the document names speakers
 }
+
+export interface Speaker {
+  id: number;
+  name: string; // "Speaker 1" until someone names them
+  speech_ms: number;
+}
+
+export interface RememberedVoice {
+  name: string;
+  added: string; // RFC 3339
+  source: string; // the recording it was remembered from
+}
+
+export type SpeakerCount = 'auto' | 'off' | `${number}`;
 
 export interface SlideThumb {
   index: number;
@@ -97,6 +112,8 @@ export interface ItemDetail {
   transcript: TranscriptLine[]; // so far, while it runs
   slides: SlideThumb[]; // so far, while it runs
   preview_html: string | null; // path of the HTML document when there is one
+  speakers: Speaker[]; // two or more: the transcript is labelled
+  document: string | null; // the JSON document, once made (what a rename rewrites)
 }
 
 export interface ProcessOptions {
@@ -107,6 +124,7 @@ export interface ProcessOptions {
   priority?: Priority | null;
   translate?: boolean;
   prompt?: string | null;
+  speakers?: SpeakerCount | null; // the setting's when absent
 }
 
 export interface ImportReport {
@@ -249,10 +267,11 @@ export interface AppSettings {
   subtitles: SubtitleStyle;
   slide_sensitivity: SlideSensitivity;
   slide_text: boolean; // read the titles and words on slides (needs the text model)
+  speakers: SpeakerCount; // tell speakers apart (needs the speaker models): auto, off or a number
 }
 
 /** What a model does: Whisper transcribes speech; the text model reads the words on slides. */
-export type ModelKind = 'whisper' | 'text';
+export type ModelKind = 'whisper' | 'text' | 'speaker';
 
 export interface ModelRow {
   name: string;
@@ -327,6 +346,9 @@ export interface Commands {
   reveal_path: [{ path: string }, null]; // in the file manager
   queue_connection: [Record<string, never>, QueueConnection];
   reconnect_queue: [Record<string, never>, QueueConnection]; // tries to open the queue now
+  rename_speaker: [{ document: string; id: number; name: string; remember: boolean }, string[]]; // files written again
+  remembered_voices: [Record<string, never>, RememberedVoice[]];
+  forget_voice: [{ name: string }, boolean];
 }
 
 /** Events the shell emits. */

@@ -129,6 +129,9 @@ pub struct TranscriptLine {
     pub start_ms: u64,
     pub end_ms: u64,
     pub text: String,
+    /// Who said it (one of the detail's `speakers`), once the document names speakers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,6 +159,12 @@ pub struct ItemDetail {
     pub transcript: Vec<TranscriptLine>,
     pub slides: Vec<SlideThumb>,
     pub preview_html: Option<PathBuf>,
+    /// The speakers the document names (two or more: the transcript is labelled).
+    #[serde(default)]
+    pub speakers: Vec<crate::document::Speaker>,
+    /// The document's JSON file, once made: what a rename rewrites.
+    #[serde(default)]
+    pub document: Option<PathBuf>,
 }
 
 /// A filter of the item list.
@@ -403,20 +412,34 @@ impl Core {
             .find(|f| f.format == Format::Html && f.path.is_file())
             .map(|f| f.path.clone());
 
-        let (transcript, slides) = match &work {
-            Some(w) => (
-                pipeline::transcript_so_far(w)
-                    .into_iter()
-                    .map(|s| TranscriptLine {
-                        start_ms: s.start_ms,
-                        end_ms: s.end_ms,
-                        text: s.text.trim().to_string(),
-                    })
-                    .collect(),
+        let document = files
+            .iter()
+            .find(|f| f.format == Format::Json && f.path.is_file())
+            .map(|f| f.path.clone());
+        // Once made, the document's transcript (its speakers as named since); before,
+        // the lines so far.
+        let made: Option<crate::document::Document> = document
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let line = |s: &crate::media::transcribe::Segment| TranscriptLine {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            text: s.text.trim().to_string(),
+            speaker: s.speaker,
+        };
+        let (transcript, slides) = match (&made, &work) {
+            (Some(d), w) => (
+                d.segments.iter().map(line).collect(),
+                w.as_deref().map(slides_of).unwrap_or_default(),
+            ),
+            (None, Some(w)) => (
+                pipeline::transcript_so_far(w).iter().map(line).collect(),
                 slides_of(w),
             ),
-            None => (Vec::new(), Vec::new()),
+            (None, None) => (Vec::new(), Vec::new()),
         };
+        let speakers = made.map(|d| d.speakers).unwrap_or_default();
         Ok(ItemDetail {
             row: self.row(key, jobs, now_ms())?,
             timeline,
@@ -425,6 +448,8 @@ impl Core {
             transcript,
             slides,
             preview_html,
+            speakers,
+            document,
         })
     }
 

@@ -121,8 +121,9 @@ impl Printer {
         if all <= MOST_WINDOWS {
             return (0..all).map(|i| i * STRIDE).collect();
         }
+        // Spread evenly, each in the middle of its share of the stretch.
         (0..MOST_WINDOWS)
-            .map(|i| i * last / (MOST_WINDOWS - 1))
+            .map(|i| (2 * i + 1) * last / (2 * MOST_WINDOWS))
             .collect()
     }
 

@@ -195,7 +195,7 @@ before(async () => {
   // The settings a person would have chosen: the test model, a documents folder.
   writeFileSync(
     path.join(dirs.config, 'settings.json'),
-    JSON.stringify({ model: MODEL, output_dir: dirs.out, formats: ['md', 'html', 'txt', 'srt'] }),
+    JSON.stringify({ model: MODEL, output_dir: dirs.out, formats: ['md', 'html', 'txt', 'srt', 'json'] }),
   );
   execFileSync(path.join(repo, 'scripts/sample-video.sh'), [path.join(dirs.videos, 'lecture.mp4')]);
   meeting(path.join(dirs.videos, 'standup.wav'));

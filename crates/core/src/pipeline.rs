@@ -444,6 +444,13 @@ pub fn name_known_voices(t: &mut Transcript, work: &Path, book: &Path) {
     }
 }
 
+/// The transcript in a work folder with its speakers (as first numbered), once both
+/// are made, whatever settings made them.
+pub fn labelled_transcript(work: &Path) -> Option<Transcript> {
+    let t = stored_value::<Transcript>(&work.join("transcript.json"))?;
+    Some(with_speakers(t, stored_voices(work).as_ref()))
+}
+
 /// The voices told apart in a work folder, if any were.
 pub fn stored_voices(work: &Path) -> Option<Diarization> {
     stored_value::<Diarization>(&work.join("speakers.json"))

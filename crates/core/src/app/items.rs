@@ -428,18 +428,29 @@ impl Core {
             text: s.text.trim().to_string(),
             speaker: s.speaker,
         };
-        let (transcript, slides) = match (&made, &work) {
-            (Some(d), w) => (
+        // Without a JSON document, the transcript with its speakers from the work folder
+        // once both are made (default names: a rename needs the JSON document).
+        let labelled = match (&made, &work) {
+            (None, Some(w)) => pipeline::labelled_transcript(w),
+            _ => None,
+        };
+        let (transcript, slides) = match (&made, &labelled, &work) {
+            (Some(d), _, w) => (
                 d.segments.iter().map(line).collect(),
                 w.as_deref().map(slides_of).unwrap_or_default(),
             ),
-            (None, Some(w)) => (
+            (None, Some(t), Some(w)) => (t.segments.iter().map(line).collect(), slides_of(w)),
+            (None, _, Some(w)) => (
                 pipeline::transcript_so_far(w).iter().map(line).collect(),
                 slides_of(w),
             ),
-            (None, None) => (Vec::new(), Vec::new()),
+            (None, _, None) => (Vec::new(), Vec::new()),
         };
-        let speakers = made.map(|d| d.speakers).unwrap_or_default();
+        let speakers = match (made, labelled) {
+            (Some(d), _) => d.speakers,
+            (None, Some(t)) => t.speakers,
+            (None, None) => Vec::new(),
+        };
         Ok(ItemDetail {
             row: self.row(key, jobs, now_ms())?,
             timeline,

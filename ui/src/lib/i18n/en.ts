@@ -162,6 +162,7 @@ export const en = {
   'detail.speakerRemember': 'Remember this voice (kept on this computer, to name them in later recordings)',
   'detail.speakerSave': 'Save and write the documents again',
   'detail.speakerCancel': 'Cancel',
+  'detail.speakerRenameNeedsJson': 'To rename speakers, include JSON in the formats (Settings) and process the recording again.',
   'detail.speakerRenamed': 'Renamed to {name}; every document was written again',
   'detail.slides': 'Slides',
   'detail.slidesEmpty': 'No slides yet.',

@@ -162,6 +162,7 @@ export const zhCN: Record<MessageKey, Message> = {
   'detail.speakerRemember': '记住这个声音（仅保存在本机，用于在以后的录音中自动识别）',
   'detail.speakerSave': '保存并重新生成文档',
   'detail.speakerCancel': '取消',
+  'detail.speakerRenameNeedsJson': '要重命名说话人，请在设置的输出格式中加入 JSON，然后重新处理该录音。',
   'detail.speakerRenamed': '已改名为 {name}，所有文档已重新生成',
   'detail.slides': '幻灯片',
   'detail.slidesEmpty': '还没有幻灯片。',

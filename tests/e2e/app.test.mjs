@@ -262,13 +262,17 @@ test('a meeting shows its speakers in colour, filters by one, and a rename rewri
   await $('[data-testid="speakers"]').waitForExist({ timeout: 10_000 });
   const chips = await browser.$$('[data-testid="speaker-filter"]').map((c) => c.getText());
   assert.deepEqual(chips, ['Speaker 1', 'Speaker 2'], `speakers shown: ${chips}`);
-  const labels = await browser.$$('[data-testid="line-speaker"]').map((l) => l.getText());
+  await shot('2-speakers');
+  assert.ok(await $('[data-testid="transcript"]').isDisplayed(), 'the transcript is shown under its speakers');
+  const labelsNow = () =>
+    browser.execute(() => [...document.querySelectorAll('[data-testid="line-speaker"]')].map((l) => l.textContent.trim()));
+  const labels = await labelsNow();
   assert.ok(new Set(labels).size === 2, `line labels: ${labels}`);
   // Only speaker 2's lines.
   await browser.$$('[data-testid="speaker-filter"]')[1].click();
-  const only = await browser.$$('[data-testid="line-speaker"]').map((l) => l.getText());
+  const only = await labelsNow();
   assert.ok(only.length > 0 && only.every((l) => l === 'Speaker 2'), `filtered: ${only}`);
-  await shot('2-speakers');
+  await shot('2-speakers-filtered');
   await browser.$$('[data-testid="speaker-rename"]')[1].click();
   const name = $('[data-testid="speaker-name"]');
   await name.waitForExist();

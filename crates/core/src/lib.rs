@@ -22,14 +22,17 @@ pub mod app;
 pub mod document;
 pub mod error_class;
 pub mod file_lock;
+pub mod library;
 pub mod media;
 pub mod net;
 pub mod pipeline;
+pub mod private;
 pub mod workflow;
 
 // What the faces use, from one place.
 pub use app::intake::{Accepted, ImportReport, Rejected};
 pub use app::items::{ItemDetail, ItemFilter, ItemKey, ItemRow, StageRow};
+pub use app::logging;
 pub use app::settings::{AppSettings, SettingsError};
 pub use app::speakers::RememberedVoice;
 pub use app::watch::{
@@ -39,7 +42,6 @@ pub use app::{
     kind_named, queue_named, AppHealth, Core, CoreDirs, CoreError, JobInfo, JobStatus,
     ProcessOptions,
 };
-pub use app::{logging, private};
 pub use document::export::Format;
 pub use error_class::ErrorClass;
 pub use media::models;

@@ -1142,6 +1142,12 @@ pub struct Outputs {
     pub slides: usize,
     pub segments: usize,
     pub language: Option<String>,
+    /// The name the files share (`<stem>.md`...).
+    #[serde(default)]
+    pub stem: String,
+    /// The document written (for the library; not part of a job's result).
+    #[serde(skip)]
+    pub document: Option<Box<Document>>,
 }
 
 /// Stage 6: the documents, in `<out_root>/<safe stem>/<safe stem>.<ext>` with the
@@ -1219,6 +1225,8 @@ pub fn export_stage(
         slides: slides.len(),
         segments: transcript.segments.len(),
         language: transcript.language.clone(),
+        stem,
+        document: Some(Box::new(doc)),
     })
 }
 
@@ -1228,25 +1236,7 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::document::rfc3339(secs)
 }
 
 /// Runs every stage for one input: probe and audio, then transcription and slide

@@ -4,8 +4,8 @@
 
 pub mod intake;
 pub mod items;
+pub mod library;
 pub mod logging;
-pub mod private;
 pub mod settings;
 pub mod speakers;
 pub mod watch;
@@ -22,6 +22,7 @@ use video2doc_queue::{
 use crate::app::settings::{AppSettings, SettingsError};
 use crate::document::export::Format;
 use crate::error_class::ErrorClass;
+use crate::library::{Library, LibraryError};
 use crate::pipeline::{StageOptions, WorkerCommand};
 use crate::workflow::{self, CompleteWorkflow, WorkflowInput};
 
@@ -68,6 +69,10 @@ impl CoreDirs {
     pub fn voices(&self) -> PathBuf {
         self.data.join("voices.json")
     }
+    /// Every document made, and their search index (see [`crate::library`]).
+    pub fn library(&self) -> PathBuf {
+        self.data.join("library")
+    }
 }
 
 /// Why a request could not be done.
@@ -105,6 +110,8 @@ pub enum CoreError {
     Voices(#[from] crate::media::speakers::book::BookError),
     #[error("{0}")]
     NoVoice(String),
+    #[error(transparent)]
+    Library(#[from] crate::library::LibraryError),
 }
 
 impl CoreError {
@@ -127,7 +134,17 @@ impl CoreError {
             | CoreError::Document(_)
             | CoreError::NoVoice(_)
             | CoreError::Queue(QueueError::Rejected(_)) => ErrorClass::BadRequest,
-            CoreError::Queue(_)
+            CoreError::Library(
+                LibraryError::NoDocument { .. } | LibraryError::NoVersion { .. },
+            ) => ErrorClass::NotFound,
+            CoreError::Library(
+                LibraryError::Check(_)
+                | LibraryError::Edit(_)
+                | LibraryError::Missing { .. }
+                | LibraryError::Export(_),
+            ) => ErrorClass::BadRequest,
+            CoreError::Library(_)
+            | CoreError::Queue(_)
             | CoreError::Settings(_)
             | CoreError::NoRedisSupport(_)
             | CoreError::Voices(_) => ErrorClass::Failed,
@@ -347,6 +364,8 @@ async fn release_if_model_ready(
 /// The Video2Doc API over one data folder.
 pub struct Core {
     queue: Queue,
+    /// Every document made here (shared with the export handler).
+    library: Arc<Library>,
     dirs: CoreDirs,
     settings: RwLock<AppSettings>,
     /// What the workflow handlers read of the settings when a job runs (the summary
@@ -380,17 +399,17 @@ impl Core {
         let settings = AppSettings::load(&dirs.config)?;
         // Private to this user, repaired at every start: the queue, the work folders
         // (audio, transcripts), logs, the settings (keys, passwords).
-        crate::app::private::private_dir(&dirs.data).map_err(|source| QueueError::Io {
+        crate::private::private_dir(&dirs.data).map_err(|source| QueueError::Io {
             path: dirs.data.clone(),
             source,
         })?;
         if dirs.config.is_dir() {
             let settings_file = AppSettings::path(&dirs.config);
             for (path, made) in [
-                (&dirs.config, crate::app::private::private_dir(&dirs.config)),
+                (&dirs.config, crate::private::private_dir(&dirs.config)),
                 (
                     &settings_file,
-                    crate::app::private::repair_private_file(&settings_file),
+                    crate::private::repair_private_file(&settings_file),
                 ),
             ] {
                 if let Err(e) = made {
@@ -399,7 +418,10 @@ impl Core {
             }
         }
         let config = QueueConfig {
-            retention: std::time::Duration::from_secs(u64::from(settings.retention_days) * 86_400),
+            // Until cleared: a century, which the purge's arithmetic saturates safely.
+            retention: settings
+                .retention()
+                .unwrap_or(std::time::Duration::from_secs(100 * 365 * 86_400)),
             ..QueueConfig::default()
         };
         let url = queue_url
@@ -411,6 +433,7 @@ impl Core {
             Some(url) => open_shared(&url, settings.queue_ca_file.as_deref(), &dirs, config)?,
         };
         let current_model = Arc::new(RwLock::new(settings.model_path(&dirs.models())));
+        let library = Arc::new(Library::new(&dirs.library()));
         let serving = Arc::new(RwLock::new(settings.serving()));
         workflow::register(
             &queue,
@@ -418,6 +441,7 @@ impl Core {
                 work: dirs.work(),
                 models: dirs.models(),
                 voices: dirs.voices(),
+                library: library.clone(),
             },
             worker,
             settings.path_map.clone(),
@@ -426,6 +450,7 @@ impl Core {
         );
         Ok(Core {
             queue,
+            library,
             current_model,
             // Jobs may have been held when the app last stopped.
             maybe_waiting: Arc::new(std::sync::atomic::AtomicBool::new(true)),
@@ -446,21 +471,24 @@ impl Core {
         let s = self.settings();
         self.apply_concurrency(&s).await?;
         self.queue.start()?;
-        // Work folders follow the retention of finished jobs.
+        // Work folders follow the retention of finished jobs (none swept when they are
+        // kept until cleared).
         let root = self.dirs.work();
-        let keep = std::time::Duration::from_secs(u64::from(s.retention_days.max(1)) * 86_400);
-        tokio::spawn(async move {
-            loop {
-                let r = root.clone();
-                let n = tokio::task::spawn_blocking(move || crate::pipeline::sweep_work(&r, keep))
-                    .await
-                    .unwrap_or(0);
-                if n > 0 {
-                    tracing::info!(folders = n, "deleted work folders past their retention");
+        if let Some(keep) = s.retention() {
+            tokio::spawn(async move {
+                loop {
+                    let r = root.clone();
+                    let n =
+                        tokio::task::spawn_blocking(move || crate::pipeline::sweep_work(&r, keep))
+                            .await
+                            .unwrap_or(0);
+                    if n > 0 {
+                        tracing::info!(folders = n, "deleted work folders past their retention");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
                 }
-                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-            }
-        });
+            });
+        }
         // Transcriptions held for a model start once it is installed, whoever installed
         // it (this window, or `video2doc models download` in a terminal).
         let (queue, current, waiting) = (

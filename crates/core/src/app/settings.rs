@@ -26,7 +26,8 @@ pub struct AppSettings {
     pub summary_endpoint: Option<Endpoint>,
     /// Slots per queue (`video`, `audio`, `image`, `summary`, `export`).
     pub concurrency: BTreeMap<String, usize>,
-    /// Finished jobs and their work files are kept this many days.
+    /// Finished jobs and their work files are kept this many days; 0 keeps them until
+    /// they are cleared. Documents stay in the library whatever this says.
     pub retention_days: u32,
     /// Threads whisper uses (0: all cores).
     pub threads: usize,
@@ -148,6 +149,12 @@ pub enum SettingsError {
 }
 
 impl AppSettings {
+    /// How long finished jobs and work folders are kept; `None`: until cleared.
+    pub fn retention(&self) -> Option<std::time::Duration> {
+        (self.retention_days > 0)
+            .then(|| std::time::Duration::from_secs(u64::from(self.retention_days) * 86_400))
+    }
+
     pub fn path(config_dir: &Path) -> PathBuf {
         config_dir.join("settings.json")
     }
@@ -171,9 +178,9 @@ impl AppSettings {
             source,
         };
         // Private: it may hold a summary API key and a Redis password.
-        crate::app::private::private_dir(config_dir).map_err(io)?;
+        crate::private::private_dir(config_dir).map_err(io)?;
         let bytes = serde_json::to_vec_pretty(self).expect("settings serialize");
-        crate::app::private::write_private(&path, &bytes).map_err(io)
+        crate::private::write_private(&path, &bytes).map_err(io)
     }
 
     /// What the workflow handlers need of these settings (see [`crate::workflow::Serving`]).
@@ -206,8 +213,11 @@ impl AppSettings {
         if self.model.trim().is_empty() {
             p.push("choose a model".to_string());
         }
-        if !(1..=3650).contains(&self.retention_days) {
-            p.push("keep finished items between 1 and 3650 days".to_string());
+        if self.retention_days > 3650 {
+            p.push(
+                "keep finished items between 1 and 3650 days, or 0 to keep them until cleared"
+                    .to_string(),
+            );
         }
         for (q, n) in &self.concurrency {
             if q.parse::<crate::workflow::Kind>().is_err() {
@@ -352,9 +362,15 @@ mod tests {
     #[test]
     fn problems_are_named_in_plain_words() {
         assert!(AppSettings::default().problems().is_empty());
+        // 0 keeps finished items until they are cleared, as the window offers.
+        let keep = AppSettings {
+            retention_days: 0,
+            ..AppSettings::default()
+        };
+        assert!(keep.problems().is_empty() && keep.retention().is_none());
         let mut s = AppSettings {
             formats: Vec::new(),
-            retention_days: 0,
+            retention_days: 3651,
             ui_language: Some("fr".into()),
             ..AppSettings::default()
         };

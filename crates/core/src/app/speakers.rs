@@ -60,6 +60,10 @@ impl Core {
             );
             book.save(&path)?;
         }
+        // The library lists and finds the new name.
+        if let Err(e) = self.library().sync() {
+            tracing::warn!(error = %e, "the library could not be brought up to date");
+        }
         Ok(files.into_values().collect())
     }
 

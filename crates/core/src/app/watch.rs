@@ -199,7 +199,7 @@ impl Ledger {
         }
         // Whole or not at all, through a temporary file of its own (two watchers, the
         // old and the new around a settings save, never share one).
-        crate::app::private::write_private(
+        crate::private::write_private(
             path,
             &serde_json::to_vec(self).expect("the ledger serializes"),
         )

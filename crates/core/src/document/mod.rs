@@ -2,6 +2,8 @@
 //! sections (a slide with the transcript spoken while it was shown), the full timed
 //! transcript, and the speakers it names.
 
+pub mod check;
+pub mod edit;
 pub mod export;
 pub mod summary;
 
@@ -174,6 +176,10 @@ impl Document {
 pub enum DocumentError {
     #[error("the document has no speaker {id}")]
     NoSpeaker { id: u32 },
+    #[error("the document has no segment {segment} (it has {count})")]
+    NoSegment { segment: usize, count: usize },
+    #[error("segment {segment} cannot be split at word {word}: split between two of its words")]
+    NoSplit { segment: usize, word: usize },
 }
 
 /// `h:mm:ss` or `m:ss`.
@@ -260,4 +266,27 @@ pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3000..=0x303F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF |
         0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x2FA1F)
+}
+
+/// `secs` since 1970 (UTC) as RFC 3339.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priority, Queue};
 
+use crate::library::Library;
 use crate::media::probe::ProbeError;
 use crate::media::transcribe;
 use crate::media::transcribe::{Segment, TranscribeError, Transcript};
@@ -319,6 +320,8 @@ struct Stages {
     place: Place,
     /// This machine's remembered voices (a file that may not exist).
     voices: PathBuf,
+    /// This machine's library, which every document made joins.
+    library: Arc<Library>,
 }
 
 /// What a running stage is given besides its input.
@@ -433,6 +436,16 @@ impl Stages {
             &w.out_dir,
             &w.settings,
         )?;
+        if let Some(doc) = &out.document {
+            // The documents are written; a library that cannot take them is said, not
+            // a failed job (a sync finds them when they hold JSON).
+            if let Err(e) = self
+                .library
+                .record(doc, &out.folder, &out.stem, &w.settings.formats)
+            {
+                tracing::warn!(error = %e, folder = %out.folder.display(), "the document could not join the library");
+            }
+        }
         Ok(serde_json::to_value(out).expect("outputs serialize"))
     }
 }
@@ -445,6 +458,8 @@ pub struct Folders {
     pub models: PathBuf,
     /// The remembered voices (a file that may not exist).
     pub voices: PathBuf,
+    /// The library, which every document made here joins.
+    pub library: Arc<Library>,
 }
 
 /// Registers the handler of each [`Kind`] on `queue`: one table of stages, each run on
@@ -464,6 +479,7 @@ pub fn register(
         work_root: folders.work,
         worker,
         voices: folders.voices,
+        library: folders.library,
         place: Place {
             paths,
             shared_host,

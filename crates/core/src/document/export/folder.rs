@@ -238,6 +238,42 @@ impl DocFolder {
         Ok(())
     }
 
+    /// The existing folder `name` inside this one (refused if it is a link).
+    pub fn inner(&self, name: &str) -> Result<DocFolder, FolderError> {
+        DocFolder::open(&self.dir, name, self.path.join(name))
+    }
+
+    /// Whether nothing but the marker is left in this folder.
+    pub fn only_marker_left(&self) -> bool {
+        self.dir.entries().is_ok_and(|rd| {
+            rd.flatten()
+                .all(|e| e.file_name().to_string_lossy() == OUTPUT_MARKER)
+        })
+    }
+
+    /// Removes the empty folder `name` in `parent` (never a link's target).
+    pub fn remove_empty(parent: &Path, name: &str) -> Result<(), FolderError> {
+        let root =
+            Dir::open_ambient_dir(parent, cap_std::ambient_authority()).map_err(io(parent))?;
+        root.remove_dir(name).map_err(io(&parent.join(name)))
+    }
+
+    /// Removes the file (or link, as an entry) `name` here; a missing one is no error.
+    pub fn remove_file(&self, name: &str) -> Result<(), FolderError> {
+        match self.dir.remove_file(name) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FolderError::Io {
+                path: self.path.join(name),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes the folder `name` here if it is empty; true when it is gone.
+    pub fn remove_empty_dir(&self, name: &str) -> bool {
+        self.dir.remove_dir(name).is_ok() || self.dir.symlink_metadata(name).is_err()
+    }
+
     fn temporary(&self, name: &str) -> Result<(String, cap_std::fs::File), FolderError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()

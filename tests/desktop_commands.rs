@@ -435,7 +435,7 @@ fn bad_input_is_named_and_fails_alone() {
 fn settings_queues_and_models_through_the_commands() {
     let a = app();
     let mut s = a.ok("get_settings", json!({}));
-    s["retention_days"] = json!(0);
+    s["retention_days"] = json!(3651);
     s["formats"] = json!([]);
     let e = a.err("save_settings", json!({ "settings": s }));
     assert_eq!(e["code"], "bad_request");
@@ -444,12 +444,13 @@ fn settings_queues_and_models_through_the_commands() {
         msg.contains("at least one output format") && msg.contains("1 and 3650 days"),
         "{msg}"
     );
-    s["retention_days"] = json!(30);
+    // 0 keeps finished items until they are cleared, as the window offers.
+    s["retention_days"] = json!(0);
     s["formats"] = json!(["md"]);
     s["ui_language"] = json!("zh-CN");
     s["concurrency"] = json!({ "export": 3 });
     let saved = a.ok("save_settings", json!({ "settings": s }));
-    assert_eq!(saved["retention_days"], 30);
+    assert_eq!(saved["retention_days"], 0);
     let on_disk: Value =
         serde_json::from_slice(&std::fs::read(a.dir.path().join("config/settings.json")).unwrap())
             .unwrap();

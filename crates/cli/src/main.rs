@@ -210,9 +210,50 @@ enum Command {
         #[command(subcommand)]
         action: SpeakersAction,
     },
+    /// Render every format from a document's JSON (made by Video2Doc, edited by hand or
+    /// by a script), checked as the pipeline's own: `export talk/talk.json --out docs`.
+    /// The documents join the library.
+    Export {
+        document: PathBuf,
+        /// Output folder: documents go to OUT/<name>/<name>.<ext>.
+        #[arg(long)]
+        out: PathBuf,
+        /// Comma-separated: md,html,docx,pdf,srt,vtt,txt,json (default: the settings').
+        #[arg(long)]
+        formats: Option<String>,
+    },
+    /// Search every document made (transcripts, slide text, summaries, titles,
+    /// speakers), English and Chinese: words must all occur; "quoted words" are a phrase.
+    Search {
+        query: String,
+        /// At most this many hits.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// The documents made on this machine.
+    Library {
+        #[command(subcommand)]
+        action: LibraryAction,
+    },
     /// The transcription worker (started by Video2Doc itself).
     #[command(hide = true)]
     Worker,
+}
+
+#[derive(Subcommand)]
+enum LibraryAction {
+    /// Every document, newest first.
+    List,
+    /// Bring the library and its search index up to date with the documents on disk
+    /// (edited, moved away, or the index lost).
+    Sync,
+    /// Remove a document (its JSON, folder or id) from the library; with --files, also
+    /// delete the files Video2Doc wrote for it.
+    Delete {
+        document: String,
+        #[arg(long)]
+        files: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -315,6 +356,13 @@ async fn run(cli: Cli, dirs: CoreDirs) -> anyhow::Result<ExitCode> {
             library.set_extra(video2doc_core::models::catalogue::read_catalogue(c)?);
         }
         return models(&out, &dirs.models(), &library.entries(), action);
+    }
+    // The library needs no queue: these work while the window (or a worker) runs.
+    if matches!(
+        cli.command,
+        Command::Export { .. } | Command::Search { .. } | Command::Library { .. }
+    ) {
+        return library(&cli, &dirs, &out);
     }
     let core = std::sync::Arc::new(Core::open_with_queue(
         dirs,
@@ -584,8 +632,91 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Models { .. } | Command::Worker => unreachable!("handled earlier"),
+        Command::Models { .. }
+        | Command::Worker
+        | Command::Export { .. }
+        | Command::Search { .. }
+        | Command::Library { .. } => unreachable!("handled earlier"),
     }
+}
+
+/// `export`, `search` and `library`: the library of this data folder, with no queue.
+fn library(cli: &Cli, dirs: &CoreDirs, out: &Out) -> anyhow::Result<ExitCode> {
+    let settings = video2doc_core::AppSettings::load(&dirs.config)?;
+    let library = video2doc_core::library::Library::new(&dirs.library());
+    match &cli.command {
+        Command::Export {
+            document,
+            out: root,
+            formats,
+        } => {
+            let formats = match formats {
+                Some(f) => f
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.parse::<Format>())
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => settings.formats.clone(),
+            };
+            let root = std::path::absolute(root)?;
+            let (entry, files) =
+                library.export_file(document, &root, &formats, &settings.subtitles)?;
+            if out.json() {
+                out.value(&json!({ "id": entry.id, "folder": entry.folder, "written": files }));
+            } else {
+                for f in files {
+                    println!("{}", f.display());
+                }
+            }
+        }
+        Command::Search { query, limit } => {
+            library.sync()?;
+            let hits = library.search(query, *limit)?;
+            if out.json() {
+                out.value(&json!({ "hits": hits }));
+            } else {
+                for h in &hits {
+                    let at = video2doc_core::document::clock(h.start_ms);
+                    let slide = h.slide.map(|n| format!(", slide {n}")).unwrap_or_default();
+                    println!(
+                        "{} ({at}{slide}): {}",
+                        h.title,
+                        h.snippet.replace('\n', " ")
+                    );
+                }
+                if hits.is_empty() {
+                    eprintln!("nothing found for {query:?}");
+                }
+            }
+        }
+        Command::Library { action } => match action {
+            LibraryAction::List => {
+                let documents = library.list()?;
+                if out.json() {
+                    out.value(&json!({ "documents": documents }));
+                } else {
+                    for d in documents {
+                        let gone = if d.missing { " (missing)" } else { "" };
+                        println!(
+                            "{}  {}  {}  {}{gone}",
+                            d.id,
+                            d.created,
+                            video2doc_core::document::clock(d.duration_ms),
+                            d.title
+                        );
+                    }
+                }
+            }
+            LibraryAction::Sync => out.value(&serde_json::to_value(library.sync()?)?),
+            LibraryAction::Delete { document, files } => {
+                let entry = library.find(document)?;
+                library.delete(&entry.id, *files)?;
+                out.value(&json!({ "deleted": entry.id, "files": files }));
+            }
+        },
+        _ => unreachable!("only library commands come here"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Until no job is running, waiting or blocked. Listings read the store outside a

@@ -17,6 +17,11 @@ impl Out {
         Out { json }
     }
 
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     /// One result: compact JSON with `--json`, indented otherwise.
     pub fn value(&self, v: &Value) {
         if self.json {

@@ -264,6 +264,43 @@ fn the_api_serves_every_endpoint_with_auth_and_validation() {
     assert_eq!(g["state"], "succeeded");
     assert_eq!(g["total"], 5);
 
+    // The document joined the library (its formats hold no JSON: the library keeps
+    // its own copy), found by what was said, at its moment.
+    let docs = ok(&s, "GET", "/api/library/documents", None);
+    assert_eq!(docs["documents"].as_array().unwrap().len(), 1, "{docs}");
+    assert_eq!(docs["documents"][0]["title"], "talk");
+    let found = ok(&s, "GET", "/api/library/search?q=%22lazy%20dog%22", None);
+    let hit = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["passage"] == "speech")
+        .unwrap_or_else(|| panic!("no speech hit: {found}"));
+    assert_eq!(hit["title"], "talk", "{found}");
+    assert!(
+        hit["start_ms"].as_u64().unwrap() < 8_000
+            && hit["snippet"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("lazy dog"),
+        "{found}"
+    );
+    assert_eq!(
+        call(&s, "GET", "/api/library/search?q=", None, Some(&s.token)).0,
+        400
+    );
+    // The command line searches the same library while the server holds the queue.
+    let o = Command::new(env!("CARGO_BIN_EXE_video2doc"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--json", "search", "quick brown"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hits"][0]["title"], "talk", "{v}");
+
     // Control: pause, a task waits; resume; cancel; retry.
     ok(&s, "POST", "/api/queue/queues/video/pause", None);
     let t = ok(

@@ -4,27 +4,12 @@
 //! next recording, and is listed and forgotten on request.
 
 use std::path::Path;
-use std::process::Command;
 
 use video2doc_testkit::meetings::{meeting, Meeting};
 use video2doc_testkit::model;
 
-fn video2doc(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_video2doc"));
-    c.arg("--data-dir").arg(data).arg("--json");
-    c
-}
-
-fn run(c: &mut Command) -> serde_json::Value {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{run, video2doc};
 
 /// Processes `m` and returns its JSON document's path and content.
 fn process(data: &Path, out: &Path, m: &Meeting) -> (std::path::PathBuf, serde_json::Value) {

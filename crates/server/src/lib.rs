@@ -315,6 +315,35 @@ async fn active(State(core): State<Shared>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "tasks": core.active(1000)? })))
 }
 
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn search(
+    State(core): State<Shared>,
+    axum::extract::Query(query): axum::extract::Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "give what to search for as ?q=".into(),
+        ));
+    }
+    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+    let hits = tokio::task::spawn_blocking(move || core.search(&q, limit))
+        .await
+        .expect("the search does not panic")?;
+    Ok(Json(json!({ "hits": hits })))
+}
+
+async fn documents(State(core): State<Shared>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "documents": core.documents()? })))
+}
+
 async fn health(State(core): State<Shared>) -> impl IntoResponse {
     let h = core.health();
     let code = if h.ok {
@@ -422,6 +451,8 @@ routes! {
     get "/api/queue/workers" => workers,
     get "/api/queue/health" => health,
     get "/api/queue/events" => events,
+    get "/api/library/search" => search,
+    get "/api/library/documents" => documents,
 }
 
 /// The public route: the OpenAPI document.

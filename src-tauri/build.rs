@@ -32,6 +32,16 @@ const COMMANDS: &[&str] = &[
     "rename_speaker",
     "remembered_voices",
     "forget_voice",
+    "library_documents",
+    "search_library",
+    "open_document",
+    "edit_document",
+    "save_draft",
+    "discard_draft",
+    "restore_version",
+    "export_again",
+    "replace_everywhere",
+    "delete_document",
 ];
 
 fn main() {

@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime, State};
+use video2doc_core::app::library::{Edited, Editing, ReplacedIn};
+use video2doc_core::document::edit::Edit;
+use video2doc_core::document::Document;
+use video2doc_core::library::{Entry, Hit};
 use video2doc_core::models::catalogue::{self, Languages};
 use video2doc_core::models::library::ModelRow;
 use video2doc_core::AppSettings;
@@ -22,6 +26,7 @@ use crate::connection::QueueConnection;
 use crate::dialogs;
 use crate::error::CommandError;
 use crate::files::{Launch, Launcher};
+use crate::media_server::MediaServer;
 use crate::shell::Shell;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -343,6 +348,103 @@ pub async fn remembered_voices(shell: State<'_, Shell>) -> Result<Vec<Remembered
 #[tauri::command]
 pub async fn forget_voice(shell: State<'_, Shell>, name: String) -> Result<bool> {
     blocking(shell.core()?, move |c| c.forget_voice(&name)).await
+}
+
+/// Every document made, newest first (their thumbnails may then be loaded).
+#[tauri::command]
+pub async fn library_documents<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+) -> Result<Vec<Entry>> {
+    let docs = blocking(shell.core()?, |c| c.documents()).await?;
+    shell.entries_shown(&app, &docs);
+    Ok(docs)
+}
+
+/// The passages matching `query` across every document.
+#[tauri::command]
+pub async fn search_library(
+    shell: State<'_, Shell>,
+    query: String,
+    limit: Option<usize>,
+) -> Result<Vec<Hit>> {
+    let limit = limit.unwrap_or(100).clamp(1, 1000);
+    blocking(shell.core()?, move |c| c.search(&query, limit)).await
+}
+
+/// A document as the editor opens it, with where to play its recording from.
+#[derive(Serialize)]
+pub struct EditorOpen {
+    #[serde(flatten)]
+    editing: Editing,
+    /// The recording, served on loopback (None: it is not where it was).
+    media_url: Option<String>,
+}
+
+/// Opens a document in the editor: its draft or its last export, its versions; its
+/// slide pictures may then be loaded, and its recording is served to play.
+#[tauri::command]
+pub async fn open_document<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    media: State<'_, MediaServer>,
+    id: String,
+) -> Result<EditorOpen> {
+    let editing = blocking(shell.core()?, move |c| c.open_document(&id)).await?;
+    let playable = shell.document_shown(&app, &editing.entry, &editing.document);
+    let media_url = match playable {
+        Some(file) => match media.url(&file).await {
+            Ok(url) => Some(url),
+            Err(e) => {
+                tracing::warn!(error = %e, "the recording cannot be served");
+                None
+            }
+        },
+        None => None,
+    };
+    Ok(EditorOpen { editing, media_url })
+}
+
+/// One edit, saved (durably) before this returns.
+#[tauri::command]
+pub async fn edit_document(shell: State<'_, Shell>, id: String, edit: Edit) -> Result<Edited> {
+    blocking(shell.core()?, move |c| c.edit_document(&id, &edit)).await
+}
+
+/// Saves a whole state of the document as its draft (undo, redo).
+#[tauri::command]
+pub async fn save_draft(shell: State<'_, Shell>, id: String, document: Document) -> Result<()> {
+    blocking(shell.core()?, move |c| c.save_draft(&id, &document)).await
+}
+
+/// Drops the draft: the last export stands.
+#[tauri::command]
+pub async fn discard_draft(shell: State<'_, Shell>, id: String) -> Result<()> {
+    blocking(shell.core()?, move |c| c.discard_draft(&id)).await
+}
+
+/// Makes a kept version the draft.
+#[tauri::command]
+pub async fn restore_version(shell: State<'_, Shell>, id: String, number: u32) -> Result<Document> {
+    blocking(shell.core()?, move |c| c.restore_version(&id, number)).await
+}
+
+/// Writes every format of the document again from its edits.
+#[tauri::command]
+pub async fn export_again(shell: State<'_, Shell>, id: String) -> Result<Vec<PathBuf>> {
+    blocking(shell.core()?, move |c| c.export_again(&id)).await
+}
+
+/// A replace in every document (each one's draft).
+#[tauri::command]
+pub async fn replace_everywhere(shell: State<'_, Shell>, edit: Edit) -> Result<Vec<ReplacedIn>> {
+    blocking(shell.core()?, move |c| c.replace_everywhere(&edit)).await
+}
+
+/// Removes a document from the library; with `files`, deletes what Video2Doc wrote.
+#[tauri::command]
+pub async fn delete_document(shell: State<'_, Shell>, id: String, files: bool) -> Result<()> {
+    blocking(shell.core()?, move |c| c.delete_document(&id, files)).await
 }
 
 #[tauri::command]

@@ -16,6 +16,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use video2doc_core::document::Document;
+use video2doc_core::library::Entry;
 use video2doc_core::AppSettings;
 use video2doc_core::CoreDirs;
 use video2doc_core::ItemDetail;
@@ -315,6 +317,69 @@ impl Files {
         let mut loadable = lock(&self.loadable);
         thumbs
             .chain(preview)
+            .filter(|p| loadable.insert(p.clone()))
+            .collect()
+    }
+
+    /// Notes a library document the window opens: its files may be opened and its
+    /// folder shown; its slide pictures (in its own folder) may be loaded. Returns those
+    /// newly loadable, and its source when it is a media file there is to play.
+    pub fn note_document(&self, entry: &Entry, doc: &Document) -> (Vec<PathBuf>, Option<PathBuf>) {
+        let mut out = self.note_entry(entry);
+        out.extend(
+            self.note_pictures(
+                entry,
+                doc.sections
+                    .iter()
+                    .flat_map(|s| [s.image.as_deref(), s.thumbnail.as_deref()])
+                    .flatten(),
+            ),
+        );
+        // The source as the library recorded it, never as an edited draft says.
+        let media = Some(&entry.source)
+            .filter(|p| !p.symlink_metadata().is_ok_and(|m| m.is_symlink()))
+            .and_then(|p| canonical(p).ok())
+            .filter(|real| real.is_file() && video2doc_core::media::is_supported(real));
+        (out, media)
+    }
+
+    /// Notes a library entry the window lists: its files may be opened and its folder
+    /// shown, its thumbnail loaded. Returns what is newly loadable.
+    pub fn note_entry(&self, entry: &Entry) -> Vec<PathBuf> {
+        let outputs = entry
+            .formats
+            .iter()
+            .map(|f| entry.folder.join(format!("{}.{}", entry.stem, f.ext())));
+        let not_link = |p: &Path| !p.symlink_metadata().is_ok_and(|m| m.is_symlink());
+        {
+            let mut listed = lock(&self.listed);
+            for p in outputs.filter(|p| not_link(p)) {
+                if let Ok(real) = canonical(&p) {
+                    listed.insert(real);
+                }
+            }
+        }
+        self.note_pictures(entry, entry.thumbnail.as_deref().into_iter())
+    }
+
+    /// The pictures among `paths` that are images in the entry's own folder, newly
+    /// loadable.
+    fn note_pictures<'a>(
+        &self,
+        entry: &Entry,
+        paths: impl Iterator<Item = &'a Path>,
+    ) -> Vec<PathBuf> {
+        let folder = canonical(&entry.folder).ok();
+        let not_link = |p: &Path| !p.symlink_metadata().is_ok_and(|m| m.is_symlink());
+        let mut loadable = lock(&self.loadable);
+        paths
+            .filter(|p| not_link(p))
+            .filter_map(|p| canonical(p).ok())
+            .filter(|real| {
+                real.is_file()
+                    && has_type(real, &IMAGE_TYPES)
+                    && folder.as_ref().is_some_and(|f| within(real, f))
+            })
             .filter(|p| loadable.insert(p.clone()))
             .collect()
     }

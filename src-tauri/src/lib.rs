@@ -10,6 +10,7 @@ pub mod dialogs;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod media_server;
 pub mod shell;
 
 use std::path::PathBuf;
@@ -61,6 +62,16 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::rename_speaker,
         commands::remembered_voices,
         commands::forget_voice,
+        commands::library_documents,
+        commands::search_library,
+        commands::open_document,
+        commands::edit_document,
+        commands::save_draft,
+        commands::discard_draft,
+        commands::restore_version,
+        commands::export_again,
+        commands::replace_everywhere,
+        commands::delete_document,
     ])
 }
 
@@ -195,6 +206,7 @@ pub fn run() -> i32 {
         .plugin(tauri_plugin_notification::init());
     let app = with_commands(builder)
         .manage(files::Launcher::system())
+        .manage(media_server::MediaServer::default())
         .setup(move |app| {
             let handle = app.handle().clone();
             tell_window_of_panics(handle.clone());

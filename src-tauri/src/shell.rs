@@ -143,6 +143,37 @@ impl Shell {
         }
     }
 
+    /// Lets the window open a library document's files, show its folder, and load its
+    /// slide pictures (exact files, never their folders); returns its recording, when
+    /// it is a media file still there, for the editor to play.
+    pub fn document_shown<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        entry: &video2doc_core::library::Entry,
+        doc: &video2doc_core::document::Document,
+    ) -> Option<std::path::PathBuf> {
+        let (loadable, media) = self.files.note_document(entry, doc);
+        for file in loadable {
+            if let Err(e) = app.asset_protocol_scope().allow_file(&file) {
+                tracing::warn!(file = %file.display(), error = %e, "not allowed to load");
+            }
+        }
+        media
+    }
+
+    /// Lets the window open listed library documents' files and load their thumbnails.
+    pub fn entries_shown<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        entries: &[video2doc_core::library::Entry],
+    ) {
+        for file in entries.iter().flat_map(|e| self.files.note_entry(e)) {
+            if let Err(e) = app.asset_protocol_scope().allow_file(&file) {
+                tracing::warn!(file = %file.display(), error = %e, "not allowed to load");
+            }
+        }
+    }
+
     /// Applies settings that need the shell: the roots of files, the watched folders and
     /// the HTTP API (the last two once the queue is open).
     pub async fn settings_changed<R: Runtime>(

@@ -195,7 +195,7 @@ before(async () => {
   // The settings a person would have chosen: the test model, a documents folder.
   writeFileSync(
     path.join(dirs.config, 'settings.json'),
-    JSON.stringify({ model: MODEL, output_dir: dirs.out, formats: ['md', 'html', 'txt', 'srt', 'json'] }),
+    JSON.stringify({ model: MODEL, output_dir: dirs.out, formats: ['md', 'html', 'docx', 'pdf', 'srt', 'vtt', 'txt', 'json'] }),
   );
   execFileSync(path.join(repo, 'scripts/sample-video.sh'), [path.join(dirs.videos, 'lecture.mp4')]);
   meeting(path.join(dirs.videos, 'standup.wav'));
@@ -289,6 +289,102 @@ test('a meeting shows its speakers in colour, filters by one, and a rename rewri
   }
   await shot('2-speaker-renamed');
 });
+
+/** The text a document file shows: DOCX's body XML, PDF's text, else the file. */
+function shownText(file) {
+  if (file.endsWith('.docx')) {
+    return execFileSync('python3', ['-c', 'import sys,zipfile;print(zipfile.ZipFile(sys.argv[1]).read("word/document.xml").decode())', file], { encoding: 'utf8' });
+  }
+  if (file.endsWith('.pdf')) return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+  return readFileSync(file, 'utf8');
+}
+
+test('the library: a search opens the editor at its moment, a clicked word seeks the recording, a fixed word reaches every format', async () => {
+  await nav('library');
+  try {
+    await libraryAndEditor();
+  } finally {
+    await nav('queue');
+  }
+});
+
+async function libraryAndEditor() {
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="library-document"]').length) >= 2, {
+    timeout: 10_000,
+    timeoutMsg: 'the documents made are not in the library',
+  });
+  await shot('3-library');
+  // The lecture's transcript, as made.
+  const made = JSON.parse(readFileSync(path.join(dirs.out, 'lecture', 'lecture.json'), 'utf8'));
+  const seg = made.segments.findIndex((s) => (s.words ?? []).some((w) => /^[a-z]{5,}/i.test(w.text.trim())));
+  assert.ok(seg >= 0, `a segment with a long word: ${JSON.stringify(made.segments)}`);
+  const target = made.segments[seg].words.find((w) => /^[a-z]{5,}/i.test(w.text.trim())).text.trim().replace(/[^a-z]/gi, '');
+  await $('[data-testid="library-search"]').setValue(target);
+  await $('[data-testid="library-hit"]').waitForExist({ timeout: 10_000 });
+  await shot('3-search');
+  const hit = (await browser.$$('[data-testid="library-hit"]').map((h) => h.getText())).join(' | ');
+  assert.ok(hit.toLowerCase().includes(target.toLowerCase()), `hits: ${hit}`);
+  await $('[data-testid="library-hit"]').click();
+  await $('[data-testid="editor"]').waitForExist({ timeout: 10_000 });
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="word"]').length) > 3, { timeout: 10_000, timeoutMsg: 'no words shown' });
+  // The recording plays in the window.
+  await browser.waitUntil(
+    () => browser.execute(() => document.querySelector('[data-testid="editor-media"]').readyState >= 1),
+    {
+      timeout: 20_000,
+      timeoutMsg: 'the recording did not load in the editor',
+    },
+  ).catch(async (e) => {
+    const why = await browser.execute(() => {
+      const m = document.querySelector('[data-testid="editor-media"]');
+      return JSON.stringify({ src: m.currentSrc, state: m.readyState, network: m.networkState, error: m.error && { code: m.error.code, message: m.error.message } });
+    });
+    throw new Error(`${e.message}: ${why}`);
+  }
+  );
+  // A word clicked: the recording seeks to it, and the word is marked.
+  const words = await browser.$$('[data-testid="word"]');
+  const word = words[Math.min(5, words.length - 1)];
+  const start = Number(await word.getAttribute('data-start'));
+  await word.click();
+  await browser.waitUntil(
+    async () => Math.abs((await browser.execute(() => document.querySelector('[data-testid="editor-media"]').currentTime)) * 1000 - start) < 300,
+    { timeout: 5_000, timeoutMsg: `the recording did not seek to ${start} ms` },
+  );
+  assert.match(await word.getAttribute('class'), /current/);
+  await shot('3-editor-seek');
+  // Fix a word of that segment (typed, saved as it is typed), then export again.
+  const fixed = made.segments[seg].text.replace(target, 'Zyxlofir');
+  const segment = $(`[data-testid="segment"][data-index="${seg}"]`);
+  await segment.moveTo();
+  await segment.$('[data-testid="segment-edit"]').click();
+  const input = $('[data-testid="segment-input"]');
+  await input.waitForExist();
+  // Typed as a person types (WebDriver's clear would leave the field, which ends the edit;
+  // WebKitWebDriver drops a key typed twice in a row, so the word has no double letter).
+  await input.click();
+  await browser.keys(['Control', 'a']);
+  await browser.keys(fixed);
+  await browser.keys('Enter');
+  await $('[data-testid="editor-draft"]').waitForExist({ timeout: 10_000 });
+  await browser
+    .waitUntil(async () => (await segment.getText()).includes('Zyxlofir'), { timeout: 10_000 })
+    .catch(async () => {
+      await shot('3-editor-fix-missing');
+      throw new Error(`the fix is not shown: ${await segment.getText()}`);
+    });
+  await $('[data-testid="editor-export"]').click();
+  await $('[data-testid="editor-draft"]').waitForExist({ reverse: true, timeout: 30_000 });
+  await shot('3-editor-exported');
+  for (const ext of ['md', 'html', 'docx', 'pdf', 'srt', 'vtt', 'txt', 'json']) {
+    const text = shownText(path.join(dirs.out, 'lecture', `lecture.${ext}`));
+    assert.ok(text.includes('Zyxlofir'), `lecture.${ext} lacks the fix:\n${text.slice(0, 2000)}`);
+  }
+  // And the library finds the new word.
+  await $('[data-testid="editor-back"]').click();
+  await $('[data-testid="library-search"]').setValue('zyxlofir');
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="library-hit"]').length) > 0, { timeout: 10_000, timeoutMsg: 'the fix is not found' });
+}
 
 test('a broken file fails alone with an error naming it', async () => {
   const key = await importOne(path.join(dirs.videos, 'broken.mp4'));

@@ -3,7 +3,7 @@
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import { QUEUES } from '../lib/types';
-import type { AppSettings, Commands, ItemDetail, ItemRow, ModelRow, State, WorkerInfo } from '../lib/types';
+import type { AppSettings, Commands, Doc, ItemDetail, ItemRow, LibraryEntry, ModelRow, State, WorkerInfo } from '../lib/types';
 
 const params = new URLSearchParams(location.search);
 const COUNT = Number(params.get('n') ?? 200);
@@ -137,6 +137,31 @@ const speakerNames = ['Speaker 1', 'Speaker 2'];
 let voices: { name: string; added: string; source: string }[] = [];
 
 type Handler = { [K in keyof Commands]: (args: Commands[K][0]) => Commands[K][1] | Promise<Commands[K][1]> };
+// The library: a few documents of the demo's items, edited in memory.
+function demoDoc(i: number): Doc {
+  const segments = Array.from({ length: 12 }, (_, k) => {
+    const text = k % 3 === 0 ? 'Gradient descent needs a small step size.' : k % 3 === 1 ? 'We look at the loss surface next.' : '今天我们讨论机器学习。';
+    const words = text.split(' ').map((w, j, all) => ({ start_ms: k * 5000 + (j * 4000) / all.length, end_ms: k * 5000 + ((j + 1) * 4000) / all.length, text: ` ${w}`, p: 0.9 }));
+    return { start_ms: k * 5000, end_ms: k * 5000 + 4000, text, words };
+  });
+  return {
+    schema: 1,
+    title: `${names[i % names.length]} ${i + 1}`,
+    source: `/videos/demo-${i + 1}.mp4`,
+    duration_ms: 60_000,
+    language: 'en',
+    created: new Date(now - i * 86_400_000).toISOString(),
+    model: 'base',
+    summary: { points: ['Gradient descent needs a small step size.'], method: 'built-in', note: null },
+    sections: [0, 1].map((n) => ({ index: n + 1, start_ms: n * 30_000, end_ms: (n + 1) * 30_000, image: null, thumbnail: null, title: slideWords[n]?.title ?? null, slide_text: slideWords[n]?.text ?? null, text: '' })),
+    segments,
+  };
+}
+const docs = new Map<string, Doc>(Array.from({ length: 4 }, (_, i) => [`doc${i}`, demoDoc(i)]));
+function demoEntry(id: string, d: Doc): LibraryEntry {
+  return { id, folder: `/out/${d.title}`, stem: d.title, json: `/out/${d.title}/${d.title}.json`, title: d.title, source: d.source, created: d.created, duration_ms: d.duration_ms, language: d.language, speakers: [], thumbnail: null, slides: 2, formats: settings.formats, stamp: '', missing: false };
+}
+
 const handlers: Handler = {
   app_info: () => ({
     version: '0.1.0-demo', commit: 'abc1234', target: 'x86_64-unknown-linux-gnu', profile: 'debug',
@@ -215,6 +240,40 @@ const handlers: Handler = {
     return settings.formats.map((f) => document.replace(/\.json$/, `.${f}`));
   },
   remembered_voices: () => voices,
+  library_documents: () => [...docs].map(([id, d]) => demoEntry(id, d)),
+  search_library: ({ query }) => {
+    const q = query.toLowerCase().replace(/"/g, '');
+    return [...docs].flatMap(([id, d]) =>
+      d.segments
+        .filter((s) => s.text.toLowerCase().includes(q))
+        .map((s) => {
+          const at = Array.from(s.text.toLowerCase()).join('').indexOf(q);
+          return { id, document: `/out/${d.title}.json`, title: d.title, passage: 'speech' as const, start_ms: s.start_ms, end_ms: s.end_ms, slide: s.start_ms < 30_000 ? 1 : 2, speaker: null, snippet: s.text, marks: [[at, at + Array.from(q).length]] as [number, number][] };
+        }),
+    );
+  },
+  open_document: ({ id }) => ({ entry: demoEntry(id, docs.get(id)!), document: structuredClone(docs.get(id)!), draft: false, versions: [], media_url: null }),
+  edit_document: ({ id, edit }) => {
+    const d = docs.get(id)!;
+    if (edit.edit === 'text') d.segments[edit.segment].text = edit.text;
+    if (edit.edit === 'merge') {
+      const [a, b] = d.segments.splice(edit.segment, 2);
+      d.segments.splice(edit.segment, 0, { ...a, end_ms: b.end_ms, text: `${a.text} ${b.text}`, words: [...(a.words ?? []), ...(b.words ?? [])] });
+    }
+    return { document: structuredClone(d), changed: 1 };
+  },
+  save_draft: ({ id, document }) => {
+    docs.set(id, structuredClone(document));
+    return null;
+  },
+  discard_draft: () => null,
+  restore_version: ({ id }) => structuredClone(docs.get(id)!),
+  export_again: ({ id }) => settings.formats.map((f) => `/out/${docs.get(id)!.title}.${f}`),
+  replace_everywhere: () => [],
+  delete_document: ({ id }) => {
+    docs.delete(id);
+    return null;
+  },
   forget_voice: ({ name }) => {
     const before = voices.length;
     voices = voices.filter((v) => v.name !== name);

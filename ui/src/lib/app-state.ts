@@ -5,7 +5,7 @@ import { locale, resolveLocale, type Locale } from './i18n';
 import { setTheme } from './theme';
 import type { AppInfo, AppSettings, WorkerInfo } from './types';
 
-export type View = 'queue' | 'dashboard' | 'settings' | 'about';
+export type View = 'queue' | 'library' | 'dashboard' | 'settings' | 'about';
 
 export const view = writable<View>('queue');
 export const appInfo = writable<AppInfo | null>(null);

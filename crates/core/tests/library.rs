@@ -88,7 +88,9 @@ fn document(
             points: vec![format!("A summary of {title}.")],
             method: "built-in".into(),
             note: None,
+            ..Summary::default()
         },
+        chapters: Vec::new(),
         sections,
         segments,
         speakers,

@@ -1,12 +1,13 @@
 //! What the tests and benches of every crate share (dev-only, never shipped): the real
 //! Whisper and text test models that scripts/fetch-test-model.sh makes, speech spoken by
 //! espeak-ng or recorded Mandarin syllables, narrated videos and slides made with ffmpeg
-//! ([`slides`]), meetings of several voices ([`meetings`]), and a real `redis-server` ([`redis_server`]). A missing tool or model fails loudly, naming
+//! ([`slides`]), meetings of several voices ([`meetings`]), generated transcripts for summaries ([`transcripts`]), and a real `redis-server` ([`redis_server`]). A missing tool or model fails loudly, naming
 //! the script that provides it: tests never skip silently.
 
 pub mod meetings;
 pub mod redis_server;
 pub mod slides;
+pub mod transcripts;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

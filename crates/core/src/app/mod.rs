@@ -587,6 +587,7 @@ impl Core {
         // Not in the job: the machine that runs the summary uses its own endpoint and key
         // (a job is stored, shown by /info, and on a shared queue read by every worker).
         p.summary_endpoint = None;
+        p.summary = s.summary.options();
         p.subtitles = s.subtitles;
         p.slide_sensitivity = s.slide_sensitivity;
         p.transcribe.chinese_script = s.chinese_script;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::watch::WatchedFolder;
 use crate::document::export::Format;
-use crate::document::summary::Endpoint;
+use crate::document::summary::{Endpoint, LocalModel, Method, SummaryOptions, Template};
 use crate::workflow::paths::PathMapping;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,9 @@ pub struct AppSettings {
     /// Spoken language; `None` detects it.
     pub language: Option<String>,
     pub summary_endpoint: Option<Endpoint>,
+    /// How summaries are written: method, template, the person's own instructions,
+    /// language, and the local model.
+    pub summary: SummarySettings,
     /// Slots per queue (`video`, `audio`, `image`, `summary`, `export`).
     pub concurrency: BTreeMap<String, usize>,
     /// Finished jobs and their work files are kept this many days; 0 keeps them until
@@ -108,6 +111,7 @@ impl Default for AppSettings {
             model: "base".into(),
             language: None,
             summary_endpoint: None,
+            summary: SummarySettings::default(),
             concurrency: BTreeMap::new(),
             retention_days: 7,
             threads: 0,
@@ -127,6 +131,63 @@ impl Default for AppSettings {
             slide_sensitivity: Default::default(),
             slide_text: true,
             speakers: Default::default(),
+        }
+    }
+}
+
+/// How summaries are written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SummarySettings {
+    /// `auto`: the local model when one is installed, else the endpoint when one is set,
+    /// else the built-in summary.
+    pub method: Method,
+    /// `auto`: meeting notes when several speakers were heard, else lecture notes.
+    pub template: Template,
+    /// The person's own instructions per template (absent: the template's default).
+    pub prompts: BTreeMap<Template, String>,
+    /// The language the notes are written in; `None`: the recording's.
+    pub language: Option<String>,
+    /// The local model: a catalogue name or a GGUF file name in the summary models
+    /// folder; `None`: the first installed.
+    pub model: Option<String>,
+    /// Tokens per request for the local model (prompt and reply).
+    pub context: u32,
+}
+
+impl Default for SummarySettings {
+    fn default() -> Self {
+        SummarySettings {
+            method: Method::Auto,
+            template: Template::Auto,
+            prompts: BTreeMap::new(),
+            language: None,
+            model: None,
+            context: crate::document::summary::local::default_context(),
+        }
+    }
+}
+
+impl SummarySettings {
+    /// The local model these settings choose among those installed in `models`, run by
+    /// the worker beside this program.
+    pub fn local_model(&self, models: &Path) -> Option<LocalModel> {
+        let dir = crate::media::models::llm::summary_dir(models);
+        let file = crate::media::models::llm::chosen(&dir, self.model.as_deref())?;
+        let mut m = LocalModel::new(file);
+        m.context = self.context;
+        Some(m)
+    }
+
+    /// The options a job carries (the local model is the machine's own, added where the
+    /// job runs).
+    pub fn options(&self) -> SummaryOptions {
+        SummaryOptions {
+            method: self.method,
+            template: self.template,
+            prompts: self.prompts.clone(),
+            language: self.language.clone(),
+            local: None,
         }
     }
 }
@@ -194,6 +255,8 @@ impl AppSettings {
         });
         crate::workflow::Serving {
             summary_endpoint: self.summary_endpoint.clone(),
+            summary_model: self.summary.model.clone(),
+            summary_context: self.summary.context,
             roots: self
                 .shared_roots
                 .iter()
@@ -263,6 +326,17 @@ impl AppSettings {
                 p.push(format!(
                     "the model source {src:?} must start with http:// or https://"
                 ));
+            }
+        }
+        if !(512..=131_072).contains(&self.summary.context) {
+            p.push(format!(
+                "the summary model's context must be 512 to 131072 tokens, not {}",
+                self.summary.context
+            ));
+        }
+        if let Some(l) = &self.summary.language {
+            if l.trim().is_empty() || l.len() > 16 {
+                p.push(format!("{l:?} is not a language code for the summary"));
             }
         }
         p.extend(self.subtitles.problems());

@@ -359,7 +359,9 @@ mod tests {
                 points: vec!["We met Jon.".into()],
                 method: "built-in".into(),
                 note: None,
+                ..Summary::default()
             },
+            chapters: Vec::new(),
             sections: vec![
                 Section {
                     index: 1,

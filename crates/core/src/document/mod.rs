@@ -1,7 +1,8 @@
-//! The one document model every exporter renders: title and metadata, the summary,
-//! sections (a slide with the transcript spoken while it was shown), the full timed
-//! transcript, and the speakers it names.
+//! The one document model every exporter renders: title and metadata, the summary and
+//! chapters, sections (a slide with the transcript spoken while it was shown), the full
+//! timed transcript, and the speakers it names.
 
+pub mod chapters;
 pub mod check;
 pub mod edit;
 pub mod export;
@@ -13,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::media::speakers::Speaker;
 use crate::media::transcribe::Segment;
+pub use chapters::Chapter;
+pub use summary::{ActionItem, Template, Term};
 
 /// The version of the JSON export's layout (`schema/document.schema.json`).
 pub const DOCUMENT_SCHEMA: u32 = 1;
@@ -28,6 +31,10 @@ pub struct Document {
     pub created: String,
     pub model: Option<String>,
     pub summary: Summary,
+    /// The chapters a reader finds their way by (slides, or topics of the speech), each
+    /// with its own summary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<Chapter>,
     pub sections: Vec<Section>,
     pub segments: Vec<Segment>,
     /// The speakers the segments name (`segments[].speaker`), when speakers were told
@@ -48,10 +55,144 @@ pub struct Paragraph<'a> {
 pub struct Summary {
     /// The key points, in the order they were said.
     pub points: Vec<String>,
-    /// "built-in" or the endpoint's model name.
+    /// What wrote it: "local" (the local model), "endpoint", or "built-in" (extractive).
     pub method: String,
     /// Said in the document when the preferred method was not available.
     pub note: Option<String>,
+    /// The model that wrote it, for "local" and "endpoint".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The kind of notes: lecture, meeting or abstract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+    /// The language it is written in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// A paragraph on the whole recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overview: Option<String>,
+    /// Terms and their definitions (lecture notes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<Term>,
+    /// What was decided (meeting notes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<String>,
+    /// Tasks someone will do, with owner and due date when said (meeting notes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub action_items: Vec<ActionItem>,
+    /// What was raised and not settled (meeting notes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<String>,
+}
+
+/// A piece of the notes, as every format renders it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// Said about the notes themselves (why the built-in summary was used).
+    Note(String),
+    Heading(String),
+    Paragraph(String),
+    Bullets(Vec<String>),
+}
+
+impl Summary {
+    /// Whether there is anything to show.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+            && self.overview.is_none()
+            && self.terms.is_empty()
+            && self.decisions.is_empty()
+            && self.action_items.is_empty()
+            && self.questions.is_empty()
+    }
+}
+
+impl Document {
+    /// What goes under the "Summary" heading: the note, the overview, the key points,
+    /// and the template's lists, each under its own heading.
+    pub fn summary_blocks(&self) -> Vec<Block> {
+        let s = &self.summary;
+        if s.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if let Some(n) = &s.note {
+            out.push(Block::Note(n.clone()));
+        }
+        if let Some(o) = s.overview.as_ref().filter(|o| !o.trim().is_empty()) {
+            out.push(Block::Paragraph(o.clone()));
+        }
+        let lists = [
+            ("Key points", s.points.clone()),
+            (
+                "Terms",
+                s.terms
+                    .iter()
+                    .map(|t| match t.definition.trim() {
+                        "" => t.term.clone(),
+                        d => format!("{}: {d}", t.term),
+                    })
+                    .collect(),
+            ),
+            ("Decisions", s.decisions.clone()),
+            (
+                "Action items",
+                s.action_items
+                    .iter()
+                    .map(|a| {
+                        let mut who = Vec::new();
+                        if let Some(o) = &a.owner {
+                            who.push(format!("owner: {o}"));
+                        }
+                        if let Some(d) = &a.due {
+                            who.push(format!("due: {d}"));
+                        }
+                        match who.is_empty() {
+                            true => a.task.clone(),
+                            false => format!("{} ({})", a.task, who.join(", ")),
+                        }
+                    })
+                    .collect(),
+            ),
+            ("Open questions", s.questions.clone()),
+        ];
+        let headed =
+            lists.iter().filter(|(_, l)| !l.is_empty()).count() > 1 || s.overview.is_some();
+        for (title, items) in lists {
+            if items.is_empty() {
+                continue;
+            }
+            if headed {
+                out.push(Block::Heading(title.into()));
+            }
+            out.push(Block::Bullets(items));
+        }
+        out
+    }
+
+    /// What goes under the "Chapters" heading: each chapter's time and title, its
+    /// summary and its points. None for a recording of one chapter: its summary says it.
+    pub fn chapter_blocks(&self) -> Vec<Block> {
+        let mut out = Vec::new();
+        if self.chapters.len() < 2 {
+            return out;
+        }
+        for c in &self.chapters {
+            out.push(Block::Heading(format!(
+                "{}–{} {}",
+                clock(c.start_ms),
+                clock(c.end_ms),
+                c.title
+            )));
+            if !c.summary.trim().is_empty() {
+                out.push(Block::Paragraph(c.summary.clone()));
+            }
+            if !c.points.is_empty() {
+                out.push(Block::Bullets(c.points.clone()));
+            }
+        }
+        out
+    }
 }
 
 /// A slide (or scene) and what was said while it was on screen.

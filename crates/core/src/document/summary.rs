@@ -1,325 +1,255 @@
-//! Summaries: a built-in extractive summary that works offline in English and Chinese,
-//! and an optional OpenAI-compatible endpoint (Ollama, llama.cpp server, OpenAI). When
-//! the endpoint is down or slow, the built-in summary is used and the document says so.
+//! Summaries and chapters. Three methods write them: a local model (a GGUF file run by
+//! llama.cpp in its worker program, [`local`]), an OpenAI-compatible endpoint
+//! ([`endpoint`]), or the built-in extractive summary ([`extractive`]), which needs
+//! nothing. The models write hierarchically ([`plan`]) to a template ([`template`]), so
+//! a recording of any length fits their context. When the chosen method cannot be used,
+//! the built-in summary is written and the document says why.
 
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+pub mod endpoint;
+pub mod extractive;
+pub mod local;
+pub mod plan;
+pub mod shape;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::{is_cjk, Summary};
+pub use endpoint::{Endpoint, EndpointError};
+pub(crate) use extractive::terms;
+pub use extractive::{extractive, sentences};
+pub use local::LocalModel;
+pub use plan::{Material, Step, WriteError, Writer};
+pub use template::{ActionItem, Template, Term};
 
-/// An OpenAI-compatible chat endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Endpoint {
-    /// e.g. `http://localhost:11434/v1`
-    pub base_url: String,
-    pub model: String,
+use crate::document::chapters::{self, Chapter};
+use crate::document::{is_cjk, join_text, Summary};
+
+/// Which method writes the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The local model when one is chosen, else the endpoint when one is set, else the
+    /// built-in summary.
+    #[default]
+    Auto,
+    Local,
+    Endpoint,
+    #[serde(rename = "builtin", alias = "built-in")]
+    BuiltIn,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Option<Method> {
+        match s.trim().to_lowercase().as_str() {
+            "auto" => Some(Method::Auto),
+            "local" => Some(Method::Local),
+            "endpoint" => Some(Method::Endpoint),
+            "builtin" | "built-in" => Some(Method::BuiltIn),
+            _ => None,
+        }
+    }
+}
+
+/// How summaries are written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SummaryOptions {
     #[serde(default)]
-    pub api_key: Option<String>,
-    #[serde(default = "default_prompt")]
-    pub prompt: String,
-    #[serde(default = "default_timeout")]
-    pub timeout_s: u64,
+    pub method: Method,
+    #[serde(default)]
+    pub template: Template,
+    /// The person's own instructions per template (absent: the template's default).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompts: BTreeMap<Template, String>,
+    /// The language the notes are written in (absent: the recording's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The local model, when one is chosen and installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalModel>,
 }
 
-fn default_prompt() -> String {
-    "Summarise this transcript as 3 to 8 short bullet points, in the transcript's language. Reply with the bullet points only, one per line.".into()
+/// A document's summary and chapters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Notes {
+    pub summary: Summary,
+    pub chapters: Vec<Chapter>,
 }
 
-fn default_timeout() -> u64 {
-    120
-}
+/// The summary prompt settings written before templates held, word for word: it asked
+/// for bullet points, not the JSON the templates ask for, so it is not added.
+const FORMER_DEFAULT_PROMPT: &str = "Summarise this transcript as 3 to 8 short bullet points, in the transcript's language. Reply with the bullet points only, one per line.";
 
-/// Sentences of a transcript: split after `.`, `!`, `?` followed by a space, and after
-/// `。`, `！`, `？` (Chinese has no spaces).
-pub fn sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        cur.push(c);
-        let next = chars.get(i + 1).copied();
-        let end = match c {
-            '。' | '！' | '？' => true,
-            '.' | '!' | '?' => next.is_none_or(char::is_whitespace),
-            _ => false,
-        };
-        if end {
-            let s = cur.trim().to_string();
-            if !s.is_empty() {
-                out.push(s);
-            }
-            cur.clear();
-        }
-    }
-    let s = cur.trim().to_string();
-    if !s.is_empty() {
-        out.push(s);
-    }
-    out
-}
-
-const STOP: &[&str] = &[
-    "the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "is", "are",
-    "was", "were", "be", "been", "it", "this", "that", "these", "those", "we", "you", "i", "he",
-    "she", "they", "them", "our", "your", "as", "by", "from", "so", "if", "then", "there", "here",
-    "what", "which", "who", "not", "no", "do", "does", "did", "have", "has", "had", "can", "will",
-    "would", "just", "about", "into", "its", "also", "very", "um", "uh", "like", "okay", "ok",
-    "yeah", "really", "going", "get", "got", "know", "see", "now",
-];
-
-/// Terms of a sentence: lowercased words without stop words; for CJK, character bigrams.
-fn terms(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut cjk: Vec<char> = Vec::new();
-    let flush_cjk = |cjk: &mut Vec<char>, out: &mut Vec<String>| {
-        for w in cjk.windows(2) {
-            out.push(w.iter().collect());
-        }
-        if cjk.len() == 1 {
-            out.push(cjk[0].to_string());
-        }
-        cjk.clear();
-    };
-    for c in s.chars() {
-        if is_cjk(c) && c.is_alphanumeric() {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
-            cjk.push(c);
-        } else if c.is_alphanumeric() || c == '\'' {
-            flush_cjk(&mut cjk, &mut out);
-            word.extend(c.to_lowercase());
-        } else {
-            flush_cjk(&mut cjk, &mut out);
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
-        }
-    }
-    flush_cjk(&mut cjk, &mut out);
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out.retain(|w| !STOP.contains(&w.as_str()) && w.chars().count() > 1 || w.chars().all(is_cjk));
-    out
-}
-
-/// The built-in extractive summary: the most central sentences (by the frequency of
-/// their terms across the transcript), without near-repeats, in spoken order.
-pub fn extractive(text: &str, max_points: usize) -> Vec<String> {
-    let sents = sentences(text);
-    if sents.is_empty() {
-        return Vec::new();
-    }
-    let want = (sents.len() / 5)
-        .clamp(3, max_points.max(1))
-        .min(sents.len());
-    let term_lists: Vec<Vec<String>> = sents.iter().map(|s| terms(s)).collect();
-    let mut freq: HashMap<&str, f64> = HashMap::new();
-    for ts in &term_lists {
-        for t in ts.iter().collect::<HashSet<_>>() {
-            *freq.entry(t.as_str()).or_default() += 1.0;
-        }
-    }
-    let mut scored: Vec<(usize, f64)> = term_lists
-        .iter()
-        .enumerate()
-        .map(|(i, ts)| {
-            let n = ts.len() as f64;
-            let score = if n == 0.0 {
-                0.0
-            } else {
-                ts.iter().map(|t| freq[t.as_str()]).sum::<f64>() / (n + 4.0)
-            };
-            (i, score)
-        })
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut chosen: Vec<usize> = Vec::new();
-    for (i, _) in scored {
-        if chosen.len() >= want {
-            break;
-        }
-        let mine: HashSet<&String> = term_lists[i].iter().collect();
-        let repeat = chosen.iter().any(|&j| {
-            let other: HashSet<&String> = term_lists[j].iter().collect();
-            let inter = mine.intersection(&other).count() as f64;
-            let union = mine.union(&other).count().max(1) as f64;
-            inter / union > 0.7
-        });
-        if !repeat && !term_lists[i].is_empty() {
-            chosen.push(i);
-        }
-    }
-    chosen.sort_unstable();
-    chosen.into_iter().map(|i| sents[i].clone()).collect()
-}
-
-/// Why the endpoint could not summarise.
-#[derive(Debug, thiserror::Error)]
-pub enum EndpointError {
-    #[error("the summary endpoint {url} could not be used: {source}")]
-    Unreachable {
-        url: String,
-        #[source]
-        source: crate::net::NetError,
-    },
-    #[error("the summary endpoint {url} answered with something that is not a chat completion: {reason}")]
-    BadAnswer { url: String, reason: String },
-}
-
-/// Asks the endpoint for bullet points.
-pub fn ask_endpoint(ep: &Endpoint, transcript: &str) -> Result<Vec<String>, EndpointError> {
-    ask_endpoint_with(&crate::net::Http::from_environment(), ep, transcript)
-}
-
-/// [`ask_endpoint`] through `http`.
-pub fn ask_endpoint_with(
-    http: &crate::net::Http,
-    ep: &Endpoint,
-    transcript: &str,
-) -> Result<Vec<String>, EndpointError> {
-    let url = format!("{}/chat/completions", ep.base_url.trim_end_matches('/'));
-    let mut headers = Vec::new();
-    if let Some(key) = &ep.api_key {
-        headers.push(("Authorization", format!("Bearer {key}")));
-    }
-    let body = serde_json::json!({
-        "model": ep.model,
-        "messages": [
-            { "role": "system", "content": ep.prompt },
-            { "role": "user", "content": transcript },
-        ],
-        "temperature": 0.2,
-    });
-    let v = http
-        .post_json(
-            &url,
-            &headers,
-            &body,
-            Duration::from_secs(ep.timeout_s.max(1)),
-        )
-        .map_err(|e| match e {
-            crate::net::NetError::BadAnswer { reason, .. } => EndpointError::BadAnswer {
-                url: url.clone(),
-                reason,
-            },
-            source => EndpointError::Unreachable {
-                url: url.clone(),
-                source,
-            },
-        })?;
-    let content = v["choices"][0]["message"]["content"]
-        .as_str()
-        .ok_or_else(|| EndpointError::BadAnswer {
-            url: url.clone(),
-            reason: "no choices[0].message.content".into(),
-        })?;
-    let points: Vec<String> = content
-        .lines()
-        .map(|l| {
-            l.trim()
-                .trim_start_matches(['-', '*', '•'])
-                .trim()
-                .to_string()
-        })
+/// The language notes are written in: the chosen one, else the recording's, else the
+/// one its text is mostly in.
+pub fn notes_language(chosen: Option<&str>, recording: Option<&str>, text: &str) -> String {
+    if let Some(l) = chosen
+        .or(recording)
+        .map(str::trim)
         .filter(|l| !l.is_empty())
-        .collect();
-    Ok(points)
+    {
+        return l.to_string();
+    }
+    let (cjk, all) = text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .fold((0, 0), |(c, a), ch| (c + usize::from(is_cjk(ch)), a + 1));
+    if all > 0 && cjk * 3 >= all {
+        "zh".into()
+    } else {
+        "en".into()
+    }
 }
 
-/// The summary of a transcript: the endpoint's if one is set and answers, else the
-/// built-in one (with a note saying why, when an endpoint was set).
-pub fn summarize(transcript: &str, endpoint: Option<&Endpoint>) -> Summary {
-    if let Some(ep) = endpoint {
-        match ask_endpoint(ep, transcript) {
-            Ok(points) if !points.is_empty() => {
-                return Summary {
-                    points,
-                    method: ep.model.clone(),
-                    note: None,
-                }
-            }
-            Ok(_) => {
-                return Summary {
-                    points: extractive(transcript, 8),
-                    method: "built-in".into(),
-                    note: Some(format!(
-                    "The summary endpoint ({}) gave an empty answer; this is the built-in summary.",
-                    ep.base_url
-                )),
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "summary endpoint failed; using the built-in summary");
-                return Summary {
-                    points: extractive(transcript, 8),
-                    method: "built-in".into(),
-                    note: Some(format!("{e}. This is the built-in summary instead.")),
-                };
-            }
+/// The notes of `m`: chapters and a summary, by the method `opts` chooses, falling back
+/// to the built-in summary (with the reason in its note). Only a cancel is an error.
+pub fn write(
+    m: &Material,
+    opts: &SummaryOptions,
+    endpoint: Option<&Endpoint>,
+    recording_language: Option<&str>,
+    cancel: &Arc<AtomicBool>,
+    progress: &mut dyn FnMut(Step),
+) -> Result<Notes, WriteError> {
+    let text = join_text(m.segments.iter());
+    let language = notes_language(opts.language.as_deref(), recording_language, &text);
+    let template = opts.template.resolve(m.speakers.len());
+    let brief = plan::Brief {
+        template,
+        instructions: template::prompt_for(template, &opts.prompts),
+        language: language.clone(),
+    };
+    let endpoint = endpoint.map(|e| {
+        let mut e = e.clone();
+        if e.prompt.as_deref().map(str::trim) == Some(FORMER_DEFAULT_PROMPT) {
+            e.prompt = None;
         }
+        e
+    });
+    let chosen = match opts.method {
+        Method::Auto if opts.local.is_some() => Method::Local,
+        Method::Auto if endpoint.is_some() => Method::Endpoint,
+        Method::Auto => Method::BuiltIn,
+        m => m,
+    };
+    let tried = match chosen {
+        Method::BuiltIn | Method::Auto => None,
+        Method::Local => Some(match &opts.local {
+            None => Err("no local summary model is chosen (Settings, Summary; or `models download` a summary model)".to_string()),
+            Some(model) => match local::LocalWriter::start(model, cancel) {
+                Err(e) => Err(e.to_string()),
+                Ok(mut w) => {
+                    let r = plan::write_notes(&mut w, m, &brief, cancel, progress);
+                    tracing::info!(stats = ?w.stats, "local model done");
+                    r.map(|n| ("local", w.model(), n)).map_err(|e| match e {
+                        WriteError::Cancelled => "cancelled".to_string(),
+                        e => e.to_string(),
+                    })
+                }
+            },
+        }),
+        Method::Endpoint => Some(match &endpoint {
+            None => Err("no summary endpoint is set".to_string()),
+            Some(ep) => {
+                let http = crate::net::Http::from_environment();
+                let mut w = endpoint::EndpointWriter { endpoint: ep, http: &http };
+                plan::write_notes(&mut w, m, &brief, cancel, progress)
+                    .map(|n| ("endpoint", ep.model.clone(), n))
+                    .map_err(|e| e.to_string())
+            }
+        }),
+    };
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(WriteError::Cancelled);
     }
-    Summary {
-        points: extractive(transcript, 8),
-        method: "built-in".into(),
-        note: None,
+    let note = match tried {
+        Some(Ok((method, model, (chapters, mut summary)))) => {
+            summary.method = method.into();
+            summary.model = Some(model);
+            return Ok(Notes { summary, chapters });
+        }
+        Some(Err(reason)) => {
+            let what = if chosen == Method::Local {
+                "The local model"
+            } else {
+                "The summary endpoint"
+            };
+            tracing::warn!(%reason, "summary model failed; using the built-in summary");
+            Some(format!("{what} could not write the summary: {reason}. This is the built-in summary instead."))
+        }
+        None => None,
+    };
+    let mut notes = built_in(m, template, &language);
+    notes.summary.note = note;
+    Ok(notes)
+}
+
+/// The built-in notes: chapters titled by their slides or their distinctive words, each
+/// summarised by its most central sentences, and the whole by its own.
+pub fn built_in(m: &Material, template: Template, language: &str) -> Notes {
+    let spans = chapters::spans(m.sections, m.segments, m.duration_ms);
+    let texts: Vec<String> = spans
+        .iter()
+        .map(|s| join_text(chapters::said_in(m.segments, s)))
+        .collect();
+    let keywords = chapters::keyword_titles(&texts);
+    let chapters = spans
+        .iter()
+        .zip(texts.iter().zip(keywords))
+        .map(|(span, (text, words))| Chapter {
+            title: span.slide_title.clone().unwrap_or(words),
+            start_ms: span.start_ms,
+            end_ms: span.end_ms,
+            summary: join_sentences(&extractive(text, 2)),
+            points: Vec::new(),
+        })
+        .collect();
+    let all = join_text(m.segments.iter());
+    Notes {
+        summary: Summary {
+            points: extractive(&all, 8),
+            method: "built-in".into(),
+            template: Some(template),
+            language: Some(language.to_string()),
+            ..Summary::default()
+        },
+        chapters,
     }
+}
+
+fn join_sentences(s: &[String]) -> String {
+    let mut out = String::new();
+    for x in s {
+        let cjk = out.chars().last().is_some_and(is_cjk) || x.chars().next().is_some_and(is_cjk);
+        if !out.is_empty() && !cjk {
+            out.push(' ');
+        }
+        out.push_str(x);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::transcribe::Segment;
 
-    #[test]
-    fn sentences_split_in_english_and_chinese() {
-        let s = sentences(
-            "Dr. Smith arrived. He spoke! 光合作用很重要。植物需要阳光？Yes, 3.5 percent.",
-        );
-        assert_eq!(
-            s,
-            vec![
-                "Dr.",
-                "Smith arrived.",
-                "He spoke!",
-                "光合作用很重要。",
-                "植物需要阳光？",
-                "Yes, 3.5 percent."
-            ]
-        );
-    }
-
-    #[test]
-    fn the_summary_picks_central_sentences_in_order() {
-        let text = "Photosynthesis converts light into chemical energy. \
-            The weather was nice today. \
-            In photosynthesis, plants use light energy to make sugar. \
-            Chlorophyll absorbs light for photosynthesis. \
-            My cat likes boxes. \
-            The energy from light is stored in sugar molecules. \
-            Anyway, see you next week.";
-        let s = extractive(text, 3);
-        assert_eq!(s.len(), 3);
-        assert!(
-            s.iter()
-                .all(|x| !x.contains("cat") && !x.contains("weather")),
-            "{s:?}"
-        );
-        let pos: Vec<usize> = s.iter().map(|x| text.find(x.as_str()).unwrap()).collect();
-        assert!(pos.windows(2).all(|w| w[0] < w[1]), "spoken order");
-    }
-
-    #[test]
-    fn chinese_text_is_summarised() {
-        let text =
-            "光合作用是植物利用光能的过程。今天天气很好。植物通过光合作用把光能转化为化学能。\
-            叶绿素吸收光能用于光合作用。我的猫喜欢盒子。光合作用产生氧气和糖。下周见。";
-        let s = extractive(text, 3);
-        assert_eq!(s.len(), 3);
-        assert!(s.iter().all(|x| x.contains("光")), "{s:?}");
+    fn segs(text: &str) -> Vec<Segment> {
+        sentences(text)
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| Segment {
+                start_ms: i as u64 * 5_000,
+                end_ms: i as u64 * 5_000 + 4_000,
+                text: t,
+                words: Vec::new(),
+                language: None,
+                speaker: None,
+            })
+            .collect()
     }
 
     #[test]
@@ -328,19 +258,78 @@ mod tests {
             base_url: "http://127.0.0.1:9/v1".into(),
             model: "llama3".into(),
             api_key: None,
-            prompt: default_prompt(),
+            prompt: None,
             timeout_s: 2,
+            context: 8192,
         };
-        let s = summarize(
-            "Plants make sugar from light. Light is energy. Sugar is food.",
+        let s = segs("Plants make sugar from light. Light is energy. Sugar is food.");
+        let m = Material {
+            segments: &s,
+            sections: &[],
+            duration_ms: 15_000,
+            speakers: &[],
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let n = write(
+            &m,
+            &SummaryOptions::default(),
             Some(&ep),
-        );
-        assert_eq!(s.method, "built-in");
-        let note = s.note.unwrap();
+            Some("en"),
+            &cancel,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(n.summary.method, "built-in");
+        let note = n.summary.note.unwrap();
         assert!(
             note.contains("127.0.0.1:9") && note.contains("built-in"),
             "{note}"
         );
-        assert!(!s.points.is_empty());
+        assert!(!n.summary.points.is_empty());
+        assert_eq!(n.chapters.len(), 1);
+    }
+
+    #[test]
+    fn a_missing_local_model_falls_back_and_says_so() {
+        let s = segs("光合作用需要光。植物制造糖。糖是食物。");
+        let m = Material {
+            segments: &s,
+            sections: &[],
+            duration_ms: 15_000,
+            speakers: &[],
+        };
+        let opts = SummaryOptions {
+            method: Method::Local,
+            local: Some(LocalModel::new("/nowhere/model.gguf".into())),
+            ..SummaryOptions::default()
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let n = write(&m, &opts, None, None, &cancel, &mut |_| {}).unwrap();
+        assert_eq!(n.summary.method, "built-in");
+        assert_eq!(n.summary.language.as_deref(), Some("zh"));
+        let note = n.summary.note.unwrap();
+        assert!(
+            note.contains("/nowhere/model.gguf") && note.contains("is not there"),
+            "{note}"
+        );
+        let none = SummaryOptions {
+            method: Method::Local,
+            ..SummaryOptions::default()
+        };
+        let n = write(&m, &none, None, None, &cancel, &mut |_| {}).unwrap();
+        assert!(n.summary.note.unwrap().contains("no local summary model"));
+    }
+
+    #[test]
+    fn methods_and_languages_are_read() {
+        assert_eq!(Method::parse("built-in"), Some(Method::BuiltIn));
+        assert_eq!(Method::parse("LOCAL"), Some(Method::Local));
+        assert_eq!(
+            serde_json::to_string(&Method::BuiltIn).unwrap(),
+            "\"builtin\""
+        );
+        assert_eq!(notes_language(Some("fr"), Some("en"), ""), "fr");
+        assert_eq!(notes_language(None, None, "光合作用 is 重要"), "zh");
+        assert_eq!(notes_language(None, None, "Light is energy"), "en");
     }
 }

@@ -499,7 +499,20 @@ impl Library {
         formats: &[Format],
         subtitles: &SubtitleStyle,
     ) -> Result<(Entry, Vec<PathBuf>), LibraryError> {
-        let mut doc = crate::document::check::read(json)?;
+        let doc = crate::document::check::read(json)?;
+        self.export_read(doc, json, out_root, formats, subtitles)
+    }
+
+    /// [`Library::export_file`] for a document already read from `json` (and perhaps
+    /// changed since, as `summarize` does).
+    pub fn export_read(
+        &self,
+        mut doc: Document,
+        json: &Path,
+        out_root: &Path,
+        formats: &[Format],
+        subtitles: &SubtitleStyle,
+    ) -> Result<(Entry, Vec<PathBuf>), LibraryError> {
         if doc.align_words() > 0 {
             doc.refresh_sections();
         }

@@ -1,5 +1,6 @@
 //! Every external process Video2Doc starts: ffprobe, ffmpeg (through ffmpeg-sidecar,
-//! never its downloader) and the transcription worker. No other module spawns one.
+//! never its downloader), the transcription worker and the local language model's
+//! worker ([`Session`]). No other module spawns one.
 //!
 //! Tools are found next to the running program first (a bundled sidecar), then on PATH.
 //!
@@ -33,6 +34,8 @@ pub enum ProcessError {
     Ffmpeg { input: PathBuf, message: String },
     #[error("the transcription worker failed: {message}")]
     Worker { message: String },
+    #[error("{program} stopped: {message}")]
+    Ended { program: String, message: String },
     #[error("cancelled")]
     Cancelled,
 }
@@ -478,5 +481,125 @@ fn kill(pid: u32) {
         let _ = Command::new("taskkill")
             .args(["/PID", &pid.to_string(), "/T", "/F"])
             .status();
+    }
+}
+
+/// A worker spoken to line by line for as long as it is needed (the local language
+/// model's: it loads its model once and answers many requests). Cancel kills it at once;
+/// dropping the session closes its input, which ends it, and kills it if it lingers.
+pub struct Session {
+    program: PathBuf,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// Starts `program args` and sends it `first`.
+    pub fn start(
+        program: &Path,
+        args: &[&str],
+        first: &str,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Session, ProcessError> {
+        let (mut child, stdin) = spawn_worker(program, args, first)?;
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let pid = child.id();
+        let done = Arc::new(AtomicBool::new(false));
+        let (c, d) = (cancel.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                if c.load(Ordering::Relaxed) {
+                    kill(pid);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        Ok(Session {
+            program: program.to_path_buf(),
+            child,
+            stdin: Some(stdin),
+            lines: BufReader::new(stdout).lines(),
+            stderr: Some(stderr),
+            cancel: cancel.clone(),
+            done,
+        })
+    }
+
+    /// Sends one line.
+    pub fn send(&mut self, line: &str) -> Result<(), ProcessError> {
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|_| stdin.flush()),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        match sent {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self.ended()),
+        }
+    }
+
+    /// The next line the worker prints.
+    pub fn next_line(&mut self) -> Result<String, ProcessError> {
+        match self.lines.next() {
+            Some(Ok(l)) => Ok(l),
+            _ => Err(self.ended()),
+        }
+    }
+
+    /// Why the worker stopped talking: cancelled, or its exit and the tail of its
+    /// stderr.
+    fn ended(&mut self) -> ProcessError {
+        self.stdin = None;
+        let status = self.child.wait();
+        self.done.store(true, Ordering::Relaxed);
+        if self.cancel.load(Ordering::Relaxed) {
+            return ProcessError::Cancelled;
+        }
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let status = match status {
+            Ok(s) => s.to_string(),
+            Err(e) => e.to_string(),
+        };
+        ProcessError::Ended {
+            program: self.program.display().to_string(),
+            message: match tail.is_empty() {
+                true => format!("it exited with {status}"),
+                false => format!("it exited with {status}; last output: {}", tail.join(" | ")),
+            },
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.done.store(true, Ordering::Relaxed);
     }
 }

@@ -105,6 +105,10 @@ struct Place {
 #[derive(Debug, Clone, Default)]
 pub struct Serving {
     pub summary_endpoint: Option<crate::document::summary::Endpoint>,
+    /// The local summary model it chose (`None`: the first installed), and the tokens
+    /// per request it runs it with.
+    pub summary_model: Option<String>,
+    pub summary_context: u32,
     /// The `shared_roots` setting, the output folder and the watched folders (and their
     /// output folders).
     pub roots: Vec<PathBuf>,
@@ -213,6 +217,16 @@ fn locate(w: WorkflowInput, place: &Place) -> Result<WorkflowInput, JobError> {
     });
     // The summary endpoint (and its key) is this machine's own: jobs never carry one.
     settings.summary_endpoint = serving.summary_endpoint;
+    // So is the local model, and the program that runs it: never a file a job names.
+    settings.summary.local = crate::media::models::llm::chosen(
+        &crate::media::models::llm::summary_dir(&place.models),
+        serving.summary_model.as_deref(),
+    )
+    .map(|file| {
+        let mut m = crate::document::summary::LocalModel::new(file);
+        m.context = serving.summary_context;
+        m
+    });
     Ok(WorkflowInput {
         input,
         out_dir,
@@ -412,9 +426,29 @@ impl Stages {
 
     fn summary(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
         let work = self.work(w, job)?;
+        let info = pipeline::probe_stage(&w.input, &work)?;
         let t = transcript_of(&work, w, &self.worker)?;
-        let s = pipeline::summary_stage(&t, &work, &w.settings)?;
-        Ok(json!({ "points": s.points.len(), "method": s.method, "note": s.note }))
+        let silent = |_: &str, _: f32, _: &str| {};
+        // Cached: the slides job's result.
+        let slides =
+            pipeline::slides_stage(&w.input, &info, &work, &w.settings, job.cancel, &silent)?;
+        let duration_ms = (info.duration_s * 1000.0) as u64;
+        let n = pipeline::summary_stage(
+            &t,
+            &slides,
+            duration_ms,
+            &work,
+            &w.settings,
+            job.cancel,
+            job.progress,
+        )?;
+        Ok(json!({
+            "points": n.summary.points.len(),
+            "chapters": n.chapters.len(),
+            "method": n.summary.method,
+            "model": n.summary.model,
+            "note": n.summary.note,
+        }))
     }
 
     fn export(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {
@@ -426,16 +460,11 @@ impl Stages {
         // Cached: these return the stored results of the earlier jobs.
         let slides =
             pipeline::slides_stage(&w.input, &info, &work, &w.settings, job.cancel, &silent)?;
-        let summary = pipeline::summary_stage(&t, &work, &w.settings)?;
-        let out = pipeline::export_stage(
-            &w.input,
-            &info,
-            &t,
-            &slides,
-            summary,
-            &w.out_dir,
-            &w.settings,
-        )?;
+        let duration_ms = (info.duration_s * 1000.0) as u64;
+        let notes =
+            pipeline::notes_for_export(&t, &slides, duration_ms, &work, &w.settings, job.cancel)?;
+        let out =
+            pipeline::export_stage(&w.input, &info, &t, &slides, notes, &w.out_dir, &w.settings)?;
         if let Some(doc) = &out.document {
             // The documents are written; a library that cannot take them is said, not
             // a failed job (a sync finds them when they hold JSON).
@@ -759,9 +788,11 @@ mod tests {
                 base_url: "https://llm.example/v1".into(),
                 model: "m".into(),
                 api_key: Some("own-key".into()),
-                prompt: String::new(),
+                prompt: None,
                 timeout_s: 30,
+                context: 8192,
             }),
+            ..Serving::default()
         };
         let place = Place {
             paths: PathMapping::default(),
@@ -776,8 +807,16 @@ mod tests {
                 base_url: "http://127.0.0.1:6379/".into(),
                 model: "m".into(),
                 api_key: None,
-                prompt: String::new(),
+                prompt: None,
                 timeout_s: 30,
+                context: 8192,
+            });
+            // A job that names a program to run as its local model's worker.
+            settings.summary.local = Some(crate::document::summary::LocalModel {
+                program: "/bin/sh".into(),
+                model: secret.clone(),
+                context: 4096,
+                threads: 1,
             });
             WorkflowInput {
                 input: input.to_path_buf(),
@@ -798,6 +837,18 @@ mod tests {
         );
         // A model named by path outside the models folder is never loaded.
         assert_ne!(ok.settings.transcribe.model, secret);
+        // Nor is a job's local model or the program it names: this machine has none.
+        assert_eq!(ok.settings.summary.local, None);
+        std::fs::create_dir_all(models.join("llm")).unwrap();
+        std::fs::write(models.join("llm/own.gguf"), b"GGUF").unwrap();
+        let ok = locate(
+            job(&share.join("talk.mp4"), &share.join("docs/new")),
+            &place,
+        )
+        .unwrap();
+        let local = ok.settings.summary.local.unwrap();
+        assert_eq!(local.model, models.join("llm/own.gguf"));
+        assert_ne!(local.program, PathBuf::from("/bin/sh"));
 
         let escapes = [
             (secret.clone(), share.join("docs")),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use base64::Engine;
 
-use crate::document::{clock, Document};
+use crate::document::{clock, Block, Document};
 
 /// The path of `p` relative to `base`, with forward slashes (for links).
 fn link(p: &Path, base: &Path) -> String {
@@ -56,15 +56,27 @@ pub fn markdown(doc: &Document, out_dir: &Path) -> String {
         s.push_str(&format!("- Transcribed with: {}\n", md_escape(m)));
     }
     s.push_str(&format!("- Created: {}\n\n", doc.created));
-    if !doc.summary.points.is_empty() {
-        s.push_str("## Summary\n\n");
-        if let Some(n) = &doc.summary.note {
-            s.push_str(&format!("> {}\n\n", md_escape(n)));
+    for (title, blocks) in [
+        ("Summary", doc.summary_blocks()),
+        ("Chapters", doc.chapter_blocks()),
+    ] {
+        if blocks.is_empty() {
+            continue;
         }
-        for p in &doc.summary.points {
-            s.push_str(&format!("- {}\n", md_escape(p)));
+        s.push_str(&format!("## {title}\n\n"));
+        for b in blocks {
+            match b {
+                Block::Note(n) => s.push_str(&format!("> {}\n\n", md_escape(&n))),
+                Block::Heading(h) => s.push_str(&format!("### {}\n\n", md_escape(&h))),
+                Block::Paragraph(p) => s.push_str(&format!("{}\n\n", md_escape(&p))),
+                Block::Bullets(items) => {
+                    for i in items {
+                        s.push_str(&format!("- {}\n", md_escape(&i)));
+                    }
+                    s.push('\n');
+                }
+            }
         }
-        s.push('\n');
     }
     for sec in &doc.sections {
         s.push_str(&format!(
@@ -168,16 +180,29 @@ pub fn html(doc: &Document) -> String {
         "<dt>Created</dt><dd>{}</dd></dl>\n",
         esc(&doc.created)
     ));
-    if !doc.summary.points.is_empty() {
-        s.push_str("<section id=\"summary\"><h2>Summary</h2>\n");
-        if let Some(n) = &doc.summary.note {
-            s.push_str(&format!("<p class=\"note\">{}</p>\n", esc(n)));
+    for (id, title, blocks) in [
+        ("summary", "Summary", doc.summary_blocks()),
+        ("chapters", "Chapters", doc.chapter_blocks()),
+    ] {
+        if blocks.is_empty() {
+            continue;
         }
-        s.push_str("<ul>\n");
-        for p in &doc.summary.points {
-            s.push_str(&format!("<li>{}</li>\n", esc(p)));
+        s.push_str(&format!("<section id=\"{id}\"><h2>{title}</h2>\n"));
+        for b in blocks {
+            match b {
+                Block::Note(n) => s.push_str(&format!("<p class=\"note\">{}</p>\n", esc(&n))),
+                Block::Heading(h) => s.push_str(&format!("<h3>{}</h3>\n", esc(&h))),
+                Block::Paragraph(p) => s.push_str(&format!("<p>{}</p>\n", esc(&p))),
+                Block::Bullets(items) => {
+                    s.push_str("<ul>\n");
+                    for i in items {
+                        s.push_str(&format!("<li>{}</li>\n", esc(&i)));
+                    }
+                    s.push_str("</ul>\n");
+                }
+            }
         }
-        s.push_str("</ul></section>\n");
+        s.push_str("</section>\n");
     }
     for sec in &doc.sections {
         s.push_str(&format!(
@@ -237,11 +262,22 @@ pub fn html(doc: &Document) -> String {
 
 pub fn text(doc: &Document) -> String {
     let mut s = format!("{}\n\n", doc.title);
-    if !doc.summary.points.is_empty() {
-        for p in &doc.summary.points {
-            s.push_str(&format!("* {p}\n"));
+    for blocks in [doc.summary_blocks(), doc.chapter_blocks()] {
+        for b in &blocks {
+            match b {
+                Block::Note(_) => {}
+                Block::Heading(h) => s.push_str(&format!("{h}\n")),
+                Block::Paragraph(p) => s.push_str(&format!("{p}\n")),
+                Block::Bullets(items) => {
+                    for i in items {
+                        s.push_str(&format!("* {i}\n"));
+                    }
+                }
+            }
         }
-        s.push('\n');
+        if !blocks.is_empty() {
+            s.push('\n');
+        }
     }
     for seg in &doc.segments {
         let who = doc

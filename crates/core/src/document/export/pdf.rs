@@ -9,7 +9,7 @@ use printpdf::{
     PdfLayerReference,
 };
 
-use crate::document::{clock, is_cjk, Document};
+use crate::document::{clock, is_cjk, Block, Document};
 
 /// Fonts tried in order for Latin text and for CJK text.
 const LATIN_FONTS: &[&str] = &[
@@ -265,13 +265,25 @@ pub fn pdf(doc: &Document) -> Result<Vec<u8>, PdfError> {
         &format!("{name} · {} · {}", clock(doc.duration_ms), doc.created),
         9.0,
     );
-    if !doc.summary.points.is_empty() {
-        w.paragraph("Summary", 15.0);
-        if let Some(n) = &doc.summary.note {
-            w.paragraph(n, 9.0);
+    for (title, blocks) in [
+        ("Summary", doc.summary_blocks()),
+        ("Chapters", doc.chapter_blocks()),
+    ] {
+        if blocks.is_empty() {
+            continue;
         }
-        for p in &doc.summary.points {
-            w.paragraph(&format!("• {p}"), 11.0);
+        w.paragraph(title, 15.0);
+        for b in blocks {
+            match b {
+                Block::Note(n) => w.paragraph(&n, 9.0),
+                Block::Heading(h) => w.paragraph(&h, 12.5),
+                Block::Paragraph(p) => w.paragraph(&p, 11.0),
+                Block::Bullets(items) => {
+                    for i in items {
+                        w.paragraph(&format!("• {i}"), 11.0);
+                    }
+                }
+            }
         }
     }
     for sec in &doc.sections {

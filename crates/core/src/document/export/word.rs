@@ -4,7 +4,7 @@ use std::path::Path;
 
 use docx_rs::{Docx, Paragraph, Pic, Run, RunFonts, Style, StyleType};
 
-use crate::document::{clock, Document};
+use crate::document::{clock, Block, Document};
 
 /// EMU per pixel at 96 dpi.
 const EMU_PER_PX: u32 = 9525;
@@ -68,14 +68,25 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
         clock(doc.duration_ms),
         doc.created
     )));
-    if !doc.summary.points.is_empty() {
-        d = d.add_paragraph(heading("Summary", 2));
-        if let Some(n) = &doc.summary.note {
-            d = d
-                .add_paragraph(Paragraph::new().add_run(Run::new().add_text(xml_text(n)).italic()));
+    for (title, blocks) in [
+        ("Summary", doc.summary_blocks()),
+        ("Chapters", doc.chapter_blocks()),
+    ] {
+        if blocks.is_empty() {
+            continue;
         }
-        for p in &doc.summary.points {
-            d = d.add_paragraph(para(&format!("• {p}")));
+        d = d.add_paragraph(heading(title, 2));
+        for b in blocks {
+            d = match b {
+                Block::Note(n) => d.add_paragraph(
+                    Paragraph::new().add_run(Run::new().add_text(xml_text(&n)).italic()),
+                ),
+                Block::Heading(h) => d.add_paragraph(heading(&h, 3)),
+                Block::Paragraph(p) => d.add_paragraph(para(&p)),
+                Block::Bullets(items) => items
+                    .iter()
+                    .fold(d, |d, i| d.add_paragraph(para(&format!("• {i}")))),
+            };
         }
     }
     for sec in &doc.sections {

@@ -276,6 +276,8 @@ pub enum ModelError {
     NotTextModel { path: PathBuf, reason: String },
     #[error("{path} is not a pair of speaker models Video2Doc can use: {reason}")]
     NotSpeakerModel { path: PathBuf, reason: String },
+    #[error("{path} is not a summary model Video2Doc can use: {reason}")]
+    NotSummaryModel { path: PathBuf, reason: String },
     #[error("could not write {path}: {source}")]
     Write {
         path: PathBuf,

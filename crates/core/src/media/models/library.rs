@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::{self, ModelError};
 use super::download::Event;
-use super::{speaker, text};
+use super::{llm, speaker, text};
 use crate::net::Http;
 
 /// What a model does.
@@ -26,6 +26,8 @@ pub enum ModelKind {
     Text,
     /// Tells speakers apart (a pair of ONNX networks).
     Speaker,
+    /// Writes summaries (a GGUF language model).
+    Summary,
 }
 
 /// One model as the settings list shows it.
@@ -221,6 +223,41 @@ impl ModelLibrary {
                 name: "imported speaker models".into(),
             });
         }
+        let summary_dir = llm::summary_dir(&self.dir);
+        let present = llm::installed(&summary_dir);
+        for e in llm::summary_catalogue() {
+            let path = summary_dir.join(&e.file.file_name);
+            rows.push(ModelRow {
+                kind: ModelKind::Summary,
+                present: present.contains(&path),
+                size_bytes: e.file.bytes,
+                downloading: running.get(&e.name).map(|r| r.progress.clone()),
+                multilingual: e.about.contains("Chinese"),
+                path,
+                name: e.name,
+            });
+        }
+        // Summary models imported under their own file names.
+        for path in present {
+            if llm::summary_catalogue()
+                .iter()
+                .any(|e| summary_dir.join(&e.file.file_name) == path)
+            {
+                continue;
+            }
+            rows.push(ModelRow {
+                kind: ModelKind::Summary,
+                present: true,
+                size_bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                downloading: None,
+                multilingual: true,
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path,
+            });
+        }
         rows
     }
 
@@ -241,6 +278,14 @@ impl ModelLibrary {
             let total = entry.size_bytes();
             return self.tracked(&entry.name, total, progress, |cancel, event| {
                 text::download_text_model(&Http::from_environment(), &entry, &dir, cancel, event)
+                    .map(|_| ())
+            });
+        }
+        if let Some(entry) = llm::find_summary_model(name) {
+            let dir = llm::summary_dir(&self.dir);
+            let total = entry.file.bytes;
+            return self.tracked(&entry.name, total, progress, |cancel, event| {
+                llm::download_summary_model(&Http::from_environment(), &entry, &dir, cancel, event)
                     .map(|_| ())
             });
         }
@@ -340,6 +385,21 @@ impl ModelLibrary {
     /// checking that it is a Whisper model; or converts a faster-whisper model folder
     /// (model.bin, vocabulary.txt) to one named after the folder.
     pub fn import(&self, src: &Path) -> Result<ModelRow, ModelError> {
+        // A GGUF file: a summary model.
+        if src.is_file()
+            && src
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            let dest = llm::import_summary_model(src, &llm::summary_dir(&self.dir))?;
+            return Ok(self
+                .list()
+                .into_iter()
+                .find(|r| r.kind == ModelKind::Summary && r.path == dest)
+                .unwrap_or_else(|| {
+                    panic!("the summary model imported to {} is listed", dest.display())
+                }));
+        }
         // A folder with a PP-OCR detection and recognition network: a text model.
         if src.is_dir() && crate::media::ocr::OcrModels::in_dir(src).is_some() {
             let paths = text::import_text_model(src, &text::text_dir(&self.dir))?;
@@ -434,10 +494,14 @@ mod tests {
             catalogue::catalogue().len()
                 + text::text_catalogue().len()
                 + speaker::speaker_catalogue().len()
+                + llm::summary_catalogue().len()
         );
         assert!(rows
             .iter()
             .any(|r| r.kind == ModelKind::Text && r.name == text::DEFAULT_TEXT_MODEL));
+        assert!(rows
+            .iter()
+            .any(|r| r.kind == ModelKind::Summary && r.name == llm::DEFAULT_SUMMARY_MODEL));
         assert!(rows.iter().all(|r| !r.present && r.downloading.is_none()));
         let tiny = rows.iter().find(|r| r.name == "tiny.en").unwrap();
         assert!(!tiny.multilingual && tiny.size_bytes > 70 << 20);

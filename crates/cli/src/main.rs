@@ -222,6 +222,29 @@ enum Command {
         #[arg(long)]
         formats: Option<String>,
     },
+    /// Write the chapters and the summary of a document again (its JSON, made by
+    /// Video2Doc, edited by hand or by a script), then every format:
+    /// `summarize talk/talk.json --out docs --template meeting`. The documents join the
+    /// library.
+    Summarize {
+        document: PathBuf,
+        /// Output folder: documents go to OUT/<name>/<name>.<ext>.
+        #[arg(long)]
+        out: PathBuf,
+        /// lecture, meeting, abstract or auto (default: the settings').
+        #[arg(long)]
+        template: Option<String>,
+        /// local, endpoint, builtin or auto (default: the settings').
+        #[arg(long)]
+        method: Option<String>,
+        /// The language of the notes, e.g. zh or en (default: the settings', else the
+        /// recording's).
+        #[arg(long)]
+        language: Option<String>,
+        /// Comma-separated: md,html,docx,pdf,srt,vtt,txt,json (default: the settings').
+        #[arg(long)]
+        formats: Option<String>,
+    },
     /// Search every document made (transcripts, slide text, summaries, titles,
     /// speakers), English and Chinese: words must all occur; "quoted words" are a phrase.
     Search {
@@ -286,7 +309,8 @@ enum ModelsAction {
     List,
     /// Download a model of the catalogue (resumes an interrupted download).
     Download { name: String },
-    /// Import a ggml file, or convert a faster-whisper (CTranslate2) model folder; with
+    /// Import a ggml file, or convert a faster-whisper (CTranslate2) model folder; a GGUF
+    /// file is a summary model (a local language model); with
     /// --text, a text model folder (a PP-OCR `*det*.onnx` and `*rec*.onnx`); with
     /// --speakers, a speaker model folder (a `*segment*.onnx` and a voiceprint `.onnx`).
     Import {
@@ -360,7 +384,10 @@ async fn run(cli: Cli, dirs: CoreDirs) -> anyhow::Result<ExitCode> {
     // The library needs no queue: these work while the window (or a worker) runs.
     if matches!(
         cli.command,
-        Command::Export { .. } | Command::Search { .. } | Command::Library { .. }
+        Command::Export { .. }
+            | Command::Summarize { .. }
+            | Command::Search { .. }
+            | Command::Library { .. }
     ) {
         return library(&cli, &dirs, &out);
     }
@@ -635,29 +662,122 @@ async fn command(cli: &Cli, core: &std::sync::Arc<Core>, out: &Out) -> anyhow::R
         Command::Models { .. }
         | Command::Worker
         | Command::Export { .. }
+        | Command::Summarize { .. }
         | Command::Search { .. }
         | Command::Library { .. } => unreachable!("handled earlier"),
     }
 }
 
-/// `export`, `search` and `library`: the library of this data folder, with no queue.
+/// The formats a `--formats` list names, else the settings'.
+fn formats_or(
+    list: &Option<String>,
+    settings: &video2doc_core::AppSettings,
+) -> anyhow::Result<Vec<Format>> {
+    Ok(match list {
+        Some(f) => f
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse::<Format>())
+            .collect::<Result<Vec<_>, _>>()?,
+        None => settings.formats.clone(),
+    })
+}
+
+/// `export`, `summarize`, `search` and `library`: the library of this data folder, with
+/// no queue.
 fn library(cli: &Cli, dirs: &CoreDirs, out: &Out) -> anyhow::Result<ExitCode> {
     let settings = video2doc_core::AppSettings::load(&dirs.config)?;
     let library = video2doc_core::library::Library::new(&dirs.library());
     match &cli.command {
+        Command::Summarize {
+            document,
+            out: root,
+            template,
+            method,
+            language,
+            formats,
+        } => {
+            use video2doc_core::document::summary::{self, Material, Method, Template};
+            let mut opts = settings.summary.options();
+            if let Some(t) = template {
+                opts.template = Template::parse(t).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "there is no template {t:?}: use lecture, meeting, abstract or auto"
+                    )
+                })?;
+            }
+            if let Some(m) = method {
+                opts.method = Method::parse(m).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "there is no method {m:?}: use local, endpoint, builtin or auto"
+                    )
+                })?;
+            }
+            if let Some(l) = language.as_ref().filter(|l| !l.trim().is_empty()) {
+                opts.language = Some(l.trim().to_string());
+            }
+            opts.local = settings.summary.local_model(&dirs.models());
+            let formats = formats_or(formats, &settings)?;
+            let root = std::path::absolute(root)?;
+            let mut doc = video2doc_core::document::check::read(document)?;
+            let m = Material {
+                segments: &doc.segments,
+                sections: &doc.sections,
+                duration_ms: doc.duration_ms,
+                speakers: &doc.speakers,
+            };
+            let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let talk = !out.json() && std::io::stderr().is_terminal();
+            let notes = summary::write(
+                &m,
+                &opts,
+                settings.summary_endpoint.as_ref(),
+                doc.language.as_deref(),
+                &cancel,
+                &mut |step| {
+                    if talk {
+                        eprint!("\r\x1b[Ksummarising: {}", step.what);
+                    }
+                },
+            )?;
+            if talk {
+                eprintln!();
+            }
+            doc.summary = notes.summary;
+            doc.chapters = notes.chapters;
+            let summary = json!({
+                "method": doc.summary.method,
+                "model": doc.summary.model,
+                "template": doc.summary.template,
+                "language": doc.summary.language,
+                "note": doc.summary.note,
+            });
+            let chapters = doc.chapters.len();
+            if let Some(n) = &doc.summary.note {
+                eprintln!("note: {n}");
+            }
+            let (entry, files) =
+                library.export_read(doc, document, &root, &formats, &settings.subtitles)?;
+            if out.json() {
+                out.value(&json!({
+                    "id": entry.id,
+                    "folder": entry.folder,
+                    "written": files,
+                    "summary": summary,
+                    "chapters": chapters,
+                }));
+            } else {
+                for f in files {
+                    println!("{}", f.display());
+                }
+            }
+        }
         Command::Export {
             document,
             out: root,
             formats,
         } => {
-            let formats = match formats {
-                Some(f) => f
-                    .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| s.parse::<Format>())
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => settings.formats.clone(),
-            };
+            let formats = formats_or(formats, &settings)?;
             let root = std::path::absolute(root)?;
             let (entry, files) =
                 library.export_file(document, &root, &formats, &settings.subtitles)?;
@@ -826,10 +946,37 @@ fn models(
                     })
                 })
                 .collect();
+            use video2doc_core::models::llm;
+            let llm_dir = llm::summary_dir(dir);
+            let present = llm::installed(&llm_dir);
+            let mut summary_list: Vec<Value> = llm::summary_catalogue()
+                .iter()
+                .map(|e| {
+                    let path = llm_dir.join(&e.file.file_name);
+                    json!({
+                        "name": e.name, "size_mib": e.file.bytes >> 20, "about": e.about,
+                        "installed": present.contains(&path), "path": path,
+                    })
+                })
+                .collect();
+            for p in present.iter().filter(|p| {
+                llm::summary_catalogue()
+                    .iter()
+                    .all(|e| llm_dir.join(&e.file.file_name) != **p)
+            }) {
+                summary_list.push(json!({
+                    "name": p.file_name().map(|n| n.to_string_lossy().into_owned()),
+                    "size_mib": std::fs::metadata(p).map(|m| m.len() >> 20).unwrap_or(0),
+                    "about": "imported", "installed": true, "path": p,
+                }));
+            }
             if out.json {
                 println!(
                     "{}",
-                    json!({ "models": list, "text_models": text_list, "speaker_models": speaker_list })
+                    json!({
+                        "models": list, "text_models": text_list,
+                        "speaker_models": speaker_list, "summary_models": summary_list,
+                    })
                 );
             } else {
                 for m in list {
@@ -855,6 +1002,19 @@ fn models(
                         m["name"].as_str().unwrap_or_default(),
                         m["size_mib"],
                         m["reads"].as_str().unwrap_or_default(),
+                        if m["installed"] == true {
+                            "  (installed)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                for m in summary_list {
+                    println!(
+                        "{:<22} {:>6} MiB  summaries, {}{}",
+                        m["name"].as_str().unwrap_or_default(),
+                        m["size_mib"],
+                        m["about"].as_str().unwrap_or_default(),
                         if m["installed"] == true {
                             "  (installed)"
                         } else {
@@ -899,6 +1059,32 @@ fn models(
             out.value(
                 &json!({ "segmentation": paths.segmentation, "voiceprint": paths.voiceprint }),
             );
+        }
+        ModelsAction::Download { name }
+            if video2doc_core::models::llm::find_summary_model(name).is_some() =>
+        {
+            use video2doc_core::models::llm;
+            let entry = llm::find_summary_model(name).expect("checked");
+            let http = video2doc_core::net::Http::from_environment();
+            let mut last = 0u64;
+            let json = out.json;
+            let path = llm::download_summary_model(
+                &http,
+                &entry,
+                &llm::summary_dir(dir),
+                &std::sync::atomic::AtomicBool::new(false),
+                |event| match event {
+                    Event::Progress { done, total } if !json && done >= last + (16 << 20) => {
+                        last = done;
+                        eprintln!("{name}: {} of {} MiB", done >> 20, total.unwrap_or(0) >> 20);
+                    }
+                    Event::Retrying { reason, .. } if !json => {
+                        eprintln!("{name}: {reason}; resuming")
+                    }
+                    _ => {}
+                },
+            )?;
+            out.value(&json!({ "kind": "summary", "path": path }));
         }
         ModelsAction::Download { name } if text::find_text_model(name).is_some() => {
             let entry = text::find_text_model(name).expect("checked");
@@ -970,6 +1156,16 @@ fn models(
                 &json!({ "segmentation": paths.segmentation, "voiceprint": paths.voiceprint }),
             );
         }
+        // A GGUF file: a summary model (Whisper models are ggml files).
+        ModelsAction::Import { path, .. } if is_gguf(path) => {
+            use video2doc_core::models::llm;
+            let info = llm::gguf_info(path)?;
+            let dest = llm::import_summary_model(path, &llm::summary_dir(dir))?;
+            out.value(&json!({
+                "kind": "summary", "path": dest, "architecture": info.architecture,
+                "name": info.name, "context": info.context,
+            }));
+        }
         ModelsAction::Import {
             path,
             name,
@@ -993,6 +1189,16 @@ fn models(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `path` is a GGUF file (by its first four bytes).
+fn is_gguf(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"GGUF"
 }
 
 /// Completes at Ctrl+C or SIGTERM.

@@ -11,7 +11,7 @@ pub struct Line {
     pub start_ms: u64,
     pub end_ms: u64,
     pub text: String,
-    /// Who said it, for meetings (0-based).
+    /// Who said it, for meetings (speakers are numbered from 1, as documents number them).
     pub speaker: Option<u32>,
 }
 
@@ -261,7 +261,7 @@ pub fn meeting() -> Generated {
             start_ms: t,
             end_ms: t + len,
             text: text.into(),
-            speaker: Some(who),
+            speaker: Some(who + 1),
         });
         t += len + 700;
     }

@@ -320,6 +320,12 @@ impl AppSettings {
                     e.base_url
                 ));
             }
+            if !(512..=131_072).contains(&e.context) {
+                p.push(format!(
+                    "the summary endpoint's context must be 512 to 131072 tokens, not {}",
+                    e.context
+                ));
+            }
         }
         if let Some(src) = &self.model_source {
             if !(src.starts_with("http://") || src.starts_with("https://")) {

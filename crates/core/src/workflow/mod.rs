@@ -628,7 +628,10 @@ pub async fn enqueue_complete(
                     }
                 },
                 job(Kind::Image).timeout(long).depends_on(Dep::Batch(0)),
-                job(Kind::Summary).depends_on(Dep::Batch(1)),
+                // Chapters follow the slides: the summary waits for both.
+                job(Kind::Summary)
+                    .depends_on(Dep::Batch(1))
+                    .depends_on(Dep::Batch(2)),
                 job(Kind::Export)
                     .depends_on(Dep::Batch(2))
                     .depends_on(Dep::Batch(3)),

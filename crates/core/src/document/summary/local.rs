@@ -27,7 +27,9 @@ pub struct LocalModel {
     /// Tokens per request, prompt and reply (capped by the model's own).
     #[serde(default = "default_context")]
     pub context: u32,
-    /// CPU threads (0: as many as the machine has, at most 8).
+    /// CPU threads (0: one less than the machine has, at least one and at most eight:
+    /// llama.cpp's threads wait for each other spinning, and a thread that loses its core
+    /// to another job (a transcription beside the summary) slows them all tenfold).
     #[serde(default)]
     pub threads: u32,
 }
@@ -95,10 +97,17 @@ impl LocalWriter {
                 path: m.model.clone(),
             });
         }
+        let threads = match m.threads {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get() as u32)
+                .saturating_sub(1)
+                .clamp(1, 8),
+            n => n,
+        };
         let first = json!({
             "model": m.model,
             "context": m.context,
-            "threads": m.threads,
+            "threads": threads,
         })
         .to_string();
         let mut session = Session::start(&m.program, &[], &first, cancel)

@@ -254,7 +254,9 @@ impl Planner<'_> {
                 what: what.clone(),
             })
         })?;
-        Ok(read_reply(&reply)?)
+        let mut v = read_reply(&reply)?;
+        scrub(&mut v, user_head);
+        Ok(v)
     }
 
     /// Tokens left for text in a request with this head and shape.
@@ -472,6 +474,24 @@ impl Planner<'_> {
     }
 }
 
+/// Empties the strings of a reply that are not notes: the request's own words given
+/// back, or the prompt's skeleton copied (`<a key point>`), as small models do.
+fn scrub(v: &mut serde_json::Value, head: &str) {
+    match v {
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            let echoed = t.chars().count() >= 12 && head.contains(t);
+            let skeleton = t.starts_with('<') && t.ends_with('>');
+            if echoed || skeleton {
+                s.clear();
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| scrub(i, head)),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(|f| scrub(f, head)),
+        _ => {}
+    }
+}
+
 /// A byte index near the middle of `text` at a sentence's end (or a char boundary).
 fn split_point(text: &str) -> usize {
     let mid = text.len() / 2;
@@ -490,6 +510,20 @@ fn split_point(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_and_skeletons_given_back_are_not_notes() {
+        let mut v = serde_json::json!({
+            "abstract": "Write the notes of the whole recording:",
+            "points": ["<a key point>", "Light is energy"],
+        });
+        scrub(
+            &mut v,
+            "These are the notes of each chapter. Write the notes of the whole recording:",
+        );
+        assert_eq!(v["abstract"], "");
+        assert_eq!(v["points"], serde_json::json!(["", "Light is energy"]));
+    }
 
     #[test]
     fn splits_fall_at_sentence_ends_on_char_boundaries() {

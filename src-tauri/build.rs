@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "rename_speaker",
     "remembered_voices",
     "forget_voice",
+    "summary_templates",
     "library_documents",
     "search_library",
     "open_document",

@@ -350,6 +350,26 @@ pub async fn forget_voice(shell: State<'_, Shell>, name: String) -> Result<bool>
     blocking(shell.core()?, move |c| c.forget_voice(&name)).await
 }
 
+/// A summary template as Settings offers it: its name and the instructions it gives
+/// the model when the person has written none.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SummaryTemplate {
+    pub name: &'static str,
+    pub default_prompt: &'static str,
+}
+
+/// The summary templates (lecture, meeting, abstract) and their default instructions.
+#[tauri::command]
+pub fn summary_templates() -> Vec<SummaryTemplate> {
+    video2doc_core::document::summary::Template::ALL
+        .iter()
+        .map(|t| SummaryTemplate {
+            name: t.name(),
+            default_prompt: t.default_prompt(),
+        })
+        .collect()
+}
+
 /// Every document made, newest first (their thumbnails may then be loaded).
 #[tauri::command]
 pub async fn library_documents<R: Runtime>(

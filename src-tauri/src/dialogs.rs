@@ -46,8 +46,10 @@ pub async fn pick_model_file<R: Runtime>(
 ) -> Result<Option<PathBuf>, CommandError> {
     on_main(app, || {
         rfd::FileDialog::new()
-            .set_title("Import a Whisper model")
+            .set_title("Import a model")
+            .add_filter("Whisper or summary model", &["bin", "gguf"])
             .add_filter("ggml Whisper model", &["bin"])
+            .add_filter("GGUF summary model", &["gguf"])
             .pick_file()
     })
     .await

@@ -62,6 +62,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::rename_speaker,
         commands::remembered_voices,
         commands::forget_voice,
+        commands::summary_templates,
         commands::library_documents,
         commands::search_library,
         commands::open_document,

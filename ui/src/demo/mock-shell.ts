@@ -3,7 +3,7 @@
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import { QUEUES } from '../lib/types';
-import type { AppSettings, Commands, Doc, ItemDetail, ItemRow, LibraryEntry, ModelRow, State, WorkerInfo } from '../lib/types';
+import type { AppSettings, Commands, Doc, DocChapter, DocSummary, ItemDetail, ItemRow, LibraryEntry, ModelRow, State, SummaryTemplate, WorkerInfo } from '../lib/types';
 
 const params = new URLSearchParams(location.search);
 const COUNT = Number(params.get('n') ?? 200);
@@ -11,6 +11,15 @@ const now = Date.now();
 const rows = new Map<string, ItemRow>();
 const names = ['Lecture', 'Meeting', 'Screencast', '讲座', 'Webinar', 'Standup', 'Interview'];
 const stateCycle: State[] = ['succeeded', 'running', 'pending', 'pending', 'failed', 'blocked', 'succeeded', 'cancelled', 'dead'];
+
+/** What a running stage says; the summary stage counts chapters as the core's does. */
+function runningMessage(kind: string, fraction: number): string {
+  if (kind !== 'summary') return `Working on ${kind}…`;
+  if (fraction >= 0.9) return 'the whole';
+  const at = (fraction / 0.9) * 7;
+  const chapter = Math.floor(at) + 1;
+  return chapter === 3 ? `chapter 3 of 7, part ${at % 1 < 0.5 ? 1 : 2} of 2` : `chapter ${chapter} of 7`;
+}
 
 function stagesFor(state: State, progress: number, job: number) {
   const done = Math.floor(progress * QUEUES.length);
@@ -23,7 +32,7 @@ function stagesFor(state: State, progress: number, job: number) {
       kind,
       queue: kind,
       state: s,
-      progress: { fraction: s === 'running' ? (progress * QUEUES.length) % 1 : s === 'succeeded' ? 1 : 0, stage: kind, message: s === 'running' ? `Working on ${kind}…` : '' },
+      progress: { fraction: s === 'running' ? (progress * QUEUES.length) % 1 : s === 'succeeded' ? 1 : 0, stage: kind, message: s === 'running' ? runningMessage(kind, (progress * QUEUES.length) % 1) : '' },
       attempts: s === 'failed' ? 3 : 1,
       started_at: now - 60_000,
       finished_at: null,
@@ -63,6 +72,7 @@ let settings: AppSettings = {
   model: 'base',
   language: null,
   summary_endpoint: null,
+  summary: { method: 'auto', template: 'auto', prompts: {}, language: null, model: null, context: 8192 },
   concurrency: { video: 1, audio: 1, image: 2, summary: 1, export: 2 },
   retention_days: 30,
   threads: 0,
@@ -87,6 +97,27 @@ const models: ModelRow[] = [
   { name: 'base.en', kind: 'whisper', size_bytes: 147_964_211, multilingual: false, present: false, path: '/models/ggml-base.en.bin', downloading: null },
   { name: 'small-q5_1', kind: 'whisper', size_bytes: 190_085_487, multilingual: true, present: false, path: '/models/ggml-small-q5_1.bin', downloading: null },
   { name: 'ppocr-v4-mobile', kind: 'text', size_bytes: 16_357_000, multilingual: true, present: false, path: '/models/ppocr-v4-mobile', downloading: null },
+  { name: 'qwen2.5-1.5b-instruct', kind: 'summary', size_bytes: 1_117_320_736, multilingual: true, present: true, path: '/models/summary/qwen2.5-1.5b-instruct-q4_k_m.gguf', downloading: null },
+  { name: 'qwen2.5-coder-0.5b-instruct', kind: 'summary', size_bytes: 491_400_064, multilingual: true, present: false, path: '/models/summary/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf', downloading: null },
+  { name: 'smollm2-135m-instruct', kind: 'summary', size_bytes: 98_362_432, multilingual: false, present: false, path: '/models/summary/SmolLM2-135M-Instruct.Q4_1.gguf', downloading: null },
+];
+// The templates' default instructions, as the core writes them.
+const templates: SummaryTemplate[] = [
+  {
+    name: 'lecture',
+    default_prompt:
+      'You write study notes of a recorded lecture or talk. Keep the facts, names, numbers and technical terms the speaker uses, and define each term as the speaker explains it. Leave out greetings, jokes and filler. Never add anything that was not said.',
+  },
+  {
+    name: 'meeting',
+    default_prompt:
+      'You write the minutes of a recorded meeting. A decision is something the people agreed on. An action item is a task someone said they or another person will do: give its owner and due date only when they were said. An open question is something raised and not settled. Never add anything that was not said.',
+  },
+  {
+    name: 'abstract',
+    default_prompt:
+      'You write a short abstract of a recording: what it is about and what it concludes, for someone deciding whether to watch it. Never add anything that was not said.',
+  },
 ];
 // ?firstrun: no model installed yet; the pending videos wait for one (the first-run guide).
 if (params.has('firstrun')) {
@@ -137,6 +168,52 @@ const speakerNames = ['Speaker 1', 'Speaker 2'];
 let voices: { name: string; added: string; source: string }[] = [];
 
 type Handler = { [K in keyof Commands]: (args: Commands[K][0]) => Commands[K][1] | Promise<Commands[K][1]> };
+// The notes of the demo's documents: meeting notes by the local model, lecture notes by an
+// endpoint, and the built-in summary after the local model failed.
+const demoSummaries: DocSummary[] = [
+  {
+    points: ['The step size decides whether training settles or diverges.', 'The loss surface is examined before the next run.', '今天的讨论主题是机器学习。'],
+    method: 'local',
+    note: null,
+    model: 'qwen2.5-1.5b-instruct',
+    template: 'meeting',
+    language: 'en',
+    overview: 'The team reviewed why last week’s training runs diverged, agreed on a smaller step size, and planned a look at the loss surface before the next run.',
+    decisions: ['Use a step size of 0.001 for the next training run.', 'Keep the current data split until the review.'],
+    action_items: [
+      { task: 'Plot the loss surface of the last checkpoint', owner: 'Maria', due: 'Friday' },
+      { task: 'Rerun the baseline with the new step size', owner: 'Wei', due: null },
+      { task: 'Write up the results for the wiki', owner: null, due: 'next week' },
+    ],
+    questions: ['Does the learning-rate schedule need warm-up?'],
+  },
+  {
+    points: ['Gradient descent moves against the gradient, one small step at a time.', 'Too large a step overshoots the minimum.'],
+    method: 'endpoint',
+    note: null,
+    model: 'gpt-4o-mini',
+    template: 'lecture',
+    language: 'en',
+    overview: 'An introduction to gradient descent: how the step size is chosen and what the loss surface shows.',
+    terms: [
+      { term: 'Gradient descent', definition: 'Finding a minimum by stepping against the gradient.' },
+      { term: 'Loss surface', definition: 'The loss as a function of the model’s parameters.' },
+    ],
+  },
+  {
+    points: ['Gradient descent needs a small step size.', 'We look at the loss surface next.'],
+    method: 'built-in',
+    note: 'The local model could not write the summary: the model file is damaged. This is the built-in summary instead.',
+    template: 'lecture',
+    language: 'en',
+  },
+];
+const demoChapters: DocChapter[] = [
+  { title: 'Why the runs diverged', start_ms: 0, end_ms: 20_000, summary: 'Last week’s training runs diverged after a few epochs; the step size was too large.', points: ['The loss grew after epoch three.'] },
+  { title: 'Choosing a step size', start_ms: 20_000, end_ms: 40_000, summary: 'A smaller step size settles the training; 0.001 was agreed on.' },
+  { title: '下一步：损失曲面', start_ms: 40_000, end_ms: 60_000, summary: '下次训练之前先查看损失曲面。' },
+];
+
 // The library: a few documents of the demo's items, edited in memory.
 function demoDoc(i: number): Doc {
   const segments = Array.from({ length: 12 }, (_, k) => {
@@ -152,7 +229,8 @@ function demoDoc(i: number): Doc {
     language: 'en',
     created: new Date(now - i * 86_400_000).toISOString(),
     model: 'base',
-    summary: { points: ['Gradient descent needs a small step size.'], method: 'built-in', note: null },
+    summary: demoSummaries[i % demoSummaries.length],
+    chapters: demoChapters,
     sections: [0, 1].map((n) => ({ index: n + 1, start_ms: n * 30_000, end_ms: (n + 1) * 30_000, image: null, thumbnail: null, title: slideWords[n]?.title ?? null, slide_text: slideWords[n]?.text ?? null, text: '' })),
     segments,
   };
@@ -240,6 +318,7 @@ const handlers: Handler = {
     return settings.formats.map((f) => document.replace(/\.json$/, `.${f}`));
   },
   remembered_voices: () => voices,
+  summary_templates: () => templates,
   library_documents: () => [...docs].map(([id, d]) => demoEntry(id, d)),
   search_library: ({ query }) => {
     const q = query.toLowerCase().replace(/"/g, '');

@@ -1,7 +1,7 @@
 // Typed access to the shell: every command and event of the contract in types.ts.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import type { Commands, Events } from './types';
+import type { Commands, Events, SummaryTemplate } from './types';
 import { toCommandError } from './command-error';
 
 export type CommandName = keyof Commands;
@@ -20,4 +20,9 @@ export async function call<K extends CommandName>(name: K, ...args: {} extends A
 /** Listens to one of the shell's events. */
 export function on<E extends keyof Events>(name: E, handler: (payload: Events[E]) => void): Promise<UnlistenFn> {
   return listen<Events[E]>(name, (event) => handler(event.payload));
+}
+
+/** The summary templates (lecture, meeting, abstract) with their default instructions. */
+export function summaryTemplates(): Promise<SummaryTemplate[]> {
+  return call('summary_templates');
 }

@@ -1,5 +1,5 @@
-// Models: the catalogue (Whisper speech models, the text model that reads slides and the
-// speaker models that tell voices apart),
+// Models: the catalogue (Whisper speech models, the text model that reads slides, the
+// speaker models that tell voices apart and the summary models that write notes),
 // downloads with progress ('model-progress'), imports.
 import { writable } from 'svelte/store';
 import { call } from './api';
@@ -19,12 +19,14 @@ export function isSpeechModel(m: Pick<ModelRow, 'kind'>): boolean {
   return m.kind === undefined || m.kind === 'whisper';
 }
 
-/** The rows in their groups, each in the catalogue's order: speech models, the text model(s), the speaker models. */
-export function groupModels(rows: readonly ModelRow[]): { speech: ModelRow[]; text: ModelRow[]; speaker: ModelRow[] } {
+/** The rows in their groups, each in the catalogue's order: speech models, the text model(s), the
+ * speaker models, the summary models (the catalogue's, then the GGUF files imported). */
+export function groupModels(rows: readonly ModelRow[]): { speech: ModelRow[]; text: ModelRow[]; speaker: ModelRow[]; summary: ModelRow[] } {
   return {
     speech: rows.filter(isSpeechModel),
     text: rows.filter((m) => m.kind === 'text'),
     speaker: rows.filter((m) => m.kind === 'speaker'),
+    summary: rows.filter((m) => m.kind === 'summary'),
   };
 }
 
@@ -77,14 +79,14 @@ export async function cancelDownload(name: string): Promise<void> {
   forget(name);
 }
 
-/** Imports a ggml file or a text model folder, or converts a faster-whisper model folder. */
+/** Imports a ggml file, a GGUF summary model or a text model folder, or converts a faster-whisper model folder. */
 export async function importModelFrom(path: string): Promise<ModelRow> {
   const row = await call('import_model', { path });
   replaceRow(row);
   return row;
 }
 
-/** Returns null when the picker was dismissed. */
+/** A model file: a ggml Whisper model or a GGUF summary model (the picker offers both). Null when the picker was dismissed. */
 export async function importModelFile(): Promise<ModelRow | null> {
   const path = await call('pick_model_file');
   return path ? importModelFrom(path) : null;

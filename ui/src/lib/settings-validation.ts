@@ -2,6 +2,7 @@
 import type { AppSettings, ChineseScript, Format, SlideSensitivity, SubtitleStyle } from './types';
 import { afterKind, moveTo, outputFolder, outputKind } from './watch-setting';
 import type { MessageKey, Params } from './i18n';
+import { CONTEXT_LIMITS, normalizeSummary } from './summary';
 
 export interface Problem {
   key: MessageKey;
@@ -9,7 +10,7 @@ export interface Problem {
 }
 
 /** Field ids: 'formats', 'retention_days', 'threads', 'concurrency.audio', 'http_api.port',
- * 'summary_endpoint.base_url', 'summary_endpoint.model', 'subtitles.line_width', 'subtitles.max_lines',
+ * 'summary_endpoint.base_url', 'summary_endpoint.model', 'summary_endpoint.context', 'summary.context', 'subtitles.line_width', 'subtitles.max_lines',
  * 'subtitles.min_ms', 'subtitles.max_ms', 'watch.0.move_to', 'watch.0.output', 'watch.1.path', 'queue_url'. */
 export type Problems = Record<string, Problem>;
 
@@ -88,7 +89,9 @@ export function validateSettings(s: AppSettings): Problems {
     if (!s.summary_endpoint.base_url.trim()) put('summary_endpoint.base_url', { key: 'valid.required' });
     else if (!isHttpUrl(s.summary_endpoint.base_url)) put('summary_endpoint.base_url', { key: 'valid.url' });
     if (!s.summary_endpoint.model.trim()) put('summary_endpoint.model', { key: 'valid.required' });
+    if (s.summary_endpoint.context !== undefined) put('summary_endpoint.context', checkInteger(s.summary_endpoint.context, CONTEXT_LIMITS.min, CONTEXT_LIMITS.max));
   }
+  if (s.summary) put('summary.context', checkInteger(s.summary.context, CONTEXT_LIMITS.min, CONTEXT_LIMITS.max));
 
   if (s.subtitles) Object.assign(problems, subtitleProblems(s.subtitles));
   if (s.queue_url?.trim() && !isQueueUrl(s.queue_url)) put('queue_url', { key: 'valid.queueUrl' });
@@ -119,6 +122,7 @@ export function normalizeSettings(s: AppSettings): AppSettings {
     const key = copy.summary_endpoint.api_key?.trim();
     copy.summary_endpoint.api_key = key ? key : null;
   }
+  if (copy.summary) copy.summary = normalizeSummary(copy.summary);
   if (copy.subtitles) {
     // Stored in whole milliseconds (the window edits seconds).
     copy.subtitles.min_ms = Math.round(copy.subtitles.min_ms);

@@ -212,8 +212,32 @@ export interface Endpoint {
   base_url: string;
   model: string;
   api_key?: string | null;
-  prompt?: string;
+  prompt?: string | null; // extra instructions after the template's (settings from before templates); null: none
   timeout_s?: number;
+  context?: number; // the model's context in tokens (512..131072, default 8192): requests are planned to fit it
+}
+
+/** Who writes the chapters and the summary (the core's `summary::Method`). */
+export type SummaryMethod = 'auto' | 'local' | 'endpoint' | 'builtin';
+/** What kind of notes are written (the core's `summary::Template`); auto: meeting notes when several speakers are heard, else lecture notes. */
+export type SummaryTemplateName = 'auto' | 'lecture' | 'meeting' | 'abstract';
+/** A template with instructions of its own (auto uses lecture's or meeting's). */
+export type PromptTemplate = Exclude<SummaryTemplateName, 'auto'>;
+
+/** How summaries are written (the core's `app::settings::SummarySettings`). */
+export interface SummarySettings {
+  method: SummaryMethod; // auto: a local model when one is installed, else the endpoint when one is set, else the built-in summary
+  template: SummaryTemplateName;
+  prompts: Partial<Record<PromptTemplate, string>>; // the person's own instructions; absent: the template's default
+  language: string | null; // the notes' language; null: the recording's
+  model: string | null; // a summary model of the catalogue or a .gguf file name in the models folder; null: the first installed
+  context: number; // tokens per request for the local model (512..131072, default 8192)
+}
+
+/** A template and the instructions it gives a model when the person wrote none (`summary_templates`). */
+export interface SummaryTemplate {
+  name: PromptTemplate;
+  default_prompt: string;
 }
 
 /** One watched folder (the Rust `watch::WatchedFolder`, serde's externally tagged enums). */
@@ -249,6 +273,7 @@ export interface AppSettings {
   model: string;
   language: string | null;
   summary_endpoint: Endpoint | null;
+  summary: SummarySettings; // method, template, instructions, language and local model of the summaries
   concurrency: Record<string, number>;
   retention_days: number;
   threads: number;
@@ -270,8 +295,9 @@ export interface AppSettings {
   speakers: SpeakerCount; // tell speakers apart (needs the speaker models): auto, off or a number
 }
 
-/** What a model does: Whisper transcribes speech; the text model reads the words on slides. */
-export type ModelKind = 'whisper' | 'text' | 'speaker';
+/** What a model does: Whisper transcribes speech; the text model reads the words on slides; the
+ * speaker models tell voices apart; a summary model (GGUF) writes chapters and notes. */
+export type ModelKind = 'whisper' | 'text' | 'speaker' | 'summary';
 
 export interface ModelRow {
   name: string;
@@ -340,6 +366,24 @@ export interface DocSection {
   text: string;
 }
 export interface DocSpeaker { id: number; name: string; speech_ms: number }
+export interface DocTerm { term: string; definition: string }
+export interface DocActionItem { task: string; owner?: string | null; due?: string | null }
+/** The notes on the whole recording; the lists a template does not write are absent. */
+export interface DocSummary {
+  points: string[];
+  method: string; // 'local' | 'endpoint' | 'built-in'
+  note: string | null; // why the built-in summary was used instead of the chosen method
+  model?: string | null; // the model that wrote it (local, endpoint)
+  template?: SummaryTemplateName | null;
+  language?: string | null;
+  overview?: string | null;
+  terms?: DocTerm[];
+  decisions?: string[];
+  action_items?: DocActionItem[];
+  questions?: string[];
+}
+/** A chapter: slides, or a topic of the speech. */
+export interface DocChapter { title: string; start_ms: number; end_ms: number; summary?: string; points?: string[] }
 export interface Doc {
   schema: number;
   title: string;
@@ -348,7 +392,8 @@ export interface Doc {
   language: string | null;
   created: string;
   model: string | null;
-  summary: { points: string[]; method: string; note: string | null };
+  summary: DocSummary;
+  chapters?: DocChapter[];
   sections: DocSection[];
   segments: DocSegment[];
   speakers?: DocSpeaker[];
@@ -425,7 +470,7 @@ export interface Commands {
   recommended_model: [{ languages: Languages }, ModelRow]; // the first-run guide's recommendation
   download_model: [{ name: string }, ModelRow]; // resolves when done; progress via 'model-progress'
   cancel_download: [{ name: string }, null];
-  import_model: [{ path: string }, ModelRow]; // a ggml file, a faster-whisper folder (converted), or a text model folder (*det*.onnx and *rec*.onnx)
+  import_model: [{ path: string }, ModelRow]; // a ggml file, a GGUF summary model, a faster-whisper folder (converted), or a text model folder (*det*.onnx and *rec*.onnx)
   open_path: [{ path: string }, null]; // with the OS default app
   reveal_path: [{ path: string }, null]; // in the file manager
   queue_connection: [Record<string, never>, QueueConnection];
@@ -433,6 +478,7 @@ export interface Commands {
   rename_speaker: [{ document: string; id: number; name: string; remember: boolean }, string[]]; // files written again
   remembered_voices: [Record<string, never>, RememberedVoice[]];
   forget_voice: [{ name: string }, boolean];
+  summary_templates: [Record<string, never>, SummaryTemplate[]]; // lecture, meeting, abstract and their default instructions
   library_documents: [Record<string, never>, LibraryEntry[]]; // newest first
   search_library: [{ query: string; limit?: number | null }, Hit[]];
   open_document: [{ id: string }, Editing & { media_url: string | null }]; // the recording, served on loopback

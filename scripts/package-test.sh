@@ -24,17 +24,28 @@ cleanup() {
 }
 trap cleanup EXIT
 as_root dpkg -i "$DEB"
-for f in /usr/bin/video2doc /usr/bin/video2doc-desktop; do
+for f in /usr/bin/video2doc /usr/bin/video2doc-desktop /usr/bin/video2doc-llm; do
   [ -x "$f" ] || { echo "package-test: $f was not installed"; exit 1; }
 done
 
 # The installed CLI, on a generated lecture, with the test model.
 ./scripts/sample-video.sh "$TMP/lecture.mp4" >/dev/null
 /usr/bin/video2doc --data-dir "$TMP/data" --json process "$TMP/lecture.mp4" --out "$TMP/docs" \
-  --model "$HOME/.cache/video2doc/models/ggml-tiny.en-test.bin" --formats md,txt >/dev/null
+  --model "$HOME/.cache/video2doc/models/ggml-tiny.en-test.bin" --formats md,txt,json >/dev/null
 grep -qi -e photosynthesis -e oxygen "$TMP/docs/lecture/lecture.md" \
   || { echo "package-test: the installed CLI made no transcript"; exit 1; }
 echo "package-test: the installed CLI made $TMP/docs/lecture/lecture.md"
+
+# The installed local model's worker, found beside the CLI: a summary by the test model.
+/usr/bin/video2doc-llm --version | grep -q '^video2doc-llm ' \
+  || { echo "package-test: the installed video2doc-llm does not run"; exit 1; }
+/usr/bin/video2doc --data-dir "$TMP/data" --json models import \
+  "$HOME/.cache/video2doc/models/llm/SmolLM2-135M-Instruct.Q4_1.gguf" >/dev/null
+/usr/bin/video2doc --data-dir "$TMP/data" --json summarize "$TMP/docs/lecture/lecture.json" \
+  --out "$TMP/notes" --method local --formats md,json >"$TMP/summary.json"
+grep -q '"method":"local"' "$TMP/summary.json" \
+  || { echo "package-test: the installed app's local model wrote no summary"; cat "$TMP/summary.json"; exit 1; }
+echo "package-test: the installed local model wrote a summary"
 
 # The installed app: it starts, shows its window and keeps running.
 n=90
@@ -58,5 +69,7 @@ if [ -z "$ok" ] || [ -z "$alive" ]; then
 fi
 echo "package-test: the installed app showed its window"
 as_root dpkg -r "$PKG" >/dev/null
-[ ! -e /usr/bin/video2doc ] || { echo "package-test: dpkg -r left /usr/bin/video2doc"; exit 1; }
+for f in /usr/bin/video2doc /usr/bin/video2doc-llm; do
+  [ ! -e "$f" ] || { echo "package-test: dpkg -r left $f"; exit 1; }
+done
 echo "package-test: installed, ran and removed $PKG"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run by `tauri build` (bundle/*.conf.json) before it builds the app: builds the
-# `video2doc` CLI for the bundle's target and puts it in binaries/ under the name Tauri
-# expects of an external binary (video2doc-<target triple>), so that every installer
-# carries the CLI beside the app. ffmpeg and ffprobe for Windows and macOS are put there
+# `video2doc` CLI and the local language model's worker `video2doc-llm` (its own program:
+# llama.cpp's ggml and whisper.cpp's cannot share one) for the bundle's target and puts
+# them in binaries/ under the names Tauri expects of external binaries
+# (<name>-<target triple>), so that every installer carries them beside the app. ffmpeg and ffprobe for Windows and macOS are put there
 # by the release workflow; Linux packages depend on the distribution's ffmpeg.
 # Only the CLI is built here, with the features of the whole build `tauri build` runs
 # next (every default member's binaries, with the desktop's features: features are
@@ -20,12 +21,14 @@ EXE=""
 case "$TRIPLE" in *windows*) EXE=".exe" ;; esac
 HOST="$(rustc -vV | sed -n 's/^host: //p')"
 if [ "$TRIPLE" = "$HOST" ]; then
-  cargo build --bin video2doc --features tauri/custom-protocol --release --locked -q
-  BUILT="$CARGO_TARGET_DIR/release/video2doc$EXE"
+  cargo build --bin video2doc --bin video2doc-llm --features tauri/custom-protocol --release --locked -q
+  BUILT="$CARGO_TARGET_DIR/release"
 else
-  cargo build --bin video2doc --features tauri/custom-protocol --release --locked -q --target "$TRIPLE"
-  BUILT="$CARGO_TARGET_DIR/$TRIPLE/release/video2doc$EXE"
+  cargo build --bin video2doc --bin video2doc-llm --features tauri/custom-protocol --release --locked -q --target "$TRIPLE"
+  BUILT="$CARGO_TARGET_DIR/$TRIPLE/release"
 fi
 mkdir -p binaries
-cp "$BUILT" "binaries/video2doc-$TRIPLE$EXE"
-echo "stage-sidecars: binaries/video2doc-$TRIPLE$EXE"
+for bin in video2doc video2doc-llm; do
+  cp "$BUILT/$bin$EXE" "binaries/$bin-$TRIPLE$EXE"
+  echo "stage-sidecars: binaries/$bin-$TRIPLE$EXE"
+done

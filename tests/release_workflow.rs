@@ -58,6 +58,11 @@ fn every_platform_is_built_and_smoke_tested() {
             "{}: the CLI is not bundled",
             config.display()
         );
+        assert!(
+            bins.contains(&"binaries/video2doc-llm".into()),
+            "{}: the local model's worker is not bundled",
+            config.display()
+        );
         let bundles_ffmpeg = bins.contains(&"binaries/ffmpeg".into());
         let linux = s(m, "target").contains("linux");
         assert_eq!(

@@ -1066,46 +1066,24 @@ fn models(
             use video2doc_core::models::llm;
             let entry = llm::find_summary_model(name).expect("checked");
             let http = video2doc_core::net::Http::from_environment();
-            let mut last = 0u64;
-            let json = out.json;
             let path = llm::download_summary_model(
                 &http,
                 &entry,
                 &llm::summary_dir(dir),
                 &std::sync::atomic::AtomicBool::new(false),
-                |event| match event {
-                    Event::Progress { done, total } if !json && done >= last + (16 << 20) => {
-                        last = done;
-                        eprintln!("{name}: {} of {} MiB", done >> 20, total.unwrap_or(0) >> 20);
-                    }
-                    Event::Retrying { reason, .. } if !json => {
-                        eprintln!("{name}: {reason}; resuming")
-                    }
-                    _ => {}
-                },
+                download_talk(name, out.json, 16 << 20),
             )?;
             out.value(&json!({ "kind": "summary", "path": path }));
         }
         ModelsAction::Download { name } if text::find_text_model(name).is_some() => {
             let entry = text::find_text_model(name).expect("checked");
             let http = video2doc_core::net::Http::from_environment();
-            let mut last = 0u64;
-            let json = out.json;
             let paths = text::download_text_model(
                 &http,
                 &entry,
                 &text::text_dir(dir),
                 &std::sync::atomic::AtomicBool::new(false),
-                |event| match event {
-                    Event::Progress { done, total } if !json && done >= last + (4 << 20) => {
-                        last = done;
-                        eprintln!("{name}: {} of {} MiB", done >> 20, total.unwrap_or(0) >> 20);
-                    }
-                    Event::Retrying { reason, .. } if !json => {
-                        eprintln!("{name}: {reason}; resuming")
-                    }
-                    _ => {}
-                },
+                download_talk(name, out.json, 4 << 20),
             )?;
             out.value(&json!({ "detection": paths.det, "recognition": paths.rec }));
         }
@@ -1189,6 +1167,25 @@ fn models(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a model download says on stderr (nothing with `--json`): its progress every
+/// `every` bytes, and each resume after a dropped connection.
+fn download_talk(
+    name: &str,
+    json: bool,
+    every: u64,
+) -> impl FnMut(video2doc_core::models::download::Event) + '_ {
+    use video2doc_core::models::download::Event;
+    let mut last = 0u64;
+    move |event| match event {
+        Event::Progress { done, total } if !json && done >= last + every => {
+            last = done;
+            eprintln!("{name}: {} of {} MiB", done >> 20, total.unwrap_or(0) >> 20);
+        }
+        Event::Retrying { reason, .. } if !json => eprintln!("{name}: {reason}; resuming"),
+        _ => {}
+    }
 }
 
 /// Whether `path` is a GGUF file (by its first four bytes).

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::shape::{read_reply, ReadError, Shape};
-use super::template::{extend_new, language_name, ChapterNotes, Template};
+use super::template::{language_name, ChapterNotes, Template};
 use crate::document::chapters::{self, Chapter, Span};
 use crate::document::{join_text, Section, Speaker, Summary};
 use crate::media::transcribe::Segment;
@@ -142,14 +142,12 @@ pub fn write_notes(
         language: Some(brief.language.clone()),
         ..Summary::default()
     };
-    for note in notes {
-        extend_new(&mut summary.terms, note.terms, |t| t.term.to_lowercase());
-        extend_new(&mut summary.decisions, note.decisions, |d| d.to_lowercase());
-        extend_new(&mut summary.action_items, note.action_items, |a| {
-            a.task.to_lowercase()
-        });
-        extend_new(&mut summary.questions, note.questions, |q| q.to_lowercase());
-    }
+    // The lists are the chapters' own, without repeats.
+    let joined = ChapterNotes::join(notes);
+    summary.terms = joined.terms;
+    summary.decisions = joined.decisions;
+    summary.action_items = joined.action_items;
+    summary.questions = joined.questions;
     if brief.template == Template::Abstract {
         summary.points.clear();
     }

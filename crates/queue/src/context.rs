@@ -153,6 +153,7 @@ pub struct JobContext {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) bus: Arc<EventBus>,
     pub(crate) policy: ProgressPolicy,
+    pub(crate) clock: crate::clock::Clock,
 }
 
 impl JobContext {
@@ -195,6 +196,19 @@ impl JobContext {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|p| *p != pid);
+    }
+
+    /// Adds `note` to the job's history (how it ran: a fallback taken, say), in one
+    /// transaction; a note that cannot be stored is logged.
+    pub fn note(&self, note: &str) {
+        let now = self.clock.now();
+        let r = crate::store::transact(self.store.as_ref(), |t| {
+            transition::note(t, self.id, self.lease, now, note)
+        });
+        match r {
+            Ok(()) => tracing::info!(job = %self.id, note, "noted in the job's history"),
+            Err(e) => tracing::warn!(job = %self.id, note, error = %e, "note not stored"),
+        }
     }
 
     /// Reports progress: broadcast at most every `emit_every`, persisted at most every

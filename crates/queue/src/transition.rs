@@ -295,6 +295,18 @@ pub fn progress(t: &dyn RawTxn, id: JobId, lease: u64, progress: &Progress) -> R
     t.put_job(Some(&before), &job)
 }
 
+/// Adds a line to a running job's history (how it ran: a fallback taken, a device
+/// used); its state does not change.
+pub fn note(t: &dyn RawTxn, id: JobId, lease: u64, now: Millis, note: &str) -> Result<(), TxError> {
+    let before = t.job(id)?;
+    if before.state != State::Running || before.lease != Some(lease) {
+        return Err(Rejection::LeaseLost(id).into());
+    }
+    let mut job = before.clone();
+    job.push_history(now, note);
+    t.put_job(Some(&before), &job)
+}
+
 /// Ends a running attempt. Retryable failures with retries left go back to pending
 /// after a backoff (`jitter` in [0, 1)); the rest end the job and its dependents.
 pub fn finish(

@@ -1215,6 +1215,37 @@ async fn progress_is_persisted_while_running(b: Backend) {
     q.close().await;
 }
 
+/// A note a running job adds (a fallback it took) stays in its history, between the
+/// attempt's start and its end.
+async fn notes_join_the_history_of_a_running_job(b: Backend) {
+    let q = b.open();
+    q.register("noted", move |ctx: JobContext| async move {
+        ctx.note("the GPU failed; the rest ran on the CPU");
+        Ok(json!(null))
+    });
+    q.start().unwrap();
+    let id = q
+        .enqueue(NewJob::new("noted", "q", json!(null)))
+        .await
+        .unwrap()
+        .id;
+    let job = q.wait(id).await.unwrap();
+    assert_eq!(job.state, State::Succeeded);
+    let notes: Vec<(&str, State)> = job
+        .history
+        .iter()
+        .map(|h| (h.note.as_str(), h.state))
+        .collect();
+    let at = notes
+        .iter()
+        .position(|n| n.0 == "the GPU failed; the rest ran on the CPU")
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert_eq!(notes[at].1, State::Running);
+    assert_eq!(notes[at - 1].0, "attempt 1 started", "{notes:?}");
+    assert_eq!(notes[at + 1].0, "attempt 1 succeeded", "{notes:?}");
+    q.close().await;
+}
+
 // ---------------------------------------------------------------- damaged records
 
 /// What a record looks like when it does not decode: damage, or a newer build's state.
@@ -1620,6 +1651,7 @@ macro_rules! backends {
                 large_payloads_and_results_live_in_files,
                 events_arrive_in_commit_order,
                 progress_is_persisted_while_running,
+                notes_join_the_history_of_a_running_job,
                 stats_workers_groups_and_health,
                 purge_keeps_unfinished_and_recent_jobs,
                 bad_names_are_rejected,

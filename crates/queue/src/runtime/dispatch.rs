@@ -423,6 +423,7 @@ impl Inner {
                 persist_every: self.config.progress_persist_every,
                 emit_every: self.config.progress_emit_every,
             },
+            clock: self.config.clock.clone(),
         })
     }
 }

@@ -1,3 +1,4 @@
+# Also: ggml-vulkan built against older Vulkan headers (at the end).
 # Included by CMake after every project() call of whisper.cpp's build (whisper-rs-sys
 # passes CMAKE_* variables from the environment to CMake; .cargo/config.toml sets
 # CMAKE_PROJECT_INCLUDE to this file). It edits whisper.cpp's copy of its sources in
@@ -49,5 +50,26 @@ if(EXISTS "${_v2d_file}")
       "cur = v2d_conv_1d_ph(ctx0, model.e_conv_2_w, cur, 2, 1);")
     file(WRITE "${_v2d_file}" "${_v2d_src}")
     message(STATUS "video2doc: the encoder's attention and convolutions on BLAS")
+  endif()
+endif()
+
+# The GPU workers' Vulkan backend (GGML_VULKAN=ON; never the app's CPU build): Vulkan
+# headers older than 1.3.268 (Debian 12 ships 1.3.239, Ubuntu 22.04 1.3.204) lack
+# VK_EXT_layer_settings, which ggml uses only to switch on the validation layer's
+# best-practice checks in its debug builds. With such headers the instance is created
+# without those settings; with newer ones the code is ggml's own.
+set(_v2d_file "${CMAKE_SOURCE_DIR}/ggml/src/ggml-vulkan/ggml-vulkan.cpp")
+if(GGML_VULKAN AND EXISTS "${_v2d_file}")
+  file(READ "${_v2d_file}" _v2d_src)
+  string(FIND "${_v2d_src}" "// video2doc:" _v2d_done)
+  if(_v2d_done EQUAL -1)
+    v2d_replace(
+      "    std::vector<vk::LayerSettingEXT> settings = {"
+      "    // video2doc: VK_EXT_layer_settings only where the headers have it.\n#if defined(VK_EXT_LAYER_SETTINGS_EXTENSION_NAME)\n    std::vector<vk::LayerSettingEXT> settings = {")
+    v2d_replace(
+      "    vk::InstanceCreateInfo instance_create_info(vk::InstanceCreateFlags{}, &app_info, layers, extensions, &layer_setting_info);"
+      "    vk::InstanceCreateInfo instance_create_info(vk::InstanceCreateFlags{}, &app_info, layers, extensions, &layer_setting_info);\n#else\n    (void) enable_best_practice;\n    vk::InstanceCreateInfo instance_create_info(vk::InstanceCreateFlags{}, &app_info, layers, extensions);\n#endif")
+    file(WRITE "${_v2d_file}" "${_v2d_src}")
+    message(STATUS "video2doc: ggml-vulkan without VK_EXT_layer_settings where the headers lack it")
   endif()
 endif()

@@ -15,6 +15,14 @@
 //! is that JSON object.
 //!
 //! `cargo bench -p video2doc-cli --bench speed`
+//!
+//! The device axis: `cargo bench -p video2doc-cli --bench speed -- --device gpu [--runs N]
+//! [--lectures N]` runs ours on the GPU (`--device gpu`, the GPU worker beside the CLI or
+//! `VIDEO2DOC_GPU_WORKER`) against ours on the CPU in the same run, alternating, on the
+//! same lectures (no faster-whisper): `device_s`, `cpu_s` (sums of medians), `ratio`
+//! (GPU over CPU), both recalls, and the device's name as the report gives it. The CPU
+//! comparison with faster-whisper always asks for the CPU (`--device cpu`), so that a
+//! GPU on the machine does not change it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -109,7 +117,26 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// What a run of ours heard, and where (the report's `device`).
+struct Heard {
+    secs: f64,
+    text: String,
+    device: String,
+}
+
 fn ours(bin: &Path, audio: &Path, model: &Path, scratch: &Path, run: usize) -> (f64, String) {
+    let h = ours_on(bin, audio, model, scratch, run, "cpu");
+    (h.secs, h.text)
+}
+
+fn ours_on(
+    bin: &Path,
+    audio: &Path,
+    model: &Path,
+    scratch: &Path,
+    run: usize,
+    device: &str,
+) -> Heard {
     let data = scratch.join(format!("data-{run}"));
     let out = scratch.join(format!("out-{run}"));
     let t = Instant::now();
@@ -123,7 +150,7 @@ fn ours(bin: &Path, audio: &Path, model: &Path, scratch: &Path, run: usize) -> (
         .arg(&out)
         .arg("--model")
         .arg(model)
-        .args(["--language", "en", "--formats", "txt"])
+        .args(["--language", "en", "--formats", "txt", "--device", device])
         .output()
         .expect("video2doc runs");
     let secs = t.elapsed().as_secs_f64();
@@ -133,7 +160,78 @@ fn ours(bin: &Path, audio: &Path, model: &Path, scratch: &Path, run: usize) -> (
     // The transcript's lines ("[0:02] ..."), not the summary above them.
     let text = std::fs::read_to_string(txt).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
-    (secs, lines.join(" "))
+    Heard {
+        secs,
+        text: lines.join(" "),
+        device: v["jobs"][0]["device"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// The value of `--name` among the bench's arguments.
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// The device axis: ours on `device` against ours on the CPU, alternating.
+fn device_axis(bin: &Path, model: &Path, scratch: &Path, wavs: &[PathBuf], device: &str) {
+    let runs: usize = arg("--runs").map_or(RUNS, |r| r.parse().expect("--runs N"));
+    let n: usize = arg("--lectures").map_or(LECTURES.len(), |r| r.parse().expect("--lectures N"));
+    // Warm the page cache (and a GPU driver's shader cache) for both.
+    ours_on(bin, &wavs[0], model, scratch, 98, device);
+    ours_on(bin, &wavs[0], model, scratch, 99, "cpu");
+    let (mut set_dev, mut set_cpu, mut found_dev, mut found_cpu, mut keywords) =
+        (0.0, 0.0, 0, 0, 0);
+    let mut label = String::new();
+    for (i, (l, wav)) in LECTURES.iter().zip(wavs).take(n).enumerate() {
+        let (mut d_s, mut c_s) = (Vec::new(), Vec::new());
+        let (mut d_text, mut c_text) = (String::new(), String::new());
+        for run in 0..runs {
+            let d = ours_on(bin, wav, model, scratch, i * 10 + run, device);
+            d_s.push(d.secs);
+            d_text = d.text;
+            label = d.device;
+            let c = ours_on(bin, wav, model, scratch, 500 + i * 10 + run, "cpu");
+            c_s.push(c.secs);
+            c_text = c.text;
+        }
+        let (d, c) = (median(d_s), median(c_s));
+        println!(
+            "{:<15} {label} {d:.2} s, cpu {c:.2} s; keywords {}/{} vs {}/{}",
+            l.name,
+            found(l, &d_text),
+            l.keywords.len(),
+            found(l, &c_text),
+            l.keywords.len()
+        );
+        set_dev += d;
+        set_cpu += c;
+        found_dev += found(l, &d_text);
+        found_cpu += found(l, &c_text);
+        keywords += l.keywords.len();
+    }
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+    println!(
+        "{}",
+        json!({
+            "device": label,
+            "device_s": r2(set_dev),
+            "cpu_s": r2(set_cpu),
+            "ratio": r3(set_dev / set_cpu),
+            "device_recall": r3(found_dev as f64 / keywords as f64),
+            "cpu_recall": r3(found_cpu as f64 / keywords as f64),
+            "keywords": keywords,
+            "lectures": n,
+            "runs": runs,
+            "model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        })
+    );
 }
 
 fn theirs(python: &Path, script: &Path, ct2: &Path, audio: &Path) -> (f64, f64, String) {
@@ -156,10 +254,11 @@ fn theirs(python: &Path, script: &Path, ct2: &Path, audio: &Path) -> (f64, f64, 
 }
 
 fn main() {
+    let device = arg("--device").unwrap_or_else(|| "cpu".into());
     let root = video2doc_testkit::workspace_root();
     let venv = home().join(".cache/video2doc/fw-venv");
     let python = venv.join("bin/python");
-    if !python.is_file() {
+    if !python.is_file() && device == "cpu" {
         let ok = Command::new(root.join("scripts/setup-speed-bench.sh"))
             .status()
             .unwrap();
@@ -174,7 +273,7 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| models.join("ggml-tiny.en-test.bin"));
     assert!(
-        ct2.is_dir() && model.is_file(),
+        model.is_file() && (device != "cpu" || ct2.is_dir()),
         "run scripts/fetch-test-model.sh first"
     );
     let scratch = tempfile::tempdir().unwrap();
@@ -195,6 +294,9 @@ fn main() {
         })
         .collect();
 
+    if device != "cpu" {
+        return device_axis(&bin, &model, scratch.path(), &wavs, &device);
+    }
     // Warm the page cache for both, then alternate.
     ours(&bin, &wavs[0], &model, scratch.path(), 99);
     theirs(&python, &script, &ct2, &wavs[0]);

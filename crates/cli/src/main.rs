@@ -16,7 +16,7 @@ use video2doc_core::ErrorClass;
 use video2doc_core::Format;
 use video2doc_core::WorkerCommand;
 use video2doc_core::{Core, CoreDirs, ProcessOptions};
-use video2doc_core::{GroupId, JobId, Priority, SpeakerCount};
+use video2doc_core::{DeviceSetting, GroupId, JobId, Priority, SpeakerCount};
 
 use output::Out;
 use video2doc_server as http;
@@ -70,6 +70,10 @@ struct JobOptions {
     /// the number of speakers. Default: the `speakers` setting (auto).
     #[arg(long, value_name = "auto|off|N")]
     speakers: Option<SpeakerCount>,
+    /// Where to recognise speech: auto (a GPU with room for the model, else the CPU),
+    /// cpu, or gpu (even a software one). Default: the `device` setting (auto).
+    #[arg(long, value_name = "auto|cpu|gpu")]
+    device: Option<DeviceSetting>,
 }
 
 impl JobOptions {
@@ -97,6 +101,7 @@ impl JobOptions {
             priority: Some(priority),
             wait_for_model: false,
             speakers: self.speakers,
+            device: self.device,
         })
     }
 }

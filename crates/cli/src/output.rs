@@ -134,6 +134,9 @@ pub fn workflow_report(core: &Core, input: &Path, w: &CompleteWorkflow) -> anyho
         entry["slides"] = o["slides"].clone();
         entry["segments"] = o["segments"].clone();
         entry["folder"] = o["folder"].clone();
+        // Where the speech was recognised: "cpu", or "vulkan: <device>" and the like.
+        let audio = q.result(w.audio)?.unwrap_or(Value::Null);
+        entry["device"] = audio["device"].clone();
     } else {
         // The error where the failure began, not "upstream failed".
         let root = [w.video, w.audio, w.image, w.summary, w.export]

@@ -44,6 +44,7 @@ pub use app::{
 };
 pub use document::export::Format;
 pub use error_class::ErrorClass;
+pub use media::device::DeviceSetting;
 pub use media::models;
 pub use media::speakers::SpeakerCount;
 pub use media::transcribe::worker_main;

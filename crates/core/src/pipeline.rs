@@ -21,6 +21,7 @@ use crate::document::export::{self, safe_stem, DocFolder, ExportError, Format};
 use crate::document::summary::{self, Endpoint, Material, Notes, SummaryOptions};
 use crate::document::{Document, Section, ShownSlide, DOCUMENT_SCHEMA};
 use crate::media::chunks::{ChunkPlan, ChunkedRun};
+use crate::media::device::{self, DeviceSetting, GpuRun, Placement};
 use crate::media::ocr::{self, OcrModels, SlideText};
 use crate::media::probe::{self, MediaInfo, ProbeError};
 use crate::media::process::{self, ProcessError};
@@ -64,6 +65,10 @@ pub struct StageOptions {
     /// speaker.
     #[serde(default)]
     pub speaker_models: Option<SpeakerModels>,
+    /// Where speech is recognised: `auto`, `cpu` or `gpu`. The GPU worker itself is
+    /// always the running machine's own ([`crate::media::device`]).
+    #[serde(default)]
+    pub device: DeviceSetting,
 }
 
 /// Waits for slides' words within a tenth of the transcription's time: a reader that
@@ -103,6 +108,7 @@ impl StageOptions {
             slide_patience: default_slide_patience(),
             speakers: SpeakerCount::Auto,
             speaker_models: None,
+            device: DeviceSetting::Auto,
         }
     }
 }
@@ -161,6 +167,11 @@ impl From<vocabulary::FeedError> for PipelineError {
 pub trait StageProgress: Sync {
     fn stage(&self, stage: &str, fraction: f32, message: &str);
     fn segment(&self, _segment: &Segment) {}
+    /// Something worth keeping about how the stage ran (a job keeps it in its history;
+    /// elsewhere it is logged).
+    fn note(&self, note: &str) {
+        tracing::info!(note, "stage note");
+    }
 }
 
 impl<F: Fn(&str, f32, &str) + Sync> StageProgress for F {
@@ -476,6 +487,7 @@ pub fn transcript_stage(
             language: settings.transcribe.language.clone(),
             segments: Vec::new(),
             speakers: Vec::new(),
+            device: None,
         });
     };
     // The job's progress is the transcription's; once it is done, the speakers' (when
@@ -529,6 +541,15 @@ fn words_stage(
     // Lines as they come, for the window; a resumed run keeps the lines it had.
     let live = LiveLines::open(work, checkpoints.is_dir());
     let args = worker.arg_strs();
+    let gpu = match device::place(settings.device, &settings.transcribe.model) {
+        Placement::Gpu(plan) => Some(GpuRun::new(plan)),
+        Placement::Cpu { note } => {
+            if let Some(note) = note {
+                progress.note(&note);
+            }
+            None
+        }
+    };
     let run = ChunkedRun {
         pcm,
         checkpoints: &checkpoints,
@@ -536,6 +557,7 @@ fn words_stage(
         options: &settings.transcribe,
         worker: &worker.program,
         worker_args: &args,
+        gpu: gpu.as_ref(),
         // The slides' words, when their reading was announced (a video with slides,
         // read here or by a stage running beside).
         slide_words: words.as_deref(),
@@ -553,7 +575,16 @@ fn words_stage(
         .map_err(|e| match e {
             TranscribeError::Process(ProcessError::Cancelled) => PipelineError::Cancelled,
             e => e.into(),
-        })?;
+        });
+    if let Some(why) = gpu.as_ref().and_then(GpuRun::failure) {
+        progress.note(&format!(
+            "the GPU ({}) failed, so the transcription ran on the CPU: {why}",
+            gpu.as_ref()
+                .map(|g| g.plan.device.label())
+                .unwrap_or_default()
+        ));
+    }
+    let t = t?;
     store(&path, &key, &t)?;
     Ok(t)
 }

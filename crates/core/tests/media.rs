@@ -325,6 +325,7 @@ fn chunked_transcription_stitches_seams_and_resumes_from_checkpoints() {
         options: &options,
         worker: &w,
         worker_args: &[],
+        gpu: None,
         slide_words: None,
         slide_patience: None,
     };

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use video2doc_core::ErrorClass;
 use video2doc_core::Format;
 use video2doc_core::{Core, CoreError, ProcessOptions};
-use video2doc_core::{GroupId, JobId, Priority, SpeakerCount};
+use video2doc_core::{DeviceSetting, GroupId, JobId, Priority, SpeakerCount};
 
 /// An API error: a status and `{"error": {"code", "message"}}`.
 pub struct ApiError(StatusCode, &'static str, String);
@@ -104,6 +104,9 @@ pub struct TaskBody {
     /// How many speakers to tell apart: "auto", "off" or a number.
     #[serde(default)]
     speakers: Option<SpeakerCount>,
+    /// Where to recognise speech: "auto", "cpu" or "gpu".
+    #[serde(default)]
+    device: Option<DeviceSetting>,
     /// The old video task's switches: both steps always run, so only `true` is valid.
     #[serde(default)]
     extract_audio: Option<bool>,
@@ -127,6 +130,8 @@ pub struct ParallelBody {
     priority: Option<Priority>,
     #[serde(default)]
     speakers: Option<SpeakerCount>,
+    #[serde(default)]
+    device: Option<DeviceSetting>,
 }
 
 fn check_input(p: &Path) -> Result<(), ApiError> {
@@ -167,6 +172,7 @@ impl TaskBody {
             prompt: self.prompt.clone(),
             wait_for_model: false,
             speakers: self.speakers,
+            device: self.device,
         })
     }
 }
@@ -224,6 +230,7 @@ async fn workflow_parallel(
         prompt: None,
         wait_for_model: false,
         speakers: b.speakers,
+        device: b.device,
     };
     let (group, jobs) = core.submit_parallel(&b.inputs, &o).await?;
     Ok((

@@ -251,6 +251,9 @@ pub struct ProcessOptions {
     /// not given.
     #[serde(default)]
     pub speakers: Option<crate::media::speakers::SpeakerCount>,
+    /// Where to recognise speech (`auto`, `cpu`, `gpu`); the setting's when `None`.
+    #[serde(default)]
+    pub device: Option<crate::media::device::DeviceSetting>,
 }
 
 /// A job's status, as the old service's `/status` answered.
@@ -289,6 +292,12 @@ pub struct AppHealth {
     pub cpu_problem: Option<String>,
     /// The ffmpeg program used (bundled beside the app, else from PATH).
     pub ffmpeg_path: Option<PathBuf>,
+    /// The GPU workers installed, the devices they found and what went wrong asking.
+    pub gpu: crate::media::device::Survey,
+    /// Where a transcription with the current settings runs: `cpu`, or the GPU's
+    /// label (`vulkan: <device>`); with why not on a GPU when that may surprise.
+    pub device: String,
+    pub device_note: Option<String>,
 }
 
 /// The job kinds, each on its own queue.
@@ -592,6 +601,7 @@ impl Core {
         p.slide_sensitivity = s.slide_sensitivity;
         p.transcribe.chinese_script = s.chinese_script;
         p.speakers = o.speakers.unwrap_or(s.speakers);
+        p.device = o.device.unwrap_or(s.device);
         if p.speakers != crate::media::speakers::SpeakerCount::Off {
             p.speaker_models = crate::media::models::speaker::installed(
                 &crate::media::models::speaker::speaker_dir(&self.dirs.models()),
@@ -856,6 +866,12 @@ impl Core {
         let ffprobe = version("ffprobe");
         let model_present = model.is_file();
         let cpu_problem = crate::media::transcribe::cpu_problem();
+        let gpu = crate::media::device::survey();
+        let placed = crate::media::device::place_on(self.settings().device, &model, &gpu);
+        let device_note = match &placed {
+            crate::media::device::Placement::Cpu { note } => note.clone(),
+            crate::media::device::Placement::Gpu(_) => None,
+        };
         AppHealth {
             ok: queue.ok && ffmpeg.is_some() && ffprobe.is_some() && cpu_problem.is_none(),
             queue,
@@ -865,6 +881,9 @@ impl Core {
             model_present,
             cpu_problem,
             ffmpeg_path: crate::media::process::tool_location("ffmpeg"),
+            device: placed.label(),
+            device_note,
+            gpu,
         }
     }
 

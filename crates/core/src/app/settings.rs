@@ -76,6 +76,9 @@ pub struct AppSettings {
     /// Tell speakers apart when speaker models are installed: `auto` (labels when more
     /// than one voice is heard), `off`, or a number of speakers.
     pub speakers: crate::media::speakers::SpeakerCount,
+    /// Where speech is recognised: `auto` (a GPU with room for the model when a GPU
+    /// build is installed, else the CPU), `cpu`, or `gpu` (a software one too).
+    pub device: crate::media::device::DeviceSetting,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +134,7 @@ impl Default for AppSettings {
             slide_sensitivity: Default::default(),
             slide_text: true,
             speakers: Default::default(),
+            device: Default::default(),
         }
     }
 }

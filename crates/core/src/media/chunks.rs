@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::media::device::GpuRun;
 use crate::media::transcribe::{
     self, Segment, TranscribeError, TranscribeOptions, Transcript, WorkerRequest, SAMPLE_RATE,
 };
@@ -103,6 +104,9 @@ pub struct ChunkedRun<'a> {
     pub options: &'a TranscribeOptions,
     pub worker: &'a Path,
     pub worker_args: &'a [&'a str],
+    /// A GPU worker to run the chunks on instead ([`crate::media::device`]): when it
+    /// fails, that chunk and the rest run on `worker`, and the failure is kept in it.
+    pub gpu: Option<&'a GpuRun>,
     /// The feed of the slides' words, when there are slides to read
     /// ([`crate::media::vocabulary`]).
     pub slide_words: Option<&'a Path>,
@@ -189,17 +193,42 @@ impl ChunkedRun<'_> {
                         slide_words: self.slide_words.map(Path::to_path_buf),
                         slide_patience: self.slide_patience,
                     };
-                    let t = transcribe::transcribe(
-                        self.worker,
-                        self.worker_args,
-                        &request,
-                        cancel,
-                        |_| {},
-                        |p| {
-                            let at = from_ms as f32 + read_ms as f32 * p as f32 / 100.0;
-                            on_progress((at / total_ms.max(1) as f32).min(1.0))
-                        },
-                    )?;
+                    let mut progress = |p: i32| {
+                        let at = from_ms as f32 + read_ms as f32 * p as f32 / 100.0;
+                        on_progress((at / total_ms.max(1) as f32).min(1.0))
+                    };
+                    let on_gpu = self.gpu.filter(|g| g.usable()).map(|g| {
+                        let args = g.plan.args();
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        let t = transcribe::transcribe(
+                            &g.plan.program,
+                            &args,
+                            &request,
+                            cancel,
+                            |_| {},
+                            &mut progress,
+                        );
+                        (g, t)
+                    });
+                    let t = match on_gpu {
+                        Some((_, Ok(t))) => t,
+                        Some((_, Err(e))) if !gpu_fault(&e) => return Err(e),
+                        failed => {
+                            // The GPU failed (this chunk and the rest go to the CPU), or
+                            // none was to be used.
+                            if let Some((g, Err(e))) = failed {
+                                g.fail(e.to_string());
+                            }
+                            transcribe::transcribe(
+                                self.worker,
+                                self.worker_args,
+                                &request,
+                                cancel,
+                                |_| {},
+                                &mut progress,
+                            )?
+                        }
+                    };
                     let heard: Vec<Segment> = t
                         .segments
                         .into_iter()
@@ -249,7 +278,18 @@ impl ChunkedRun<'_> {
             language: main_language(&all).or(first_language),
             segments: all,
             speakers: Vec::new(),
+            device: Some(self.gpu.map_or_else(|| "cpu".into(), GpuRun::label)),
         })
+    }
+}
+
+/// Whether a failure on the GPU is the GPU's (its worker failed or could not start),
+/// to be tried again on the CPU; not a cancel, a missing model or this processor.
+fn gpu_fault(e: &TranscribeError) -> bool {
+    match e {
+        TranscribeError::Failed { .. } => true,
+        TranscribeError::Process(p) => !matches!(p, crate::media::process::ProcessError::Cancelled),
+        TranscribeError::ModelMissing { .. } | TranscribeError::Cpu(_) => false,
     }
 }
 

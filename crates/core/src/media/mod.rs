@@ -1,11 +1,13 @@
 //! What goes in: media files and what is read from them. Probing (what a file holds),
 //! the one place external processes start (ffprobe, ffmpeg, the transcription worker),
-//! transcription in checkpointed chunks with voice activity and the loop guard, slide
+//! transcription in checkpointed chunks with voice activity and the loop guard, the
+//! device it runs on (the CPU, or a GPU through a GPU worker), slide
 //! detection over sampled frames, slide text (OCR) and the slides' words fed to the
 //! transcriber, speakers (who spoke when), and the models (catalogue, downloads, imports, conversion). Nothing here
 //! knows documents, the queue or the app.
 
 pub mod chunks;
+pub mod device;
 pub mod idle;
 pub mod models;
 pub mod ocr;

@@ -1,6 +1,7 @@
 //! Every external process Video2Doc starts: ffprobe, ffmpeg (through ffmpeg-sidecar,
 //! never its downloader), the transcription worker and the local language model's
-//! worker ([`Session`]). No other module spawns one.
+//! worker ([`Session`]), and the GPU workers asked for their devices
+//! ([`worker_output`]). No other module spawns one.
 //!
 //! Tools are found next to the running program first (a bundled sidecar), then on PATH.
 //!
@@ -95,6 +96,64 @@ pub fn tool_version(name: &str) -> Option<String> {
         .next()?
         .to_string();
     Some(format!("{first} ({})", path.display()))
+}
+
+/// Runs `program args` to a short answer (a GPU worker listing its devices) and returns
+/// what it printed; a program that does not end within `wait` (a driver that hangs) is
+/// killed, and one that fails is reported with its last words.
+pub fn worker_output(
+    program: &Path,
+    args: &[&str],
+    wait: Duration,
+) -> Result<Vec<u8>, ProcessError> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_error(&program.display().to_string(), e))?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < wait => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ProcessError::Worker {
+                    message: format!(
+                        "{} gave no answer in {} s",
+                        program.display(),
+                        wait.as_secs()
+                    ),
+                });
+            }
+            Err(e) => return Err(spawn_error(&program.display().to_string(), e)),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    if !status.success() {
+        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(ProcessError::Worker {
+            message: format!("it exited with {status}; last output: {}", tail.join(" | ")),
+        });
+    }
+    Ok(stdout)
 }
 
 /// ffprobe's output for one file.

@@ -315,6 +315,10 @@ pub struct Transcript {
     /// The speakers the segments name, when they were told apart.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub speakers: Vec<crate::media::speakers::Speaker>,
+    /// Where it was recognised: `cpu`, or a GPU (`vulkan: <device>`); see
+    /// [`crate::media::device`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// Transcribes a range of `pcm` in a worker process (`program args...`), calling
@@ -379,6 +383,7 @@ pub fn transcribe(
             language,
             segments,
             speakers: Vec::new(),
+            device: None,
         }),
         None => Err(TranscribeError::Failed {
             pcm: request.pcm.clone(),
@@ -509,6 +514,31 @@ fn load_model(
     flash_attn: bool,
     dtw: bool,
 ) -> Result<whisper_rs::WhisperContext, String> {
+    // A GPU build: the device chosen must start, or whisper.cpp would fall back to the
+    // processor in silence (and the job would say it ran on the GPU).
+    #[cfg(any(feature = "vulkan", feature = "metal", feature = "cuda"))]
+    {
+        let found = crate::media::device::ggml_devices();
+        match found.first() {
+            None => {
+                return Err(format!(
+                    "no {} device could be started for whisper.cpp",
+                    crate::media::device::BACKEND
+                ))
+            }
+            Some(d) => eprintln!(
+                "whisper runs on {} ({}; {} of {} MiB free)",
+                d.description,
+                if d.integrated {
+                    "integrated"
+                } else {
+                    "discrete"
+                },
+                d.free >> 20,
+                d.total >> 20
+            ),
+        }
+    }
     let mut cparams = whisper_rs::WhisperContextParameters::default();
     cparams.flash_attn(flash_attn);
     if let Some(preset) = crate::media::models::catalogue::ggml_info(model)

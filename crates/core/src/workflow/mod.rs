@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use video2doc_queue::{Dep, GroupId, JobContext, JobError, JobId, NewJob, Priority, Queue};
 
 use crate::library::Library;
+use crate::media::device::{self, Placement};
 use crate::media::probe::ProbeError;
 use crate::media::transcribe;
 use crate::media::transcribe::{Segment, TranscribeError, Transcript};
@@ -82,6 +83,9 @@ impl pipeline::StageProgress for JobProgress<'_> {
             "transcribe",
             &format!("{} {}", crate::document::clock(s.start_ms), s.text),
         );
+    }
+    fn note(&self, note: &str) {
+        self.0.note(note);
     }
 }
 
@@ -377,11 +381,20 @@ impl Stages {
                 // machine).
                 let local = self.place.shared_host.is_none();
                 if local && info.audio.is_some() && w.settings.transcribe.model.is_file() {
-                    transcribe::prewarm(
-                        &self.worker.program,
-                        &self.worker.arg_strs(),
-                        &w.settings.transcribe,
-                    );
+                    // On the device the transcription will choose (the same choice,
+                    // from the same survey), so that it takes this worker.
+                    match device::place(w.settings.device, &w.settings.transcribe.model) {
+                        Placement::Gpu(plan) => {
+                            let args = plan.args();
+                            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                            transcribe::prewarm(&plan.program, &args, &w.settings.transcribe)
+                        }
+                        Placement::Cpu { .. } => transcribe::prewarm(
+                            &self.worker.program,
+                            &self.worker.arg_strs(),
+                            &w.settings.transcribe,
+                        ),
+                    }
                 }
                 pipeline::audio_stage(&w.input, &info, &work, job.cancel, job.progress)?
             }
@@ -394,9 +407,8 @@ impl Stages {
         // Cached when the video step ran; done here when the task runs alone.
         let info = pipeline::probe_stage(&w.input, &work)?;
         if let Some(t) = pipeline::cached_transcript(&work, &w.settings) {
-            return Ok(
-                json!({ "work": work, "segments": t.segments.len(), "language": t.language }),
-            );
+            return Ok(json!({ "work": work, "segments": t.segments.len(),
+                              "language": t.language, "device": t.device }));
         }
         let pcm = pipeline::audio_stage(&w.input, &info, &work, job.cancel, job.progress)?;
         let t = pipeline::transcript_stage(
@@ -407,7 +419,10 @@ impl Stages {
             job.cancel,
             job.progress,
         )?;
-        Ok(json!({ "work": work, "segments": t.segments.len(), "language": t.language }))
+        Ok(
+            json!({ "work": work, "segments": t.segments.len(), "language": t.language,
+                   "device": t.device }),
+        )
     }
 
     fn image(&self, w: &WorkflowInput, job: &StageJob) -> Result<Value, PipelineError> {

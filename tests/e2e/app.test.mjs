@@ -461,6 +461,48 @@ test('a setting survives a restart', async () => {
   await shot('5-after-restart');
 });
 
+test('the device setting: the GPU found is shown, the choice survives a restart, and the dashboard lists the devices', async () => {
+  // scripts/e2e.sh gives the app the Vulkan worker (VIDEO2DOC_GPU_WORKER); under Xvfb its
+  // only device is Mesa's software renderer, which auto passes over and gpu takes.
+  await nav('settings');
+  const device = $('[data-testid="setting-device"]');
+  await device.waitForExist();
+  assert.equal(await device.getValue(), 'auto');
+  await browser.waitUntil(async () => (await $('[data-testid="device-now"]').getText()).includes('processor'), {
+    timeout: 20_000,
+    timeoutMsg: 'the hint does not say where speech runs now',
+  });
+  await device.selectByAttribute('value', 'gpu');
+  await $('[data-testid="settings-save"]').click();
+  await browser.waitUntil(
+    async () => JSON.parse(readFileSync(path.join(dirs.config, 'settings.json'), 'utf8')).device === 'gpu',
+    { timeout: 10_000, timeoutMsg: 'the device setting was not saved' },
+  );
+  await quit();
+  await launch();
+  await nav('settings');
+  await $('[data-testid="setting-device"]').waitForExist();
+  assert.equal(await $('[data-testid="setting-device"]').getValue(), 'gpu');
+  await browser.waitUntil(async () => (await $('[data-testid="device-now"]').getText()).includes('vulkan: llvmpipe'), {
+    timeout: 20_000,
+    timeoutMsg: 'the hint does not name the GPU now in use',
+  });
+  await nav('dashboard');
+  const line = $('[data-testid="health-device"]');
+  await line.waitForExist({ timeout: 20_000 });
+  const text = await line.getText();
+  assert.ok(text.includes('llvmpipe') && text.includes('software'), `dashboard: ${text}`);
+  await shot('5b-device');
+  // Back to auto, so that the tests after this one transcribe on the CPU.
+  await nav('settings');
+  await $('[data-testid="setting-device"]').selectByAttribute('value', 'auto');
+  await $('[data-testid="settings-save"]').click();
+  await browser.waitUntil(
+    async () => JSON.parse(readFileSync(path.join(dirs.config, 'settings.json'), 'utf8')).device === 'auto',
+    { timeout: 10_000, timeoutMsg: 'the device setting was not saved' },
+  );
+});
+
 test('a second launch hands its files to the running window', async () => {
   const copy = path.join(dirs.videos, 'second-launch.mp4');
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(dirs.videos, 'lecture.mp4'), '-t', '10', '-c', 'copy', copy]);

@@ -24,6 +24,9 @@ function health(over: Partial<AppHealth> = {}, queue: Partial<AppHealth['queue']
     model_present: true,
     cpu_problem: null,
     ffmpeg_path: null,
+    gpu: { workers: [], devices: [], problems: [] },
+    device: 'cpu',
+    device_note: null,
     ...over,
   };
 }
@@ -83,5 +86,27 @@ describe('health verdict', () => {
   it('speaks the window language', () => {
     const h = health({ model_present: false });
     expect(healthChecks(h, 'zh-CN').find((c) => c.id === 'model')?.label).not.toBe('Speech model');
+  });
+
+  it('says where speech is recognised, lists the GPUs found, and warns only when a GPU build failed to ask its driver', () => {
+    const cpu = healthChecks(health(), 'en').find((c) => c.id === 'device')!;
+    expect(cpu).toMatchObject({ level: 'ok', label: 'Speech recognition on' });
+    expect(cpu.text).toBe('the processor (CPU) — no GPU build installed');
+    const worker = { backend: 'vulkan', program: '/opt/video2doc/video2doc-whisper-vulkan' };
+    const soft = health({
+      gpu: { workers: [worker], devices: [{ backend: 'vulkan', index: 0, name: 'llvmpipe', kind: 'software', memory_mib: 24000 }], problems: [] },
+      device_note: 'transcribed on the CPU: no usable GPU: vulkan: llvmpipe is a software renderer',
+    });
+    const line = healthChecks(soft, 'en').find((c) => c.id === 'device')!;
+    expect(line.level).toBe('ok');
+    expect(line.text).toContain('GPUs found: vulkan: llvmpipe (software, slower than the CPU, 24000 MiB)');
+    expect(line.text).toContain('software renderer');
+    const gpu = health({
+      gpu: { workers: [worker], devices: [{ backend: 'vulkan', index: 1, name: 'RTX 3060', kind: 'discrete', memory_mib: 12288, free_mib: 11000 }], problems: [] },
+      device: 'vulkan: RTX 3060',
+    });
+    expect(healthChecks(gpu, 'zh-CN').find((c) => c.id === 'device')!.text).toBe('vulkan: RTX 3060 — 找到的 GPU：vulkan: RTX 3060 (独立显卡, 12288 MiB)');
+    const broken = health({ gpu: { workers: [worker], devices: [], problems: ['video2doc-whisper-vulkan: it exited with signal 11'] } });
+    expect(verdictOf(broken)).toEqual({ level: 'warning', reasons: ['Speech recognition on'] });
   });
 });

@@ -86,6 +86,7 @@ let settings: AppSettings = {
   slide_sensitivity: 'slides',
   slide_text: true,
   speakers: 'auto',
+  device: 'auto',
   path_map: [],
   shared_roots: [],
 };
@@ -279,7 +280,7 @@ const handlers: Handler = {
     return {
       stats: { at: Date.now(), counts, totals, kinds: {}, finished_last_hour: 42, throughput_per_minute: Array.from({ length: 60 }, (_, i) => Math.round(3 + 3 * Math.sin(i / 5) + (i % 7 === 0 ? 4 : 0))), failure_rate: 0.08 },
       workers: workers.map((w) => ({ ...w, running: w.paused ? [] : running.filter((r) => r.queue === w.queue).slice(0, w.concurrency).map((r) => ({ job: r.group ?? 0, kind: w.queue, since: now - 90_000, progress: { fraction: r.progress, stage: w.queue, message: '' } })) })),
-      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, min_free_disk_bytes: 200 * 1024 ** 2, claims_stopped: null, quarantined: 0, quarantined_jobs: [], all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: `/models/ggml-${settings.model}.bin`, model_present: modelPresent(), cpu_problem: null, ffmpeg_path: '/usr/bin/ffmpeg' },
+      health: { ok: false, queue: { ok: true, store: '/data/queue.db', store_writable: true, store_error: null, free_disk_bytes: 52_000_000_000, min_free_disk_bytes: 200 * 1024 ** 2, claims_stopped: null, quarantined: 0, quarantined_jobs: [], all_paused: workers.every((w) => w.paused) }, ffmpeg: 'ffmpeg version 6.1.1', ffprobe: 'ffprobe version 6.1.1', model: `/models/ggml-${settings.model}.bin`, model_present: modelPresent(), cpu_problem: null, ffmpeg_path: '/usr/bin/ffmpeg', gpu: { workers: [{ backend: 'vulkan', program: '/usr/lib/video2doc/video2doc-whisper-vulkan' }], devices: [{ backend: 'vulkan', index: 0, name: 'AMD Radeon 780M', kind: 'integrated', memory_mib: 4096, free_mib: 3900 }], problems: [] }, device: settings.device === 'cpu' ? 'cpu' : 'vulkan: AMD Radeon 780M', device_note: null },
       machines: [],
     };
   },

@@ -7,7 +7,7 @@ import type { AppHealth } from './types';
 export type HealthLevel = 'ok' | 'warning' | 'problem';
 
 export interface HealthCheck {
-  id: 'ffmpeg' | 'cpu' | 'ffprobe' | 'model' | 'disk' | 'store' | 'claims' | 'quarantine' | 'queues';
+  id: 'ffmpeg' | 'cpu' | 'device' | 'ffprobe' | 'model' | 'disk' | 'store' | 'claims' | 'quarantine' | 'queues';
   label: string;
   level: HealthLevel;
   text: string;
@@ -28,6 +28,22 @@ const RANK: Record<HealthLevel, number> = { ok: 0, warning: 1, problem: 2 };
 const worst = (a: HealthLevel, b: HealthLevel): HealthLevel => (RANK[a] >= RANK[b] ? a : b);
 
 /**
+ * Where speech is recognised and the GPUs found. A GPU build that could not list its devices (a
+ * driver that failed) is worth a look; the CPU is otherwise a fine place, so never a problem.
+ */
+function deviceCheck(health: AppHealth, tr: (key: Parameters<typeof translate>[1], params?: Parameters<typeof translate>[2]) => string): HealthCheck {
+  const gpu = health.gpu ?? { workers: [], devices: [], problems: [] };
+  const where = health.device === 'cpu' || !health.device ? tr('dash.deviceCpu') : health.device;
+  const found = gpu.devices.map((d) => `${d.backend}: ${d.name} (${tr(`dash.gpu.${d.kind}`)}, ${d.memory_mib} MiB)`);
+  const parts = [where];
+  if (found.length > 0) parts.push(tr('dash.devicesFound', { devices: found.join('; ') }));
+  else if (gpu.workers.length === 0) parts.push(tr('dash.noGpuBuild'));
+  if (health.device_note) parts.push(health.device_note);
+  if (gpu.problems.length > 0) parts.push(gpu.problems.join('; '));
+  return { id: 'device', label: tr('dash.device'), level: gpu.problems.length > 0 ? 'warning' : 'ok', text: parts.join(' — ') };
+}
+
+/**
  * The lines of the card, in the order shown. `claims` is there only while no new job starts,
  * `quarantine` only when records were set aside, `queues` only when every queue is paused.
  */
@@ -44,6 +60,7 @@ export function healthChecks(health: AppHealth, locale: Locale): HealthCheck[] {
       text: health.ffmpeg ? `${health.ffmpeg}${health.ffmpeg_path ? ` (${health.ffmpeg_path})` : ''}` : tr('dash.ffmpegMissing'),
     },
     { id: 'cpu', label: tr('dash.cpu'), level: health.cpu_problem ? 'problem' : 'ok', text: health.cpu_problem ?? tr('dash.cpuOk') },
+    deviceCheck(health, tr),
     { id: 'ffprobe', label: tr('dash.ffprobe'), level: health.ffprobe ? 'ok' : 'problem', text: health.ffprobe ?? tr('dash.ffprobeMissing') },
     {
       id: 'model',

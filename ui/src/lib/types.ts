@@ -183,7 +183,30 @@ export interface AppHealth {
   model_present: boolean;
   cpu_problem: string | null; // why transcription cannot run on this processor
   ffmpeg_path: string | null; // the ffmpeg used: bundled beside the app, else from PATH
+  gpu: GpuSurvey; // the GPU builds installed and the devices they found
+  device: string; // where a transcription runs now: "cpu" or "vulkan: <device>"
+  device_note: string | null; // why not on a GPU, when that may surprise (in English)
 }
+
+/** A device a GPU build of the transcription can run on (the core's `device::GpuDevice`). */
+export interface GpuDevice {
+  backend: string; // vulkan, metal or cuda
+  index: number;
+  name: string;
+  kind: 'discrete' | 'integrated' | 'virtual' | 'other' | 'software';
+  memory_mib: number;
+  free_mib?: number | null;
+}
+
+/** The GPU workers installed beside the app, the devices they found, and what went wrong asking. */
+export interface GpuSurvey {
+  workers: { backend: string; program: string }[];
+  devices: GpuDevice[];
+  problems: string[];
+}
+
+/** Where speech is recognised: auto (a GPU with room for the model, else the CPU), cpu, or gpu. */
+export type DeviceSetting = 'auto' | 'cpu' | 'gpu';
 
 /** One worker process registered on the queue (several machines share a Redis queue). */
 export interface MachineWorker {
@@ -293,6 +316,7 @@ export interface AppSettings {
   slide_sensitivity: SlideSensitivity;
   slide_text: boolean; // read the titles and words on slides (needs the text model)
   speakers: SpeakerCount; // tell speakers apart (needs the speaker models): auto, off or a number
+  device?: DeviceSetting; // where speech is recognised; auto when absent
 }
 
 /** What a model does: Whisper transcribes speech; the text model reads the words on slides; the

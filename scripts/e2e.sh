@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 # video2doc-desktop` alone resolves features differently and rebuilt ~60 crates).
 cargo test --workspace --no-run --locked -q --features video2doc-queue/redis
 export VIDEO2DOC_APP="$CARGO_TARGET_DIR/debug/video2doc-desktop"
+# The GPU transcription worker (Vulkan; scripts/test.sh builds it), which the window
+# lists with its devices: Mesa's software renderer here.
+cargo build --release -p video2doc-gpu --features vulkan --locked -q
+export VIDEO2DOC_GPU_WORKER="$CARGO_TARGET_DIR/release/video2doc-whisper-vulkan"
 export TAURI_DRIVER="$HOME/.cache/video2doc/tools/bin/tauri-driver"
 export E2E_OUT="${E2E_OUT:-$CARGO_TARGET_DIR/e2e-screenshots}"
 rm -rf "$E2E_OUT"

@@ -14,6 +14,7 @@ RPM="$(ls -t "$CARGO_TARGET_DIR"/release/bundle/rpm/*.rpm | head -1)"
 echo "package-test: built $DEB and $RPM"
 PKG="$(dpkg-deb -f "$DEB" Package)"
 dpkg-deb -f "$DEB" Depends | grep -q ffmpeg || { echo "the .deb must depend on ffmpeg"; exit 1; }
+dpkg-deb -f "$DEB" Recommends | grep -q libvulkan1 || { echo "the .deb must recommend libvulkan1"; exit 1; }
 
 TMP="$(mktemp -d)"
 XVFB=""
@@ -24,17 +25,28 @@ cleanup() {
 }
 trap cleanup EXIT
 as_root dpkg -i "$DEB"
-for f in /usr/bin/video2doc /usr/bin/video2doc-desktop /usr/bin/video2doc-llm; do
+for f in /usr/bin/video2doc /usr/bin/video2doc-desktop /usr/bin/video2doc-llm /usr/bin/video2doc-whisper-vulkan; do
   [ -x "$f" ] || { echo "package-test: $f was not installed"; exit 1; }
 done
 
 # The installed CLI, on a generated lecture, with the test model.
 ./scripts/sample-video.sh "$TMP/lecture.mp4" >/dev/null
 /usr/bin/video2doc --data-dir "$TMP/data" --json process "$TMP/lecture.mp4" --out "$TMP/docs" \
-  --model "$HOME/.cache/video2doc/models/ggml-tiny.en-test.bin" --formats md,txt,json >/dev/null
+  --model "$HOME/.cache/video2doc/models/ggml-tiny.en-test.bin" --formats md,txt,json >"$TMP/report.json"
+# auto: the GPU worker beside the CLI finds only Mesa's software renderer here, which
+# auto never takes, so the speech was recognised on the CPU.
+grep -q '"device":"cpu"' "$TMP/report.json" \
+  || { echo "package-test: the report names no device"; cat "$TMP/report.json"; exit 1; }
 grep -qi -e photosynthesis -e oxygen "$TMP/docs/lecture/lecture.md" \
   || { echo "package-test: the installed CLI made no transcript"; exit 1; }
 echo "package-test: the installed CLI made $TMP/docs/lecture/lecture.md"
+
+# The installed GPU worker, found beside the CLI: health lists its devices.
+/usr/bin/video2doc --data-dir "$TMP/data" --json health >"$TMP/health.json" || true
+grep -q '"program":"/usr/bin/video2doc-whisper-vulkan"' "$TMP/health.json" \
+  && grep -q '"name":"llvmpipe' "$TMP/health.json" \
+  || { echo "package-test: the installed GPU worker lists no device"; cat "$TMP/health.json"; exit 1; }
+echo "package-test: the installed GPU worker lists Mesa's software Vulkan device"
 
 # The installed local model's worker, found beside the CLI: a summary by the test model.
 /usr/bin/video2doc-llm --version | grep -q '^video2doc-llm ' \
@@ -69,7 +81,7 @@ if [ -z "$ok" ] || [ -z "$alive" ]; then
 fi
 echo "package-test: the installed app showed its window"
 as_root dpkg -r "$PKG" >/dev/null
-for f in /usr/bin/video2doc /usr/bin/video2doc-llm; do
+for f in /usr/bin/video2doc /usr/bin/video2doc-llm /usr/bin/video2doc-whisper-vulkan; do
   [ ! -e "$f" ] || { echo "package-test: dpkg -r left $f"; exit 1; }
 done
 echo "package-test: installed, ran and removed $PKG"

@@ -10,7 +10,10 @@ PACKAGES=(build-essential pkg-config ca-certificates curl cmake clang libclang-d
   # the desktop window (Tauri 2 on WebKitGTK), and its end-to-end tests under Xvfb
   libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev libxdo-dev webkit2gtk-driver xvfb xauth x11-utils dbus-daemon
   # the editor plays the recording in the window: WebKitGTK decodes media with GStreamer
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+  # the GPU transcription worker's Vulkan build (headers, loader, shader compiler), and
+  # Mesa's software Vulkan driver (lavapipe), on which its tests run without a GPU
+  libvulkan-dev glslc mesa-vulkan-drivers)
 # The UI is built with Node.js (18 or newer): the distribution's, unless one is installed.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 

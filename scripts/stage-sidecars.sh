@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run by `tauri build` (bundle/*.conf.json) before it builds the app: builds the
-# `video2doc` CLI and the local language model's worker `video2doc-llm` (its own program:
-# llama.cpp's ggml and whisper.cpp's cannot share one) for the bundle's target and puts
+# `video2doc` CLI, the local language model's worker `video2doc-llm` (its own program:
+# llama.cpp's ggml and whisper.cpp's cannot share one) and the GPU transcription worker
+# (`video2doc-whisper-vulkan`, or `-metal` on macOS) for the bundle's target and puts
 # them in binaries/ under the names Tauri expects of external binaries
 # (<name>-<target triple>), so that every installer carries them beside the app. ffmpeg and ffprobe for Windows and macOS are put there
 # by the release workflow; Linux packages depend on the distribution's ffmpeg.
@@ -27,8 +28,21 @@ else
   cargo build --bin video2doc --bin video2doc-llm --features tauri/custom-protocol --release --locked -q --target "$TRIPLE"
   BUILT="$CARGO_TARGET_DIR/$TRIPLE/release"
 fi
+# The GPU build of the transcription worker (crates/gpu): Metal on macOS, Vulkan
+# elsewhere (VIDEO2DOC_GPU_BACKEND overrides it). Built on its own: in the build above,
+# features are unified over the packages selected, and the CLI and the app would carry
+# the GPU backend too (and then need its driver library to start at all).
+GPU="${VIDEO2DOC_GPU_BACKEND:-}"
+if [ -z "$GPU" ]; then
+  case "$TRIPLE" in *apple-darwin) GPU=metal ;; *) GPU=vulkan ;; esac
+fi
+if [ "$TRIPLE" = "$HOST" ]; then
+  cargo build -p video2doc-gpu --features "$GPU" --release --locked -q
+else
+  cargo build -p video2doc-gpu --features "$GPU" --release --locked -q --target "$TRIPLE"
+fi
 mkdir -p binaries
-for bin in video2doc video2doc-llm; do
+for bin in video2doc video2doc-llm "video2doc-whisper-$GPU"; do
   cp "$BUILT/$bin$EXE" "binaries/$bin-$TRIPLE$EXE"
   echo "stage-sidecars: binaries/$bin-$TRIPLE$EXE"
 done

@@ -27,7 +27,15 @@ phase "setup (packages, tools, test models)" \
 . scripts/env.sh
 phase "ui: type check, build, unit tests" ui
 phase "format" cargo fmt --all --check
+# The GPU transcription worker (Vulkan), built once per build cache in release (its
+# shaders take minutes on 2 cores; cached, seconds) and linted in the same profile, so
+# that both share one build of whisper.cpp. The CLI's tests/gpu.rs runs it on lavapipe.
+gpu_worker() {
+  cargo build --release -p video2doc-gpu --features vulkan --locked &&
+    cargo clippy --release -p video2doc-gpu --features vulkan --locked -- -D warnings
+}
 phase "lint" cargo clippy --workspace --all-targets --locked --features video2doc-queue/redis -- -D warnings
+phase "gpu worker: build and lint (Vulkan, release)" gpu_worker
 phase "tests" cargo test --workspace --locked --features video2doc-queue/redis
 # Only the bench targets (and what they use): plain `cargo bench` also builds every
 # package's library and binaries as benchmarks, the desktop's Tauri stack among them,

@@ -63,6 +63,17 @@ fn every_platform_is_built_and_smoke_tested() {
             "{}: the local model's worker is not bundled",
             config.display()
         );
+        // The GPU build of the transcription worker: Metal on macOS, Vulkan elsewhere.
+        let gpu = if s(m, "target").contains("apple") {
+            "binaries/video2doc-whisper-metal"
+        } else {
+            "binaries/video2doc-whisper-vulkan"
+        };
+        assert!(
+            bins.contains(&gpu.into()),
+            "{}: {gpu} is not bundled",
+            config.display()
+        );
         let bundles_ffmpeg = bins.contains(&"binaries/ffmpeg".into());
         let linux = s(m, "target").contains("linux");
         assert_eq!(
@@ -99,4 +110,31 @@ fn every_platform_is_built_and_smoke_tested() {
         steps.contains("process smoke.mp4"),
         "the smoke test processes a video"
     );
+    assert!(
+        steps.contains("--device gpu") && steps.contains("mesa-vulkan-drivers"),
+        "the smoke test runs a job on the GPU path (lavapipe on Linux)"
+    );
+    // Vulkan's headers, loader and shader compiler for the GPU worker (Linux, Windows);
+    // the stage script builds it (its own cargo build: features would spread otherwise).
+    assert!(
+        build_steps.contains("install-vulkan-sdk"),
+        "the build installs the Vulkan SDK"
+    );
+    let stage =
+        std::fs::read_to_string(video2doc_testkit::package_dir().join("scripts/stage-sidecars.sh"))
+            .unwrap();
+    assert!(
+        stage.contains("-p video2doc-gpu --features \"$GPU\""),
+        "stage-sidecars.sh builds the GPU worker on its own"
+    );
+    // CUDA: a separate download, built on Linux and Windows.
+    let cuda = matrix(&w, "cuda");
+    let cuda: BTreeSet<&str> = cuda.iter().map(|m| s(m, "name")).collect();
+    assert_eq!(
+        cuda,
+        BTreeSet::from(["linux-x86_64", "windows-x86_64"]),
+        "the CUDA worker is built for Linux and Windows"
+    );
+    let cuda_steps = format!("{:?}", w["jobs"]["cuda"]["steps"]);
+    assert!(cuda_steps.contains("--features cuda"), "{cuda_steps}");
 }

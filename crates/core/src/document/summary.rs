@@ -182,8 +182,17 @@ pub fn write(
         }
         None => None,
     };
-    let mut notes = built_in(m, template, &language);
-    notes.summary.note = note;
+    // The built-in summary quotes the recording, so it is in the recording's language
+    // whatever was chosen, and says so rather than label it otherwise.
+    let written = notes_language(None, recording_language, &text);
+    let untranslated = (written != language).then(|| {
+        format!("The built-in summary quotes the recording, so it is in {written}, not {language}.")
+    });
+    let mut notes = built_in(m, template, &written);
+    notes.summary.note = match (note, untranslated) {
+        (Some(a), Some(b)) => Some(format!("{a} {b}")),
+        (a, b) => a.or(b),
+    };
     Ok(notes)
 }
 
@@ -318,6 +327,42 @@ mod tests {
         };
         let n = write(&m, &none, None, None, &cancel, &mut |_| {}).unwrap();
         assert!(n.summary.note.unwrap().contains("no local summary model"));
+    }
+
+    #[test]
+    fn the_built_in_summary_records_the_language_it_quotes_not_the_one_chosen() {
+        let s = vec![Segment {
+            start_ms: 0,
+            end_ms: 5_000,
+            text: "Plants turn light into sugar. The leaves hold chlorophyll.".into(),
+            words: Vec::new(),
+            language: Some("en".into()),
+            speaker: None,
+        }];
+        let m = Material {
+            segments: &s,
+            sections: &[],
+            duration_ms: 5_000,
+            speakers: &[],
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let zh = SummaryOptions {
+            method: Method::BuiltIn,
+            language: Some("zh".into()),
+            ..SummaryOptions::default()
+        };
+        let n = write(&m, &zh, None, Some("en"), &cancel, &mut |_| {}).unwrap();
+        assert_eq!(n.summary.language.as_deref(), Some("en"));
+        let note = n.summary.note.unwrap();
+        assert!(note.contains("in en, not zh"), "{note}");
+        // Asked for the recording's own language: nothing to say.
+        let en = SummaryOptions {
+            language: Some("en".into()),
+            ..zh
+        };
+        let n = write(&m, &en, None, Some("en"), &cancel, &mut |_| {}).unwrap();
+        assert_eq!(n.summary.language.as_deref(), Some("en"));
+        assert!(n.summary.note.is_none());
     }
 
     #[test]

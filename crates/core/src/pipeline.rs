@@ -1153,15 +1153,21 @@ impl SlideReading<'_> {
 fn shown_slides(slides: &[SlideImage]) -> Vec<ShownSlide> {
     slides
         .iter()
-        .map(|s| ShownSlide {
-            start_ms: s.start_ms,
-            end_ms: s.end_ms,
-            image: Some(s.image.clone()),
-            thumbnail: Some(s.thumbnail.clone()),
-            title: s.text.as_ref().and_then(|t| t.title.clone()),
-            slide_text: s.text.as_ref().map(SlideText::body),
-        })
+        .map(|s| shown(s, s.image.clone(), s.thumbnail.clone()))
         .collect()
+}
+
+/// A slide as a document shows it, with its picture and thumbnail at `image` and
+/// `thumbnail`.
+fn shown(s: &SlideImage, image: PathBuf, thumbnail: PathBuf) -> ShownSlide {
+    ShownSlide {
+        start_ms: s.start_ms,
+        end_ms: s.end_ms,
+        image: Some(image),
+        thumbnail: Some(thumbnail),
+        title: s.text.as_ref().and_then(|t| t.title.clone()),
+        slide_text: s.text.as_ref().map(SlideText::body),
+    }
 }
 
 /// What the notes of a work folder are made from and with: the key they are kept under.
@@ -1321,14 +1327,7 @@ pub fn export_stage(
                 .copy_in(&s.thumbnail, &thumb)
                 .map_err(ExportError::from)?;
             names.extend([name.into_owned(), thumb.into_owned()]);
-            placed.push(ShownSlide {
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
-                image: Some(img),
-                thumbnail: Some(th),
-                title: s.text.as_ref().and_then(|t| t.title.clone()),
-                slide_text: s.text.as_ref().map(SlideText::body),
-            });
+            placed.push(shown(s, img, th));
         }
         // Slides of an earlier, longer run of this input are not this run's.
         slide_dir

@@ -633,14 +633,7 @@ pub fn transcript_so_far(work: &Path) -> Vec<Segment> {
     let text = std::fs::read_to_string(work.join(LIVE_TRANSCRIPT)).unwrap_or_default();
     text.lines()
         .filter_map(|l| serde_json::from_str::<(u64, u64, String)>(l).ok())
-        .map(|(start_ms, end_ms, text)| Segment {
-            start_ms,
-            end_ms,
-            text,
-            words: Vec::new(),
-            language: None,
-            speaker: None,
-        })
+        .map(|(start_ms, end_ms, text)| Segment::new(start_ms, end_ms, text))
         .collect()
 }
 

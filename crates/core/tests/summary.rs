@@ -14,12 +14,8 @@ fn segments(g: &transcripts::Generated) -> Vec<Segment> {
     g.lines
         .iter()
         .map(|l| Segment {
-            start_ms: l.start_ms,
-            end_ms: l.end_ms,
-            text: l.text.clone(),
-            words: Vec::new(),
-            language: None,
             speaker: l.speaker,
+            ..Segment::new(l.start_ms, l.end_ms, &l.text)
         })
         .collect()
 }

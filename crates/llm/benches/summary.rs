@@ -39,14 +39,7 @@ fn main() {
     let segments: Vec<Segment> = g
         .lines
         .iter()
-        .map(|l| Segment {
-            start_ms: l.start_ms,
-            end_ms: l.end_ms,
-            text: l.text.clone(),
-            words: Vec::new(),
-            language: None,
-            speaker: None,
-        })
+        .map(|l| Segment::new(l.start_ms, l.end_ms, &l.text))
         .collect();
     let m = Material {
         segments: &segments,

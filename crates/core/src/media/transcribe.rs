@@ -109,6 +109,20 @@ pub struct Segment {
     pub speaker: Option<u32>,
 }
 
+impl Segment {
+    /// Text heard from `start_ms` to `end_ms`, without word times, language or speaker.
+    pub fn new(start_ms: u64, end_ms: u64, text: impl Into<String>) -> Segment {
+        Segment {
+            start_ms,
+            end_ms,
+            text: text.into(),
+            words: Vec::new(),
+            language: None,
+            speaker: None,
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
